@@ -1,0 +1,166 @@
+"""The ``riskclass`` command line.
+
+Every subcommand has ``--help``. Errors the user can fix (bad config, missing file,
+existing output) print one clear message and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import _run
+from ._config import Scenario, load_config
+from ._errors import RiskclassError
+from ._progress import Progress as ProgressFn
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_console = Console(stderr=True)
+_stdout = Console(soft_wrap=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except RiskclassError as exc:
+        # Plain print: messages hold paths and brackets that rich would wrap or parse.
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted; no partial output was left in place", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="riskclass",
+        description="Simulate face-recognition surveillance and measure who bears its errors.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check a scenario config without running it")
+    _add_config_arguments(validate)
+    validate.set_defaults(handler=_validate)
+
+    generate = commands.add_parser(
+        "generate", help="generate the synthetic world (persons, cameras, camera events)"
+    )
+    _add_config_arguments(generate)
+    _add_output_arguments(generate)
+    generate.set_defaults(handler=_generate)
+    return parser
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", type=Path, metavar="CONFIG", help="scenario YAML file")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a config value, e.g. --set population.size=5000 or "
+        "--set districts.center.cameras_per_1000=4 (repeatable)",
+    )
+
+
+def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace DIR if it exists (only once the new run is complete)",
+    )
+
+
+def _load(args: argparse.Namespace) -> Scenario:
+    return load_config(args.config, args.overrides)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    scenario = _load(args)
+    _stdout.print(
+        f"{args.config}: valid scenario {scenario.name!r}: {scenario.population.size:,} persons, "
+        f"{len(scenario.districts)} districts, {scenario.days} days",
+        highlight=False,
+    )
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    scenario = _load(args)
+    started = time.perf_counter()
+    with _progress_bar() as progress:
+        summary = _run.generate(
+            scenario, args.out, force=args.force, config_path=args.config, progress=progress
+        )
+    _print_world(summary, time.perf_counter() - started)
+    return 0
+
+
+@contextmanager
+def _progress_bar() -> Iterator[ProgressFn]:
+    bar = Progress(
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_console,
+        transient=True,
+    )
+    tasks: dict[str, int] = {}
+
+    def update(task: str, done: int, total: int) -> None:
+        if task not in tasks:
+            tasks[task] = bar.add_task(task, total=total)
+        bar.update(tasks[task], completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+def _print_world(summary: _run.RunSummary, seconds: float) -> None:
+    rows = summary.rows
+    _stdout.print(
+        f"wrote {summary.out}: {rows['persons']:,} persons, {rows['cameras']:,} cameras, "
+        f"{rows['events']:,} events in {seconds:.1f} s",
+        highlight=False,
+    )
+    table = Table(title="exposure by home district", title_justify="left")
+    for column in (
+        "district",
+        "residents",
+        "cameras",
+        "cameras / 1,000",
+        "sightings / resident / day",
+    ):
+        table.add_column(column, justify="left" if column == "district" else "right")
+    for row in summary.districts.itertuples(index=False):
+        table.add_row(
+            row.district,
+            f"{row.residents:,}",
+            f"{row.cameras:,}",
+            f"{row.cameras_per_1000:.2f}",
+            f"{row.sightings_per_resident_day:.2f}",
+        )
+    _stdout.print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

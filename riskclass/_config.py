@@ -1,0 +1,394 @@
+"""The scenario config: a YAML file, validated with pydantic.
+
+`load_config` reads a file, applies ``--set`` overrides and returns a `Scenario`,
+or raises `ConfigError` naming the file, every bad field and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from ._errors import ConfigError
+from ._groups import DEFAULT_KEY, check_group_key
+
+SHARE_SUM_TOLERANCE = 1e-6
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+Hourly = Annotated[list[NonNegative], Field(min_length=24, max_length=24)]
+
+_SHARES_DO_NOT_SUM = "shares must sum to 1, they sum to {total:.6g}"
+
+
+def _check_sums_to_one(shares: Mapping[str, float]) -> None:
+    total = math.fsum(shares.values())
+    if abs(total - 1.0) > SHARE_SUM_TOLERANCE:
+        raise ValueError(_SHARES_DO_NOT_SUM.format(total=total))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Attribute(_Strict):
+    """A categorical attribute of persons, with unconditional or conditional shares.
+
+    Either ``shares: {value: share}``, or ``given: other_attribute`` with
+    ``shares_given: {other_value: {value: share}}`` (``other_attribute`` must be
+    listed earlier).
+    """
+
+    shares: dict[str, Share] | None = None
+    given: str | None = None
+    shares_given: dict[str, dict[str, Share]] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Attribute:
+        if self.shares is not None:
+            if self.given is not None or self.shares_given is not None:
+                raise ValueError("give either 'shares', or 'given' with 'shares_given', not both")
+            if not self.shares:
+                raise ValueError("'shares' needs at least one value")
+            _check_sums_to_one(self.shares)
+            return self
+        if self.given is None or self.shares_given is None:
+            raise ValueError("expected 'shares', or 'given' together with 'shares_given'")
+        value_sets = {tuple(row) for row in self.shares_given.values()}
+        if len(value_sets) != 1:
+            raise ValueError(
+                "every row of 'shares_given' must list the same values in the same order"
+            )
+        for given_value, row in self.shares_given.items():
+            try:
+                _check_sums_to_one(row)
+            except ValueError as exc:
+                raise ValueError(f"shares_given.{given_value}: {exc}") from None
+        return self
+
+    @property
+    def values(self) -> list[str]:
+        if self.shares is not None:
+            return list(self.shares)
+        assert self.shares_given is not None
+        return list(next(iter(self.shares_given.values())))
+
+
+class Population(_Strict):
+    size: Annotated[int, Field(gt=0)]
+    attributes: Annotated[dict[str, Attribute], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _conditionals_refer_back(self) -> Population:
+        seen: dict[str, list[str]] = {}
+        for name, attribute in self.attributes.items():
+            if "=" in name or "&" in name:
+                raise ValueError(f"attribute name {name!r} may not contain '=' or '&'")
+            if attribute.given is not None:
+                if attribute.given not in seen:
+                    raise ValueError(
+                        f"attributes.{name}.given: {attribute.given!r} must be an attribute "
+                        f"listed before {name!r}; listed before it: {list(seen)}"
+                    )
+                assert attribute.shares_given is not None
+                if sorted(attribute.shares_given) != sorted(seen[attribute.given]):
+                    raise ValueError(
+                        f"attributes.{name}.shares_given: needs one row per value of "
+                        f"{attribute.given!r}, i.e. {seen[attribute.given]}"
+                    )
+            seen[name] = attribute.values
+        return self
+
+    @property
+    def values_by_attribute(self) -> dict[str, list[str]]:
+        return {name: attribute.values for name, attribute in self.attributes.items()}
+
+
+def _default_street_light() -> list[float]:
+    # Daylight from 7:00 to 18:00, dusk either side, street lighting at night.
+    return [0.25] * 6 + [0.5] + [1.0] * 11 + [0.6, 0.4] + [0.25] * 4
+
+
+class CameraKind(_Strict):
+    """Capture conditions of a kind of camera.
+
+    Face size in pixels (inter-ocular box height) is log-normal with the given
+    median and spread (sd of its log); head pose (yaw, degrees) is half-normal;
+    motion blur (Gaussian sigma in pixels) is exponential with the given mean;
+    illumination is a relative level in [0, 1] for each hour of the day.
+    """
+
+    face_px_median: Positive = 64.0
+    face_px_spread: NonNegative = 0.35
+    pose_sd_deg: NonNegative = 15.0
+    blur_mean_px: NonNegative = 0.5
+    illumination_by_hour: Annotated[list[Share], Field(min_length=24, max_length=24)] = Field(
+        default_factory=_default_street_light
+    )
+    residents_only: bool = False
+
+
+def _default_camera_kinds() -> dict[str, CameraKind]:
+    return {
+        "street": CameraKind(),
+        "transit_checkpoint": CameraKind(
+            face_px_median=96.0,
+            face_px_spread=0.25,
+            pose_sd_deg=8.0,
+            blur_mean_px=0.3,
+            illumination_by_hour=[0.9] * 24,
+        ),
+        "access_gate": CameraKind(
+            face_px_median=128.0,
+            face_px_spread=0.2,
+            pose_sd_deg=6.0,
+            blur_mean_px=0.2,
+            illumination_by_hour=[0.6] * 6 + [0.9] * 13 + [0.6] * 5,
+            residents_only=True,
+        ),
+    }
+
+
+class District(_Strict):
+    """A district of the city.
+
+    A person's home district is drawn with probability proportional to
+    ``population_share`` times the ``resident_bias`` entry for the person's group
+    (most specific key wins, 1.0 by default).
+    """
+
+    name: Annotated[str, Field(min_length=1)]
+    population_share: Positive
+    resident_bias: dict[str, NonNegative] = Field(default_factory=dict)
+    jobs_share: NonNegative | None = None
+    cameras_per_1000: NonNegative
+    camera_mix: dict[str, Share]
+
+    @field_validator("camera_mix")
+    @classmethod
+    def _mix_sums_to_one(cls, mix: dict[str, float]) -> dict[str, float]:
+        _check_sums_to_one(mix)
+        return mix
+
+
+class TimeShare(_Strict):
+    home: Share = 0.6
+    work: Share = 0.3
+    elsewhere: Share = 0.1
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> TimeShare:
+        _check_sums_to_one(self.model_dump())
+        return self
+
+
+def _default_hour_profile() -> list[float]:
+    # Few sightings at night, peaks at the morning and evening commutes.
+    return [
+        0.2,
+        0.1,
+        0.1,
+        0.1,
+        0.2,
+        0.5,
+        1.5,
+        3.0,
+        3.5,
+        2.0,
+        1.5,
+        1.5,
+        2.0,
+        1.5,
+        1.5,
+        1.5,
+        2.0,
+        3.0,
+        3.5,
+        2.5,
+        1.5,
+        1.0,
+        0.6,
+        0.3,
+    ]
+
+
+class Mobility(_Strict):
+    """How often and where persons pass cameras.
+
+    A person's expected sightings per day are ``passes_per_camera_density`` times
+    ``activity`` (by group) times the camera density (cameras per 1,000 residents)
+    of the districts they spend time in, weighted by ``time_share``. Time at work
+    goes to the home district for persons who are not ``employed``; ``elsewhere``
+    is spread over districts by population share.
+    """
+
+    passes_per_camera_density: Positive = 1.0
+    activity: dict[str, NonNegative] = Field(default_factory=dict)
+    employed: dict[str, Share] = Field(default_factory=lambda: {DEFAULT_KEY: 0.7})
+    work_in_home_district: Share = 0.3
+    time_share: TimeShare = Field(default_factory=TimeShare)
+    hour_profile: Hourly = Field(default_factory=_default_hour_profile)
+
+    @field_validator("hour_profile")
+    @classmethod
+    def _some_hour(cls, profile: list[float]) -> list[float]:
+        if not any(profile):
+            raise ValueError("at least one hour needs a positive weight")
+        return profile
+
+
+class Scenario(_Strict):
+    """A whole scenario: the city, its people and their movements."""
+
+    name: Annotated[str, Field(min_length=1)]
+    seed: Annotated[int, Field(ge=0)]
+    days: Annotated[int, Field(gt=0)]
+    start_date: dt.date = dt.date(2026, 1, 5)
+    population: Population
+    camera_kinds: dict[str, CameraKind] = Field(default_factory=_default_camera_kinds)
+    districts: Annotated[list[District], Field(min_length=1)]
+    mobility: Mobility = Field(default_factory=Mobility)
+
+    def reference_problems(self) -> Iterable[tuple[str, str]]:
+        """``(field, message)`` for each name that refers to nothing in this scenario."""
+        values = self.population.values_by_attribute
+        names = [district.name for district in self.districts]
+        for i, district in enumerate(self.districts):
+            if names.index(district.name) != i:
+                yield f"districts.{i}.name", f"district name {district.name!r} is used twice"
+            for kind in district.camera_mix:
+                if kind not in self.camera_kinds:
+                    yield (
+                        f"districts.{i}.camera_mix.{kind}",
+                        f"unknown camera kind; camera_kinds are {sorted(self.camera_kinds)}",
+                    )
+            yield from _group_table_problems(
+                f"districts.{i}.resident_bias", district.resident_bias, values
+            )
+        yield from _group_table_problems("mobility.activity", self.mobility.activity, values)
+        yield from _group_table_problems("mobility.employed", self.mobility.employed, values)
+
+    @property
+    def district_names(self) -> list[str]:
+        return [district.name for district in self.districts]
+
+
+def _group_table_problems(
+    field: str, table: Mapping[str, object], values: Mapping[str, list[str]]
+) -> Iterable[tuple[str, str]]:
+    for key in table:
+        problem = check_group_key(key, values)
+        if problem is not None:
+            yield f"{field}.{key}", problem
+
+
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Read, override and validate a scenario file.
+
+    Parameters
+    ----------
+    path:
+        A YAML scenario file.
+    overrides:
+        ``"dotted.path=value"`` strings; the value is parsed as YAML. List items are
+        addressed by index or, for lists of named items such as districts, by name.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, each bad field and what was expected.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(path, [("(file)", "config file not found")])
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, [("(file)", f"not valid YAML: {exc}")]) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(path, [("(file)", "expected a mapping of config keys at the top level")])
+    for override in overrides:
+        _apply_override(path, raw, override)
+    return validate_config(raw, source=path)
+
+
+def validate_config(raw: Mapping[str, Any], *, source: str | Path = "<config>") -> Scenario:
+    """Validate an already parsed config mapping; see `load_config`."""
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(error) for error in exc.errors()]) from None
+    # Cross-references are checked after the fields so each problem keeps its own path.
+    problems = list(scenario.reference_problems())
+    if problems:
+        raise ConfigError(source, problems)
+    return scenario
+
+
+def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
+    field = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return field, "unknown key"
+    if kind == "missing":
+        return field, "required field is missing"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind != "value_error" and "input" in error:
+        message += f" (got {error['input']!r})"
+    return field, message
+
+
+def _apply_override(path: Path, raw: dict[str, Any], override: str) -> None:
+    dotted, sep, text = override.partition("=")
+    if not sep or not dotted:
+        raise ConfigError(path, [(f"--set {override}", "expected path.to.key=value")])
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, [(f"--set {dotted}", f"value is not valid YAML: {exc}")]) from None
+    parts = dotted.split(".")
+    node: Any = raw
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(parts[: depth + 1])
+        if isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        elif isinstance(node, list):
+            index = _list_index(node, part)
+            if index is None:
+                raise ConfigError(
+                    path, [(f"--set {where}", "no list item with that index or name")]
+                )
+            if last:
+                node[index] = value
+            else:
+                node = node[index]
+        else:
+            raise ConfigError(path, [(f"--set {where}", f"cannot descend into {node!r}")])
+
+
+def _list_index(items: list[Any], part: str) -> int | None:
+    if part.lstrip("-").isdigit():
+        index = int(part)
+        return index if -len(items) <= index < len(items) else None
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == part:
+            return index
+    return None

@@ -1,0 +1,47 @@
+"""Every exception riskclass raises on purpose, documented in one place.
+
+The hierarchy::
+
+    RiskclassError            base class; the CLI turns it into a message and exit code 2
+    ├── ConfigError           a scenario file or --set override is invalid
+    ├── DataError             an input or output file is missing, unreadable or malformed
+    └── OutputExistsError     the output directory exists and --force was not given
+
+Each carries a message that names the file, the field and what was expected, so the
+CLI can print it as is and never show a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+
+class RiskclassError(Exception):
+    """Base class of the errors that riskclass reports to its user."""
+
+
+class ConfigError(RiskclassError):
+    """A scenario config (or an override of it) failed validation.
+
+    Parameters
+    ----------
+    source:
+        The config file, or a description of where the values came from.
+    problems:
+        ``(field_path, what_was_expected)`` pairs, one per problem found.
+    """
+
+    def __init__(self, source: str | Path, problems: Sequence[tuple[str, str]]) -> None:
+        self.source = str(source)
+        self.problems = list(problems)
+        lines = [f"{self.source}: {field}: {message}" for field, message in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class DataError(RiskclassError):
+    """A data file (Parquet, image, video) is missing, unreadable or malformed."""
+
+
+class OutputExistsError(RiskclassError):
+    """The requested output directory already exists."""

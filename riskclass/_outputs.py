@@ -1,0 +1,106 @@
+"""Writing run outputs: atomically, deterministically, with provenance.
+
+A run writes into a hidden sibling directory and renames it into place only when
+everything, `manifest.json` last, has been written. A run that fails or is killed
+therefore never leaves a directory that looks complete; its leftovers are hidden
+``.NAME.partial-*`` directories that the next run into the same place removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ._errors import OutputExistsError
+
+MANIFEST = "manifest.json"
+_PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True}
+_RECORDED_PACKAGES = (
+    "riskclass",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pydantic",
+    "scipy",
+    "face_recognition",
+    "dlib-bin",
+    "opencv-python-headless",
+)
+_EXISTS = "output directory {path} already exists; pass --force to replace it"
+
+
+@contextlib.contextmanager
+def atomic_output_dir(target: str | Path, *, force: bool = False) -> Iterator[Path]:
+    """Yield a fresh directory that becomes ``target`` when the block succeeds.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``target`` exists and ``force`` is false (checked before any work).
+    """
+    target = Path(target).absolute()
+    if target.exists() and not force:
+        raise OutputExistsError(_EXISTS.format(path=target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    # mkdtemp makes the directory private; the finished output should follow the umask.
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if target.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        target.rename(retired / target.name)
+        staging.rename(target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        staging.rename(target)
+
+
+def write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> None:
+    """Write a table to Parquet with settings that make the bytes reproducible."""
+    table = (
+        frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    )
+    pq.write_table(table, path, **_PARQUET_OPTIONS)
+
+
+@contextlib.contextmanager
+def parquet_writer(path: Path, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
+    """A Parquet writer for tables written chunk by chunk (one row group each)."""
+    with pq.ParquetWriter(path, schema, **_PARQUET_OPTIONS) as writer:
+        yield writer
+
+
+def write_json(data: Mapping[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages whose behaviour shapes the outputs."""
+    versions = {"python": platform.python_version()}
+    for name in _RECORDED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    versions["OPENBLAS_CORETYPE"] = os.environ.get("OPENBLAS_CORETYPE", "unset")
+    return versions

@@ -1,0 +1,219 @@
+"""Mobility: who passes which camera when, under which capture conditions.
+
+Events are produced one (day, chunk of persons) at a time, each from its own random
+stream, so memory stays bounded and any chunk can be regenerated on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+
+from riskclass._config import Scenario
+from riskclass._groups import resolve_by_group
+from riskclass._seeds import Stream, rng_for
+
+from ._sampling import draw_categories
+
+# Part of the random-stream layout: changing it changes every event, so it is a
+# constant rather than a setting.
+EVENT_CHUNK_PERSONS = 65_536
+_ILLUMINATION_JITTER = 0.1
+
+_CATEGORY = pa.dictionary(pa.int16(), pa.string())
+EVENT_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.int64()),
+        ("person_id", pa.int64()),
+        ("camera_id", pa.int32()),
+        ("camera_kind", _CATEGORY),
+        ("district", _CATEGORY),
+        ("time", pa.timestamp("s", tz="UTC")),
+        ("face_px", pa.float32()),
+        ("illumination", pa.float32()),
+        ("pose_deg", pa.float32()),
+        ("blur_px", pa.float32()),
+    ]
+)
+
+
+def _dictionary(codes: npt.NDArray[np.integer], names: list[str]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int16()), pa.array(names, pa.string()))
+
+
+@dataclass(frozen=True)
+class _CameraPool:
+    """Cameras of each district, laid out so one can be drawn per event without loops."""
+
+    camera_ids: npt.NDArray[np.int32]
+    offsets: npt.NDArray[np.intp]
+    counts: npt.NDArray[np.intp]
+
+    @classmethod
+    def of(
+        cls, district_codes: npt.NDArray[np.intp], n_districts: int, selected: npt.NDArray[np.bool_]
+    ) -> _CameraPool:
+        ids = np.flatnonzero(selected)
+        ids = ids[np.argsort(district_codes[ids], kind="stable")]
+        counts = np.bincount(district_codes[ids], minlength=n_districts)
+        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        return cls(ids.astype(np.int32), offsets, counts)
+
+    def draw(
+        self, rng: np.random.Generator, districts: npt.NDArray[np.intp]
+    ) -> npt.NDArray[np.int32]:
+        within = (rng.random(len(districts)) * self.counts[districts]).astype(np.intp)
+        return self.camera_ids[self.offsets[districts] + within]
+
+    def per_1000(self, residents: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        return np.divide(
+            1000.0 * self.counts, residents, out=np.zeros(len(residents)), where=residents > 0
+        )
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Each person's expected sightings per day, and where they happen.
+
+    ``home``, ``work`` and ``elsewhere`` are expected sightings per day in the home
+    district, the work district and other districts (before ``activity``); the
+    rate of a person is ``activity * (home + work + elsewhere)``.
+    """
+
+    home: npt.NDArray[np.float64]
+    work: npt.NDArray[np.float64]
+    elsewhere: npt.NDArray[np.float64]
+    activity: npt.NDArray[np.float64]
+    elsewhere_by_district: npt.NDArray[np.float64]
+
+    @property
+    def rate(self) -> npt.NDArray[np.float64]:
+        return self.activity * (self.home + self.work + self.elsewhere)
+
+
+class EventGenerator:
+    """Generates the camera events of a scenario, chunk by chunk.
+
+    Parameters
+    ----------
+    scenario, persons, cameras:
+        The scenario and the tables `generate_population` and `place_cameras` made.
+    """
+
+    def __init__(self, *, scenario: Scenario, persons: pd.DataFrame, cameras: pd.DataFrame) -> None:
+        self._scenario = scenario
+        self._persons = persons
+        n_districts = len(scenario.districts)
+        kinds = list(scenario.camera_kinds)
+        self._kind_names = kinds
+        self._district_names = scenario.district_names
+        camera_district = cameras["district"].cat.codes.to_numpy().astype(np.intp)
+        self._camera_district = camera_district
+        self._camera_kind = cameras["kind"].cat.codes.to_numpy().astype(np.intp)
+        residents_only = np.array([scenario.camera_kinds[k].residents_only for k in kinds])
+        self._all = _CameraPool.of(camera_district, n_districts, np.ones(len(cameras), dtype=bool))
+        self._open = _CameraPool.of(
+            camera_district, n_districts, ~residents_only[self._camera_kind]
+        )
+        self._home = persons["home_district"].cat.codes.to_numpy().astype(np.intp)
+        self._work = persons["work_district"].cat.codes.to_numpy().astype(np.intp)
+        self.exposure = self._exposure()
+        conditions = [scenario.camera_kinds[k] for k in kinds]
+        self._log_face_median = np.log([c.face_px_median for c in conditions])
+        self._face_spread = np.array([c.face_px_spread for c in conditions])
+        self._pose_sd = np.array([c.pose_sd_deg for c in conditions])
+        self._blur_mean = np.array([c.blur_mean_px for c in conditions])
+        self._light = np.array([c.illumination_by_hour for c in conditions])
+        start = dt.datetime.combine(scenario.start_date, dt.time(), tzinfo=dt.UTC)
+        self._start_seconds = int(start.timestamp())
+        self.chunks_per_day = -(-len(persons) // EVENT_CHUNK_PERSONS)
+
+    def _exposure(self) -> Exposure:
+        scenario, persons = self._scenario, self._persons
+        mobility = scenario.mobility
+        residents = np.bincount(self._home, minlength=len(scenario.districts)).astype(np.int64)
+        density_all = self._all.per_1000(residents)
+        density_open = self._open.per_1000(residents)
+        employed = persons["employed"].to_numpy()
+        share = mobility.time_share
+        passes = mobility.passes_per_camera_density
+        home_time = share.home + share.work * ~employed
+        elsewhere_by_district = (
+            passes * share.elsewhere * residents / residents.sum() * density_open
+        )
+        return Exposure(
+            home=passes * home_time * density_all[self._home],
+            work=passes * share.work * employed * density_open[self._work],
+            elsewhere=np.full(len(persons), elsewhere_by_district.sum()),
+            activity=np.array(resolve_by_group(mobility.activity, persons, default=1.0)),
+            elsewhere_by_district=elsewhere_by_district,
+        )
+
+    @property
+    def total_chunks(self) -> int:
+        return self._scenario.days * self.chunks_per_day
+
+    def chunks(self) -> Iterator[pa.Table]:
+        """Yield event tables, day by day, each sorted by time, with running event ids."""
+        next_id = 0
+        for day in range(self._scenario.days):
+            for chunk in range(self.chunks_per_day):
+                table = self._chunk(day, chunk, next_id)
+                next_id += table.num_rows
+                yield table
+
+    def _chunk(self, day: int, chunk: int, first_id: int) -> pa.Table:
+        rng = rng_for(self._scenario.seed, Stream.EVENTS, day, chunk)
+        start = chunk * EVENT_CHUNK_PERSONS
+        people = np.arange(start, min(start + EVENT_CHUNK_PERSONS, len(self._persons)))
+        exposure = self.exposure
+        counts = rng.poisson(exposure.rate[people])
+        owner = np.repeat(people, counts)
+        n = len(owner)
+
+        home_w, work_w = exposure.home[owner], exposure.work[owner]
+        pick = rng.random(n) * (home_w + work_w + exposure.elsewhere[owner])
+        at_home = pick < home_w
+        at_work = ~at_home & (pick < home_w + work_w)
+        district = draw_categories(rng, exposure.elsewhere_by_district, n)
+        district = np.where(
+            at_home, self._home[owner], np.where(at_work, self._work[owner], district)
+        )
+        camera = np.where(at_home, self._all.draw(rng, district), self._open.draw(rng, district))
+
+        hour = draw_categories(rng, self._scenario.mobility.hour_profile, n)
+        seconds = hour * 3600 + rng.integers(0, 3600, n)
+        order = np.argsort(seconds, kind="stable")
+        owner, camera, district, hour, seconds = (
+            a[order] for a in (owner, camera, district, hour, seconds)
+        )
+
+        kind = self._camera_kind[camera]
+        face_px = np.exp(
+            self._log_face_median[kind] + self._face_spread[kind] * rng.standard_normal(n)
+        )
+        light = self._light[kind, hour] * np.exp(_ILLUMINATION_JITTER * rng.standard_normal(n))
+        pose = np.abs(self._pose_sd[kind] * rng.standard_normal(n))
+        blur = self._blur_mean[kind] * rng.standard_exponential(n)
+        time = self._start_seconds + day * 86_400 + seconds
+        return pa.table(
+            {
+                "event_id": pa.array(np.arange(first_id, first_id + n, dtype=np.int64)),
+                "person_id": pa.array(owner.astype(np.int64)),
+                "camera_id": pa.array(camera.astype(np.int32)),
+                "camera_kind": _dictionary(kind, self._kind_names),
+                "district": _dictionary(district, self._district_names),
+                "time": pa.array(time.astype(np.int64), pa.timestamp("s", tz="UTC")),
+                "face_px": pa.array(face_px.astype(np.float32)),
+                "illumination": pa.array(np.clip(light, 0.0, 1.0).astype(np.float32)),
+                "pose_deg": pa.array(pose.astype(np.float32)),
+                "blur_px": pa.array(blur.astype(np.float32)),
+            },
+            schema=EVENT_SCHEMA,
+        )
