@@ -24,8 +24,15 @@ REPO = Path(__file__).resolve().parent.parent
 def measure(overrides: list[str]) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "run"
-        command = [sys.executable, "-m", "riskclass", "generate", str(REPO / "configs/default.yaml"),
-                   "--out", str(out)]
+        command = [
+            sys.executable,
+            "-m",
+            "riskclass",
+            "generate",
+            str(REPO / "configs/default.yaml"),
+            "--out",
+            str(out),
+        ]
         for override in overrides:
             command += ["--set", override]
         started = time.perf_counter()
@@ -33,23 +40,33 @@ def measure(overrides: list[str]) -> dict[str, float]:
         seconds = time.perf_counter() - started
         rows = json.loads((out / "manifest.json").read_text())["rows"]
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"seconds": round(seconds, 2), "events": rows["events"], "persons": rows["persons"],
-            "peak_rss_mib_so_far": round(peak_kib / 1024, 1)}
+    return {
+        "seconds": round(seconds, 2),
+        "events": rows["events"],
+        "persons": rows["persons"],
+        "peak_rss_mib_so_far": round(peak_kib / 1024, 1),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--large", action="store_true", help="also run 1,000,000 persons for 30 days")
+    parser.add_argument(
+        "--large", action="store_true", help="also run 1,000,000 persons for 30 days"
+    )
     args = parser.parse_args()
-    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}, cores={os.cpu_count()}")
+    print(
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}, cores={os.cpu_count()}"
+    )
     cases = {"default (100k persons, 7 days)": []}
     if args.large:
         cases["1M persons, 30 days"] = ["population.size=1000000", "days=30"]
     for label, overrides in cases.items():
         result = measure(overrides)
         rate = result["events"] / result["seconds"]
-        print(f"{label}: {result['events']:,} events in {result['seconds']} s "
-              f"({rate:,.0f} events/s, whole command); peak RSS {result['peak_rss_mib_so_far']} MiB")
+        print(
+            f"{label}: {result['events']:,} events in {result['seconds']} s "
+            f"({rate:,.0f} events/s, whole command); peak RSS {result['peak_rss_mib_so_far']} MiB"
+        )
 
 
 if __name__ == "__main__":

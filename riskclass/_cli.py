@@ -13,13 +13,17 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from riskclass.analysis import calibration_holds
+
 from . import _run
 from ._config import Scenario, load_config
 from ._errors import RiskclassError
+from ._outputs import write_file_atomically
 from ._progress import Progress as ProgressFn
 
 EXIT_USAGE = 2
@@ -64,6 +68,20 @@ def _parser() -> argparse.ArgumentParser:
     _add_config_arguments(generate)
     _add_output_arguments(generate)
     generate.set_defaults(handler=_generate)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="solve the embedding model for the configured error rates and check it out of sample",
+    )
+    _add_config_arguments(calibrate)
+    calibrate.add_argument(
+        "--out",
+        type=Path,
+        default=Path("calibration.csv"),
+        metavar="FILE",
+        help="where to write the calibration table (default: calibration.csv)",
+    )
+    calibrate.set_defaults(handler=_calibrate)
     return parser
 
 
@@ -112,6 +130,40 @@ def _generate(args: argparse.Namespace) -> int:
         )
     _print_world(summary, time.perf_counter() - started)
     return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    scenario = _load(args)
+    started = time.perf_counter()
+    with _progress_bar() as progress:
+        _, table = _run.calibrate_and_check(scenario, progress=progress)
+    write_file_atomically(args.out, table.to_csv(index=False))
+    _print_calibration(table)
+    held = int(calibration_holds(table).sum())
+    _stdout.print(
+        f"{held} of {len(table)} rates realized within their 95% interval or 10% of target; "
+        f"wrote {args.out} in {time.perf_counter() - started:.1f} s",
+        highlight=False,
+    )
+    return 0
+
+
+def _print_calibration(table: pd.DataFrame) -> None:
+    holds = calibration_holds(table)
+    view = Table(title="calibration: configured vs realized (fresh samples)", title_justify="left")
+    for column in ("group", "metric", "target", "realized", "95% interval", "n", ""):
+        view.add_column(column, justify="left" if column in ("group", "metric") else "right")
+    for row, ok in zip(table.itertuples(index=False), holds, strict=True):
+        view.add_row(
+            row.group,
+            row.metric,
+            f"{row.target:.3g}",
+            f"{row.realized:.3g}",
+            f"{row.ci_low:.3g} - {row.ci_high:.3g}",
+            f"{row.n:,}",
+            "ok" if ok else "OFF",
+        )
+    _stdout.print(view)
 
 
 @contextmanager

@@ -251,6 +251,82 @@ class Mobility(_Strict):
         return profile
 
 
+class ErrorRates(_Strict):
+    """The algorithm's behaviour for one group at the reference threshold and conditions.
+
+    ``fmr``: share of same-group impostor comparisons that match; ``fnmr``: share
+    of genuine comparisons (enrollment vs capture) that do not; ``fta``: share of
+    presentations where no face is acquired.
+    """
+
+    fmr: Annotated[float, Field(gt=0.0, lt=0.5)]
+    fnmr: Annotated[float, Field(gt=0.0, lt=0.5)]
+    fta: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.02
+
+
+class ConditionEffects(_Strict):
+    """How much each capture deficit worsens a rate, per unit of deficit.
+
+    Deficits against `ReferenceConditions`: ``face_size`` per halving of the face
+    below the reference size, ``darkness`` per unit of illumination below the
+    reference, ``pose`` per 10 degrees beyond the reference, ``blur`` per pixel of
+    blur beyond the reference, ``years`` per year between enrollment and capture.
+    """
+
+    face_size: NonNegative = 0.0
+    darkness: NonNegative = 0.0
+    pose: NonNegative = 0.0
+    blur: NonNegative = 0.0
+    years: NonNegative = 0.0
+
+
+class ReferenceConditions(_Strict):
+    """Capture conditions at which the configured error rates hold."""
+
+    face_px: Positive = 64.0
+    illumination: Share = 0.8
+    pose_deg: NonNegative = 15.0
+    blur_px: NonNegative = 1.0
+
+
+def _default_error_rates() -> dict[str, ErrorRates]:
+    return {DEFAULT_KEY: ErrorRates(fmr=1e-4, fnmr=0.01, fta=0.02)}
+
+
+class Algorithm(_Strict):
+    """The face-recognition algorithm: threshold, per-group error rates, condition effects.
+
+    Scores are cosine similarities of unit embeddings; a comparison matches when
+    its score is at or above ``threshold``. ``error_rates`` is a group table
+    (most specific key wins) and must have a ``default`` entry. Impostor pairs from
+    different groups match ``cross_group_factor`` times as often as same-group
+    impostors of the group with the lower FMR. ``noise_effects`` scale capture noise
+    (``1 + sum of effect x deficit``), raising FNMR; ``fta_effects`` add to the
+    log-odds of a failure to acquire.
+    """
+
+    threshold: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.6
+    error_rates: dict[str, ErrorRates] = Field(default_factory=_default_error_rates)
+    cross_group_factor: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1
+    reference_conditions: ReferenceConditions = Field(default_factory=ReferenceConditions)
+    noise_effects: ConditionEffects = Field(
+        default_factory=lambda: ConditionEffects(
+            face_size=0.25, darkness=0.6, pose=0.08, blur=0.1, years=0.02
+        )
+    )
+    fta_effects: ConditionEffects = Field(
+        default_factory=lambda: ConditionEffects(face_size=1.5, darkness=3.0, pose=0.5, blur=0.6)
+    )
+    enrollment_years_max: NonNegative = 10.0
+
+    @field_validator("error_rates")
+    @classmethod
+    def _has_default(cls, rates: dict[str, ErrorRates]) -> dict[str, ErrorRates]:
+        if DEFAULT_KEY not in rates:
+            raise ValueError("needs a 'default' entry for persons no other key matches")
+        return rates
+
+
 class Scenario(_Strict):
     """A whole scenario: the city, its people and their movements."""
 
@@ -262,6 +338,7 @@ class Scenario(_Strict):
     camera_kinds: dict[str, CameraKind] = Field(default_factory=_default_camera_kinds)
     districts: Annotated[list[District], Field(min_length=1)]
     mobility: Mobility = Field(default_factory=Mobility)
+    algorithm: Algorithm = Field(default_factory=Algorithm)
 
     def reference_problems(self) -> Iterable[tuple[str, str]]:
         """``(field, message)`` for each name that refers to nothing in this scenario."""
@@ -281,6 +358,9 @@ class Scenario(_Strict):
             )
         yield from _group_table_problems("mobility.activity", self.mobility.activity, values)
         yield from _group_table_problems("mobility.employed", self.mobility.employed, values)
+        yield from _group_table_problems(
+            "algorithm.error_rates", self.algorithm.error_rates, values
+        )
 
     @property
     def district_names(self) -> list[str]:

@@ -75,6 +75,20 @@ def atomic_output_dir(target: str | Path, *, force: bool = False) -> Iterator[Pa
         staging.rename(target)
 
 
+def write_file_atomically(path: str | Path, data: str) -> None:
+    """Write a text file via a temporary sibling and a rename, so it is whole or absent."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> None:
     """Write a table to Parquet with settings that make the bytes reproducible."""
     table = (

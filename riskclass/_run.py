@@ -14,7 +14,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskclass.synthetic import EVENT_SCHEMA, EventGenerator, generate_population, place_cameras
+from riskclass.analysis import calibration_table
+from riskclass.synthetic import (
+    EVENT_SCHEMA,
+    EmbeddingModel,
+    EventGenerator,
+    calibrate,
+    generate_population,
+    measure_rates,
+    place_cameras,
+)
 
 from ._config import Scenario
 from ._outputs import (
@@ -27,6 +36,8 @@ from ._outputs import (
 )
 from ._progress import Progress, report
 
+CALIBRATION = "calibration.csv"
+EMBEDDING_MODEL = "embedding_model.json"
 PERSONS = "persons.parquet"
 CAMERAS = "cameras.parquet"
 EVENTS = "events.parquet"
@@ -40,6 +51,23 @@ class RunSummary:
     rows: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     districts: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+# The out-of-sample check of calibration uses its own seed, derived from the scenario's.
+_CHECK_SEED_OFFSET = 1_000_003
+
+
+def calibrate_and_check(
+    scenario: Scenario, *, progress: Progress | None = None
+) -> tuple[EmbeddingModel, pd.DataFrame]:
+    """Calibrate the embedding model, then measure its rates on fresh samples.
+
+    Returns the model and the calibration table (see `calibration_table`).
+    """
+    model = calibrate(scenario.algorithm, seed=scenario.seed, progress=progress)
+    check_seed = scenario.seed + _CHECK_SEED_OFFSET
+    counts = measure_rates(model, seed=check_seed, progress=progress)
+    return model, calibration_table(counts, seed=check_seed)
 
 
 def generate(

@@ -24,7 +24,8 @@ def generate_population(scenario: Scenario) -> pd.DataFrame:
 
     Returns a frame with ``person_id``, one categorical column per attribute (in
     config order), ``home_district``, ``work_district`` (categoricals over the
-    district names) and ``employed``.
+    district names), ``employed`` and ``enrolled_years_ago`` (age of the person's
+    ID photo, uniform up to ``algorithm.enrollment_years_max``).
     """
     rng = rng_for(scenario.seed, Stream.POPULATION)
     size = scenario.population.size
@@ -58,6 +59,9 @@ def generate_population(scenario: Scenario) -> pd.DataFrame:
     persons["home_district"] = pd.Categorical.from_codes(home, categories=names)
     persons["work_district"] = pd.Categorical.from_codes(work, categories=names)
     persons["employed"] = employed
+    persons["enrolled_years_ago"] = (
+        rng.random(size) * scenario.algorithm.enrollment_years_max
+    ).astype(np.float32)
     return persons
 
 

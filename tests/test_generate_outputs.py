@@ -42,6 +42,7 @@ def test_generate_writes_the_documented_tables(
         "home_district",
         "work_district",
         "employed",
+        "enrolled_years_ago",
     ]
     cameras = pd.read_parquet(out / "cameras.parquet")
     assert list(cameras.columns) == ["camera_id", "district", "kind"]
