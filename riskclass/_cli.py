@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,7 +31,8 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 _console = Console(stderr=True)
-_stdout = Console(soft_wrap=True)
+# Tables printed to a file or pipe get room for every column instead of 80 characters.
+_stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,6 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     _add_config_arguments(generate)
     _add_output_arguments(generate)
     generate.set_defaults(handler=_generate)
+
+    run = commands.add_parser(
+        "run",
+        help="run a scenario end to end: world, calibration, deployments, per-group rates",
+    )
+    _add_config_arguments(run)
+    _add_output_arguments(run)
+    run.set_defaults(handler=_run_scenario)
 
     calibrate = commands.add_parser(
         "calibrate",
@@ -130,6 +140,65 @@ def _generate(args: argparse.Namespace) -> int:
         )
     _print_world(summary, time.perf_counter() - started)
     return 0
+
+
+def _run_scenario(args: argparse.Namespace) -> int:
+    scenario = _load(args)
+    started = time.perf_counter()
+    with _progress_bar() as progress:
+        summary = _run.run(
+            scenario, args.out, force=args.force, config_path=args.config, progress=progress
+        )
+    _print_world(summary, time.perf_counter() - started)
+    assert summary.calibration is not None and summary.per_group is not None
+    held = calibration_holds(summary.calibration)
+    _stdout.print(
+        f"calibration: {int(held.sum())} of {len(held)} rates realized within their 95% interval "
+        f"or 10% of target (see calibration.csv)",
+        highlight=False,
+    )
+    _print_per_group(summary.per_group, list(scenario.population.attributes))
+    _stdout.print(
+        f"{summary.rows['decisions']:,} decisions; pipeline ran at "
+        f"{summary.performance['events_per_second']:,.0f} events/s end to end",
+        highlight=False,
+    )
+    return 0
+
+
+def _print_per_group(per_group: pd.DataFrame, attributes: list[str]) -> None:
+    shown = per_group[per_group["attribute"].isin(["all", *attributes])]
+    for deployment, rows in shown.groupby("deployment", sort=False):
+        view = Table(title=f"deployment {deployment}", title_justify="left")
+        headers = (
+            "group",
+            "persons",
+            "events",
+            "detected",
+            "false alerts",
+            "per 1,000/day",
+            "FPIR",
+            "FNIR",
+        )
+        for header in headers:
+            view.add_column(header, justify="left" if header == "group" else "right")
+        for row in rows.itertuples(index=False):
+            detection = row.detected / row.events if row.events else float("nan")
+            view.add_row(
+                "all" if row.attribute == "all" else f"{row.attribute}={row.value}",
+                f"{row.persons:,}",
+                f"{row.events:,}",
+                f"{detection:.1%}",
+                f"{row.false_alerts:,}",
+                f"{row.false_alerts_per_1000_per_day:.3f}",
+                _rate(row.fpir),
+                _rate(row.fnir),
+            )
+        _stdout.print(view)
+
+
+def _rate(value: float) -> str:
+    return "n/a" if np.isnan(value) else f"{value:.2e}" if 0 < value < 0.001 else f"{value:.4f}"
 
 
 def _calibrate(args: argparse.Namespace) -> int:

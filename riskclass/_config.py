@@ -10,7 +10,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -327,6 +327,89 @@ class Algorithm(_Strict):
         return rates
 
 
+class Gallery(_Strict):
+    """A watchlist or blacklist: who is enrolled in it.
+
+    Give ``size`` (persons) or ``share`` (of the population). Members are drawn
+    without replacement with weights from ``over_representation`` (a group table,
+    1.0 by default), so ``{residency=migrant: 3}`` lists migrants three times as
+    often per capita as everyone else.
+    """
+
+    name: Annotated[str, Field(min_length=1)]
+    size: Annotated[int, Field(gt=0)] | None = None
+    share: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    over_representation: dict[str, NonNegative] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _size_or_share(self) -> Gallery:
+        if (self.size is None) == (self.share is None):
+            raise ValueError("give exactly one of 'size' or 'share'")
+        return self
+
+
+DeploymentKind = Literal["watchlist_screening", "blacklist_checkpoint", "access_gate"]
+POPULATION_GALLERY = "population"
+
+OUTCOMES = (
+    "not_detected", "true_alert", "false_alert", "miss", "no_alert",
+    "true_accept", "false_reject",
+)  # fmt: skip
+_DEFAULT_CONSEQUENCES: dict[str, dict[str, str]] = {
+    "watchlist_screening": {"true_alert": "police_stop", "false_alert": "police_stop"},
+    "blacklist_checkpoint": {"true_alert": "travel_denied", "false_alert": "travel_denied"},
+    "access_gate": {"false_reject": "entry_denied", "not_detected": "entry_denied"},
+}
+
+
+class Deployment(_Strict):
+    """Where a search runs, against which gallery, at which threshold, with what consequence.
+
+    ``watchlist_screening`` and ``blacklist_checkpoint`` search every detected
+    face 1:N against ``gallery`` and alert on a top candidate at or above the
+    threshold; ``access_gate`` verifies each person 1:1 against their own
+    enrollment in the population database. ``camera_kinds`` and ``districts``
+    restrict the cameras (all by default). ``consequences`` maps outcomes to what
+    happens to the person (defaults per kind); outcomes not listed have none.
+    """
+
+    name: Annotated[str, Field(min_length=1)]
+    kind: DeploymentKind
+    gallery: str = POPULATION_GALLERY
+    camera_kinds: list[str] | None = None
+    districts: list[str] | None = None
+    threshold: Annotated[float, Field(gt=-1.0, lt=1.0)] | None = None
+    consequences: dict[str, str] | None = None
+
+    @field_validator("consequences")
+    @classmethod
+    def _known_outcomes(cls, consequences: dict[str, str] | None) -> dict[str, str] | None:
+        for outcome in consequences or {}:
+            if outcome not in OUTCOMES:
+                raise ValueError(f"unknown outcome {outcome!r}; outcomes are {list(OUTCOMES)}")
+        return consequences
+
+    @property
+    def outcome_consequences(self) -> dict[str, str]:
+        if self.consequences is not None:
+            return self.consequences
+        return _DEFAULT_CONSEQUENCES[self.kind]
+
+
+class Mechanisms(_Strict):
+    """Switches that turn off one mechanism of disparity at a time.
+
+    ``equal_error_rates``: every group gets the ``default`` error rates.
+    ``equal_camera_density``: every district gets the mean density, weighted by
+    population share. ``proportional_watchlists``: galleries ignore
+    over-representation.
+    """
+
+    equal_error_rates: bool = False
+    equal_camera_density: bool = False
+    proportional_watchlists: bool = False
+
+
 class Scenario(_Strict):
     """A whole scenario: the city, its people and their movements."""
 
@@ -339,6 +422,9 @@ class Scenario(_Strict):
     districts: Annotated[list[District], Field(min_length=1)]
     mobility: Mobility = Field(default_factory=Mobility)
     algorithm: Algorithm = Field(default_factory=Algorithm)
+    galleries: list[Gallery] = Field(default_factory=list)
+    deployments: list[Deployment] = Field(default_factory=list)
+    mechanisms: Mechanisms = Field(default_factory=Mechanisms)
 
     def reference_problems(self) -> Iterable[tuple[str, str]]:
         """``(field, message)`` for each name that refers to nothing in this scenario."""
@@ -361,10 +447,56 @@ class Scenario(_Strict):
         yield from _group_table_problems(
             "algorithm.error_rates", self.algorithm.error_rates, values
         )
+        gallery_names = [POPULATION_GALLERY]
+        for i, gallery in enumerate(self.galleries):
+            if gallery.name in gallery_names:
+                yield (
+                    f"galleries.{i}.name",
+                    f"gallery name {gallery.name!r} is used twice or reserved",
+                )
+            gallery_names.append(gallery.name)
+            field = f"galleries.{i}.over_representation"
+            yield from _group_table_problems(field, gallery.over_representation, values)
+        deployment_names: list[str] = []
+        for i, deployment in enumerate(self.deployments):
+            if deployment.name in deployment_names:
+                yield f"deployments.{i}.name", f"deployment name {deployment.name!r} is used twice"
+            deployment_names.append(deployment.name)
+            if deployment.gallery not in gallery_names:
+                yield f"deployments.{i}.gallery", f"unknown gallery; galleries are {gallery_names}"
+            if deployment.kind == "access_gate" and deployment.gallery != POPULATION_GALLERY:
+                yield f"deployments.{i}.gallery", "access gates verify against 'population'"
+            for kind in deployment.camera_kinds or []:
+                if kind not in self.camera_kinds:
+                    yield f"deployments.{i}.camera_kinds", f"unknown camera kind {kind!r}"
+            for district in deployment.districts or []:
+                if district not in names:
+                    yield f"deployments.{i}.districts", f"unknown district {district!r}"
 
     @property
     def district_names(self) -> list[str]:
         return [district.name for district in self.districts]
+
+    def with_mechanisms_applied(self) -> Scenario:
+        """This scenario with the mechanisms switched off in ``mechanisms`` removed."""
+        switches = self.mechanisms
+        update: dict[str, Any] = {}
+        if switches.equal_error_rates:
+            rates = {DEFAULT_KEY: self.algorithm.error_rates[DEFAULT_KEY]}
+            update["algorithm"] = self.algorithm.model_copy(update={"error_rates": rates})
+        if switches.equal_camera_density:
+            total = math.fsum(d.population_share for d in self.districts)
+            mean = (
+                math.fsum(d.population_share * d.cameras_per_1000 for d in self.districts) / total
+            )
+            update["districts"] = [
+                d.model_copy(update={"cameras_per_1000": mean}) for d in self.districts
+            ]
+        if switches.proportional_watchlists:
+            update["galleries"] = [
+                g.model_copy(update={"over_representation": {}}) for g in self.galleries
+            ]
+        return self.model_copy(update=update)
 
 
 def _group_table_problems(

@@ -1,20 +1,23 @@
 """Orchestration: run the stages of a scenario and write their outputs.
 
 Data flows one way: config -> synthetic -> pipeline -> analysis. This module is the
-only place that knows the order and the file names.
+only place that knows the order of the stages and the names of the files.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from riskclass.analysis import calibration_table
+from riskclass.analysis import calibration_table, per_group_table
+from riskclass.pipeline import DECISION_SCHEMA, Pipeline
 from riskclass.synthetic import (
     EVENT_SCHEMA,
     EmbeddingModel,
@@ -37,24 +40,30 @@ from ._outputs import (
 from ._progress import Progress, report
 
 CALIBRATION = "calibration.csv"
-EMBEDDING_MODEL = "embedding_model.json"
-PERSONS = "persons.parquet"
 CAMERAS = "cameras.parquet"
+DECISIONS = "decisions.parquet"
+EMBEDDING_MODEL = "embedding_model.json"
 EVENTS = "events.parquet"
+GALLERIES = "galleries.parquet"
+PERSON_OUTCOMES = "person_outcomes.parquet"
+PERSONS = "persons.parquet"
+PER_GROUP = "per_group.csv"
+
+# The out-of-sample check of calibration uses its own seed, derived from the scenario's.
+_CHECK_SEED_OFFSET = 1_000_003
 
 
 @dataclass
 class RunSummary:
-    """What a run produced: row counts, timings and per-district exposure."""
+    """What a run produced: row counts, timings, exposure by district, per-group rates."""
 
     out: Path
     rows: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    performance: dict[str, float] = field(default_factory=dict)
     districts: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
-# The out-of-sample check of calibration uses its own seed, derived from the scenario's.
-_CHECK_SEED_OFFSET = 1_000_003
+    calibration: pd.DataFrame | None = None
+    per_group: pd.DataFrame | None = None
 
 
 def calibrate_and_check(
@@ -83,38 +92,128 @@ def generate(
     Writes ``persons.parquet``, ``cameras.parquet``, ``events.parquet`` and, last,
     ``manifest.json``. The directory appears only when all of them are complete.
     """
+    scenario = scenario.with_mechanisms_applied()
     summary = RunSummary(out=Path(out))
     with atomic_output_dir(out, force=force) as staging:
-        _generate_into(scenario, staging, summary, progress)
+        persons, cameras = _write_world(scenario, staging, summary)
+        _stream_events(scenario, persons, cameras, staging, summary, progress, on_chunk=None)
         write_json(_manifest(scenario, summary, config_path), staging / MANIFEST)
     return summary
 
 
-def _generate_into(
-    scenario: Scenario, directory: Path, summary: RunSummary, progress: Progress | None
-) -> None:
+def run(
+    scenario: Scenario,
+    out: str | Path,
+    *,
+    force: bool = False,
+    config_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Run the whole flow of ``scenario`` into the directory ``out``.
+
+    Generates the world, calibrates the embeddings, enrolls the galleries, runs
+    every deployment over the camera events and aggregates decisions per group.
+    Writes, besides `generate`'s files, ``calibration.csv``,
+    ``embedding_model.json``, ``galleries.parquet``, ``decisions.parquet``,
+    ``person_outcomes.parquet`` and ``per_group.csv``; ``manifest.json`` last.
+    """
+    scenario = scenario.with_mechanisms_applied()
+    summary = RunSummary(out=Path(out))
+    with atomic_output_dir(out, force=force) as staging:
+        persons, cameras = _write_world(scenario, staging, summary)
+
+        started = time.perf_counter()
+        model, calibration = calibrate_and_check(scenario, progress=progress)
+        (staging / CALIBRATION).write_text(calibration.to_csv(index=False), encoding="utf-8")
+        (staging / EMBEDDING_MODEL).write_text(model.to_json() + "\n", encoding="utf-8")
+        summary.calibration = calibration
+        summary.seconds["calibration"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        pipeline = Pipeline(scenario=scenario, model=model, persons=persons, cameras=cameras)
+        write_parquet(_gallery_table(pipeline.members), staging / GALLERIES)
+        summary.seconds["enrollment"] = time.perf_counter() - started
+
+        decisions = 0
+        with parquet_writer(staging / DECISIONS, DECISION_SCHEMA) as writer:
+
+            def decide(chunk: pa.Table, index: int) -> None:
+                nonlocal decisions
+                table = pipeline.process(chunk, index)
+                writer.write_table(table)
+                decisions += table.num_rows
+
+            _stream_events(scenario, persons, cameras, staging, summary, progress, on_chunk=decide)
+        summary.rows["decisions"] = decisions
+        summary.performance["events_per_second"] = round(
+            summary.rows["events"] / summary.seconds["events"]
+        )
+
+        tally = pipeline.tally.frame()
+        write_parquet(tally, staging / PERSON_OUTCOMES)
+        attributes = list(scenario.population.attributes)
+        summary.per_group = per_group_table(
+            tally, persons, attributes=attributes, days=scenario.days
+        )
+        (staging / PER_GROUP).write_text(summary.per_group.to_csv(index=False), encoding="utf-8")
+        write_json(_manifest(scenario, summary, config_path), staging / MANIFEST)
+    return summary
+
+
+def _write_world(
+    scenario: Scenario, directory: Path, summary: RunSummary
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     started = time.perf_counter()
     persons = generate_population(scenario)
     cameras = place_cameras(scenario, persons)
     write_parquet(persons, directory / PERSONS)
     write_parquet(cameras, directory / CAMERAS)
+    summary.rows.update(persons=len(persons), cameras=len(cameras))
     summary.seconds["population_and_cameras"] = time.perf_counter() - started
+    return persons, cameras
 
+
+def _stream_events(
+    scenario: Scenario,
+    persons: pd.DataFrame,
+    cameras: pd.DataFrame,
+    directory: Path,
+    summary: RunSummary,
+    progress: Progress | None,
+    *,
+    on_chunk: Callable[[pa.Table, int], None] | None,
+) -> None:
+    """Generate events chunk by chunk, write each, and hand it to ``on_chunk``."""
     started = time.perf_counter()
     generator = EventGenerator(scenario=scenario, persons=persons, cameras=cameras)
     home = persons["home_district"].cat.codes.to_numpy()
     sightings_by_home = np.zeros(len(scenario.districts), dtype=np.int64)
     events = 0
     with parquet_writer(directory / EVENTS, EVENT_SCHEMA) as writer:
-        for done, chunk in enumerate(generator.chunks(), start=1):
+        for index, chunk in enumerate(generator.chunks()):
             writer.write_table(chunk)
+            if on_chunk is not None:
+                on_chunk(chunk, index)
             events += chunk.num_rows
             person_ids = chunk.column("person_id").to_numpy()
             sightings_by_home += np.bincount(home[person_ids], minlength=len(sightings_by_home))
-            report(progress, "events", done, generator.total_chunks)
+            report(progress, "events", index + 1, generator.total_chunks)
     summary.seconds["events"] = time.perf_counter() - started
-    summary.rows = {"persons": len(persons), "cameras": len(cameras), "events": events}
+    summary.rows["events"] = events
     summary.districts = _district_table(scenario, persons, cameras, sightings_by_home)
+
+
+def _gallery_table(members: dict[str, np.ndarray]) -> pd.DataFrame:
+    names = list(members)
+    return pd.DataFrame(
+        {
+            "gallery": pd.Categorical.from_codes(
+                np.repeat(np.arange(len(names)), [len(m) for m in members.values()]).astype(int),
+                categories=names,
+            ),
+            "person_id": np.concatenate([*members.values(), np.empty(0, np.int64)]),
+        }
+    )
 
 
 def _district_table(
@@ -131,12 +230,9 @@ def _district_table(
             "sightings": sightings,
         }
     )
-    table["cameras_per_1000"] = (
-        1000 * table["cameras"] / table["residents"].where(table["residents"] > 0)
-    )
-    table["sightings_per_resident_day"] = table["sightings"] / (
-        table["residents"].where(table["residents"] > 0) * scenario.days
-    )
+    occupied = table["residents"].where(table["residents"] > 0)
+    table["cameras_per_1000"] = 1000 * table["cameras"] / occupied
+    table["sightings_per_resident_day"] = table["sightings"] / (occupied * scenario.days)
     return table
 
 
@@ -152,4 +248,5 @@ def _manifest(
         "versions": package_versions(),
         "rows": summary.rows,
         "timings_s": {k: round(v, 3) for k, v in summary.seconds.items()},
+        "performance": summary.performance,
     }

@@ -20,6 +20,7 @@ FILES = ("persons.parquet", "cameras.parquet", "events.parquet")
 def _manifest_without_timings(directory: Path) -> dict[str, Any]:
     manifest: dict[str, Any] = json.loads((directory / "manifest.json").read_text())
     manifest.pop("timings_s")
+    manifest.pop("performance")
     return manifest
 
 

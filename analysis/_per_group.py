@@ -1,0 +1,72 @@
+"""Per-group decision counts and rates: FPIR, FNIR and false alerts per resident."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+ALL = "all"
+PER_GROUP_COLUMNS = (
+    "deployment", "attribute", "value", "persons", "events", "detected",
+    "mated_searches", "nonmated_searches", "alerts", "false_alerts",
+    "fpir", "fnir", "false_alerts_per_1000_per_day",
+)  # fmt: skip
+_SUMMED = ("events", "detected", "mated_searches", "nonmated_searches", "alerts", "false_alerts")
+
+
+def per_group_table(
+    tally: pd.DataFrame, persons: pd.DataFrame, *, attributes: Sequence[str], days: int
+) -> pd.DataFrame:
+    """Aggregate per-person decision counts to every group and pair of groups.
+
+    Parameters
+    ----------
+    tally:
+        One row per deployment and person, with the pipeline's counters
+        (``Tally.frame()``).
+    persons:
+        The population, with one column per attribute.
+    attributes:
+        Attributes to report: each value on its own, and each pair of attributes'
+        intersections, plus an ``all`` row per deployment.
+    days:
+        Days simulated, for rates per resident per day.
+
+    Returns
+    -------
+    pandas.DataFrame with ``PER_GROUP_COLUMNS``. FPIR is alerting non-mated
+    searches over non-mated searches; FNIR is mated searches whose mate was not
+    returned at rank 1 at or above threshold, over mated searches; rates with no
+    searches are NaN.
+    """
+    frame = tally.merge(persons[["person_id", *attributes]], on="person_id", how="left")
+    frame["persons"] = 1
+    counted = [*_SUMMED, "true_alerts", "nonmated_alerts", "persons"]
+    parts = [_aggregate(frame, [], counted)]
+    for attribute in attributes:
+        parts.append(_aggregate(frame, [attribute], counted))
+    for pair in itertools.combinations(attributes, 2):
+        parts.append(_aggregate(frame, list(pair), counted))
+    table = pd.concat(parts, ignore_index=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nonmated = table["nonmated_searches"].where(table["nonmated_searches"] > 0)
+        mated = table["mated_searches"].where(table["mated_searches"] > 0)
+        table["fpir"] = table["nonmated_alerts"] / nonmated
+        table["fnir"] = 1 - table["true_alerts"] / mated
+        residents = table["persons"].where(table["persons"] > 0)
+        table["false_alerts_per_1000_per_day"] = 1000 * table["false_alerts"] / residents / days
+    return table[list(PER_GROUP_COLUMNS)]
+
+
+def _aggregate(frame: pd.DataFrame, by: list[str], counted: list[str]) -> pd.DataFrame:
+    if not by:
+        sums = frame.groupby("deployment", observed=True)[counted].sum().reset_index()
+        sums["attribute"], sums["value"] = ALL, ALL
+        return sums
+    sums = frame.groupby(["deployment", *by], observed=True)[counted].sum().reset_index()
+    sums["attribute"] = "&".join(by)
+    sums["value"] = sums[by].astype(str).agg("&".join, axis=1)
+    return sums.drop(columns=by)
