@@ -1,0 +1,186 @@
+"""`riskclass run`: decisions, per-group rates, mechanisms of disparity, interruption."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskclass import validate_config
+from riskclass._cli import main
+from riskclass._run import run
+
+from .conftest import load_yaml
+
+FAST_ALGORITHM = {
+    "threshold": 0.6,
+    "error_rates": {
+        "default": {"fmr": 2e-4, "fnmr": 0.02, "fta": 0.03},
+        "ethnicity=minority": {"fmr": 2e-3, "fnmr": 0.03, "fta": 0.06},
+    },
+}
+
+
+def _scenario(**changes: Any) -> dict[str, Any]:
+    data = load_yaml("default.yaml")
+    data["population"]["size"] = 20_000
+    data["days"] = 3
+    data["algorithm"] = FAST_ALGORITHM
+    data["galleries"][0]["size"] = 1000
+    for dotted, value in changes.items():
+        node = data
+        *path, last = dotted.split(".")
+        for part in path:
+            node = node[part]
+        node[last] = value
+    return data
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "out"
+    run(validate_config(_scenario()), out)
+    return out
+
+
+def test_run_writes_every_output(small_run: Path) -> None:
+    expected = {
+        "manifest.json", "persons.parquet", "cameras.parquet", "events.parquet", "calibration.csv",
+        "embedding_model.json", "galleries.parquet", "decisions.parquet", "person_outcomes.parquet",
+        "per_group.csv",
+    }  # fmt: skip
+    assert expected <= {p.name for p in small_run.iterdir()}
+    decisions = pd.read_parquet(small_run / "decisions.parquet")
+    assert list(decisions.columns) == [
+        "event_id", "person_id", "deployment", "detected", "mated", "candidate_id", "score",
+        "alert", "outcome", "consequence",
+    ]  # fmt: skip
+
+
+def test_outcomes_agree_with_ground_truth(small_run: Path) -> None:
+    decisions = pd.read_parquet(small_run / "decisions.parquet")
+    galleries = pd.read_parquet(small_run / "galleries.parquet")
+    watch = decisions[decisions["deployment"] == "street_watchlist"]
+    listed = set(galleries.loc[galleries["gallery"] == "police_watchlist", "person_id"])
+    detected = watch[watch["detected"]]
+    assert (detected["mated"] == detected["person_id"].isin(listed)).all()
+    alerts = detected[detected["alert"]]
+    assert (alerts["score"] >= 0.6).all() and (
+        detected.loc[~detected["alert"], "score"] < 0.6
+    ).all()
+    true = alerts["candidate_id"] == alerts["person_id"]
+    assert (alerts.loc[true, "outcome"] == "true_alert").all()
+    assert (alerts.loc[~true, "outcome"] == "false_alert").all()
+    assert (watch.loc[~watch["detected"], "outcome"] == "not_detected").all()
+    assert watch.loc[~watch["detected"], "candidate_id"].isna().all()
+    assert (alerts["consequence"] == "police_stop").all()
+    assert watch.loc[watch["outcome"] == "no_alert", "consequence"].isna().all()
+
+
+def _recompute(
+    decisions: pd.DataFrame, persons: pd.DataFrame, attribute: str, days: int
+) -> pd.DataFrame:
+    """Per-group rates from the Parquet files alone, with plain pandas."""
+    frame = decisions.merge(persons[["person_id", attribute]], on="person_id")
+    rows = []
+    for (deployment, value), group in frame.groupby(["deployment", attribute], observed=True):
+        searched = group[group["detected"]]
+        mated, nonmated = searched[searched["mated"]], searched[~searched["mated"]]
+        true_mated = mated["alert"] & (mated["candidate_id"] == mated["person_id"])
+        residents = int((persons[attribute] == value).sum())
+        rows.append(
+            {
+                "deployment": deployment, "attribute": attribute, "value": value,
+                "persons": residents, "events": len(group), "detected": len(searched),
+                "mated_searches": len(mated), "nonmated_searches": len(nonmated),
+                "alerts": int(group["alert"].sum()),
+                "false_alerts": int((group["outcome"] == "false_alert").sum()),
+                "fpir": nonmated["alert"].mean() if len(nonmated) else np.nan,
+                "fnir": 1 - true_mated.mean() if len(mated) else np.nan,
+                "false_alerts_per_1000_per_day": (
+                    1000 * (group["outcome"] == "false_alert").sum() / residents / days
+                ),
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_per_group_csv_recomputes_exactly_from_parquet(small_run: Path) -> None:
+    decisions = pd.read_parquet(small_run / "decisions.parquet")
+    decisions = decisions[decisions["deployment"] != "rental_gates"]  # gates: accept, not alert
+    persons = pd.read_parquet(small_run / "persons.parquet")
+    per_group = pd.read_csv(small_run / "per_group.csv")
+    for attribute in ("ethnicity", "residency", "age"):
+        mine = _recompute(decisions, persons, attribute, days=3)
+        theirs = per_group[per_group["attribute"] == attribute].merge(
+            mine, on=["deployment", "attribute", "value"], suffixes=("", "_recomputed")
+        )
+        assert len(theirs) == len(mine) > 0
+        for column in (
+            "persons",
+            "events",
+            "detected",
+            "mated_searches",
+            "nonmated_searches",
+            "alerts",
+            "false_alerts",
+        ):
+            assert (theirs[column] == theirs[f"{column}_recomputed"]).all(), column
+        for column in ("fpir", "fnir", "false_alerts_per_1000_per_day"):
+            np.testing.assert_allclose(theirs[column], theirs[f"{column}_recomputed"], rtol=1e-12)
+
+
+def _disparity(per_group: pd.DataFrame) -> float:
+    """False alerts per 1,000 per day, minority over majority, on the street watchlist."""
+    rows = per_group[
+        (per_group["deployment"] == "street_watchlist") & (per_group["attribute"] == "ethnicity")
+    ]
+    rate = rows.set_index("value")["false_alerts_per_1000_per_day"]
+    return float(rate["minority"] / rate["majority"])
+
+
+def test_each_mechanism_carries_part_of_the_disparity(tmp_path: Path) -> None:
+    """Switching off any one mechanism lowers the minority/majority false-alert ratio."""
+    ratios = {}
+    for switch in ("none", "equal_error_rates", "equal_camera_density", "proportional_watchlists"):
+        data = _scenario()
+        if switch != "none":
+            data["mechanisms"] = {switch: True}
+        summary = run(validate_config(data), tmp_path / switch)
+        assert summary.per_group is not None
+        ratios[switch] = _disparity(summary.per_group)
+    assert ratios["none"] > 2.0, ratios
+    for switch in ("equal_error_rates", "equal_camera_density", "proportional_watchlists"):
+        # Each false-alert count here is in the hundreds or more: a 15% drop is
+        # several standard errors of the ratio.
+        assert ratios[switch] < 0.85 * ratios["none"], (switch, ratios)
+
+
+def test_rerun_after_sigkill_matches_an_uninterrupted_run(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    config = write_config(_scenario())
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "riskclass", "run", str(config), "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(tmp_path.glob(".run.partial-*/events.parquet")):
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not out.exists(), "a killed run must not leave an output directory in place"
+    assert main(["run", str(config), "--out", str(out)]) == 0
+    assert not list(tmp_path.glob(".run.partial-*")), "the rerun cleans up the killed run's staging"
+    reference = tmp_path / "reference"
+    assert main(["run", str(config), "--out", str(reference)]) == 0
+    for name in ("events.parquet", "decisions.parquet", "per_group.csv", "calibration.csv"):
+        assert (out / name).read_bytes() == (reference / name).read_bytes(), name
