@@ -141,6 +141,11 @@ class Pipeline:
             listed[members] = True
             self._listed[gallery.name] = listed
         self.tally = Tally.empty(self._names, len(persons))
+        # Deployments that differ only in threshold see the same probes against the
+        # same gallery: each chunk is searched once per (gallery, cameras).
+        self._chunk_searches: dict[
+            tuple[object, ...], tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]
+        ] = {}
 
     def _enroll(self) -> npt.NDArray[np.float32]:
         """Everyone's enrollment (ID photo) template, taken under reference conditions."""
@@ -185,6 +190,7 @@ class Pipeline:
             self._identities[person[detected]], groups[detected], scale[detected], rng
         )
         event_ids = events.column("event_id").to_numpy()[rows]
+        self._chunk_searches.clear()
         tables = []
         for index, deployment in enumerate(self._deployments):
             mine = seen_by[index][rows]
@@ -269,7 +275,10 @@ class Pipeline:
                 np.where(accept, person, -1), score, accept, np.ones(len(person), bool), accept
             )
         members = self.members[deployment.gallery]
-        positions, scores = self._matchers[deployment.gallery].search(probes, k=1)
+        key = (deployment.gallery, str(deployment.camera_kinds), str(deployment.districts))
+        if key not in self._chunk_searches:
+            self._chunk_searches[key] = self._matchers[deployment.gallery].search(probes, k=1)
+        positions, scores = self._chunk_searches[key]
         candidate, score = members[positions[:, 0]], scores[:, 0]
         alert = score >= threshold
         return _Search(

@@ -311,7 +311,7 @@ class Algorithm(_Strict):
     reference_conditions: ReferenceConditions = Field(default_factory=ReferenceConditions)
     noise_effects: ConditionEffects = Field(
         default_factory=lambda: ConditionEffects(
-            face_size=0.25, darkness=0.6, pose=0.08, blur=0.1, years=0.02
+            face_size=0.12, darkness=0.3, pose=0.05, blur=0.05, years=0.01
         )
     )
     fta_effects: ConditionEffects = Field(

@@ -19,13 +19,13 @@ from riskclass import validate_config
 from riskclass._cli import main
 from riskclass._run import run
 
-from .conftest import load_yaml
+from .conftest import REPO, load_yaml
 
 FAST_ALGORITHM = {
     "threshold": 0.6,
     "error_rates": {
         "default": {"fmr": 2e-4, "fnmr": 0.02, "fta": 0.03},
-        "ethnicity=minority": {"fmr": 2e-3, "fnmr": 0.03, "fta": 0.06},
+        "residency=migrant": {"fmr": 2e-3, "fnmr": 0.03, "fta": 0.06},
     },
 }
 
@@ -140,16 +140,20 @@ def test_per_group_csv_recomputes_exactly_from_parquet(small_run: Path) -> None:
 
 
 def _disparity(per_group: pd.DataFrame) -> float:
-    """False alerts per 1,000 per day, minority over majority, on the street watchlist."""
+    """Police stops (alerts, true or false) per resident, migrants over locals, on the street."""
     rows = per_group[
-        (per_group["deployment"] == "street_watchlist") & (per_group["attribute"] == "ethnicity")
+        (per_group["deployment"] == "street_watchlist") & (per_group["attribute"] == "residency")
     ]
-    rate = rows.set_index("value")["false_alerts_per_1000_per_day"]
-    return float(rate["minority"] / rate["majority"])
+    rate = rows.set_index("value")["alerts"] / rows.set_index("value")["persons"]
+    return float(rate["migrant"] / rate["local"])
 
 
 def test_each_mechanism_carries_part_of_the_disparity(tmp_path: Path) -> None:
-    """Switching off any one mechanism lowers the minority/majority false-alert ratio."""
+    """Switching off any one mechanism lowers the migrant/local ratio of stops.
+
+    In this scenario migrants have 10x the FMR, live where cameras are densest,
+    and are over-represented on the watchlist.
+    """
     ratios = {}
     for switch in ("none", "equal_error_rates", "equal_camera_density", "proportional_watchlists"):
         data = _scenario()
@@ -184,3 +188,21 @@ def test_rerun_after_sigkill_matches_an_uninterrupted_run(
     assert main(["run", str(config), "--out", str(reference)]) == 0
     for name in ("events.parquet", "decisions.parquet", "per_group.csv", "calibration.csv"):
         assert (out / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["migrant_rental_gates", "transit_blacklist", "concentrated_cameras", "npl_operating_points"],
+)
+def test_shipped_scenarios_run(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)
+    out = tmp_path / name
+    shrink = ["--set", "population.size=4000", "--set", "days=2"]
+    for gallery in load_yaml(f"{name}.yaml").get("galleries", []):
+        shrink += ["--set", f"galleries.{gallery['name']}.size=400"]
+    assert main(["run", f"configs/{name}.yaml", "--out", str(out), *shrink]) == 0
+    per_group = pd.read_csv(out / "per_group.csv")
+    assert (per_group["events"] > 0).any()
+    assert "events/s end to end" in capsys.readouterr().out
