@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
+from riskclass._arrow import CATEGORY, category_array
 from riskclass._config import OUTCOMES, Deployment, Scenario
 from riskclass._seeds import Stream, rng_for
 from riskclass.synthetic import EmbeddingModel, condition_deficits
@@ -23,19 +24,18 @@ from ._matcher import ExactMatcher, Matcher
 
 _TEMPLATE_BLOCK = 65_536
 
-_CATEGORY = pa.dictionary(pa.int16(), pa.string())
 DECISION_SCHEMA = pa.schema(
     [
         ("event_id", pa.int64()),
         ("person_id", pa.int64()),
-        ("deployment", _CATEGORY),
+        ("deployment", CATEGORY),
         ("detected", pa.bool_()),
         ("mated", pa.bool_()),
         ("candidate_id", pa.int64()),
         ("score", pa.float32()),
         ("alert", pa.bool_()),
-        ("outcome", _CATEGORY),
-        ("consequence", _CATEGORY),
+        ("outcome", CATEGORY),
+        ("consequence", CATEGORY),
     ]
 )
 
@@ -249,14 +249,14 @@ class Pipeline:
             {
                 "event_id": event_ids,
                 "person_id": person,
-                "deployment": _category(np.full(n, index), self._names),
+                "deployment": category_array(np.full(n, index), self._names),
                 "detected": detected,
                 "mated": mated,
                 "candidate_id": pa.array(candidate, mask=candidate < 0),
                 "score": pa.array(score, mask=np.isnan(score)),
                 "alert": alert,
-                "outcome": _category(outcome, list(OUTCOMES)),
-                "consequence": _category(consequence_codes[outcome], labels),
+                "outcome": category_array(outcome, list(OUTCOMES)),
+                "consequence": category_array(consequence_codes[outcome], labels),
             },
             schema=DECISION_SCHEMA,
         )
@@ -307,9 +307,3 @@ def _outcomes(
             default=code["no_alert"],
         )
     return np.where(detected, decided, code["not_detected"])
-
-
-def _category(codes: npt.NDArray[np.integer], names: list[str]) -> pa.DictionaryArray:
-    codes = np.asarray(codes)
-    indices = pa.array(codes.astype(np.int16), mask=codes < 0)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(names, pa.string()))

@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
+from riskclass._arrow import CATEGORY, category_array
 from riskclass._config import Scenario
 from riskclass._groups import resolve_by_group
 from riskclass._seeds import Stream, rng_for
@@ -26,14 +27,13 @@ from ._sampling import draw_categories
 EVENT_CHUNK_PERSONS = 65_536
 _ILLUMINATION_JITTER = 0.1
 
-_CATEGORY = pa.dictionary(pa.int16(), pa.string())
 EVENT_SCHEMA = pa.schema(
     [
         ("event_id", pa.int64()),
         ("person_id", pa.int64()),
         ("camera_id", pa.int32()),
-        ("camera_kind", _CATEGORY),
-        ("district", _CATEGORY),
+        ("camera_kind", CATEGORY),
+        ("district", CATEGORY),
         ("time", pa.timestamp("s", tz="UTC")),
         ("face_px", pa.float32()),
         ("illumination", pa.float32()),
@@ -41,10 +41,6 @@ EVENT_SCHEMA = pa.schema(
         ("blur_px", pa.float32()),
     ]
 )
-
-
-def _dictionary(codes: npt.NDArray[np.integer], names: list[str]) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int16()), pa.array(names, pa.string()))
 
 
 @dataclass(frozen=True)
@@ -207,8 +203,8 @@ class EventGenerator:
                 "event_id": pa.array(np.arange(first_id, first_id + n, dtype=np.int64)),
                 "person_id": pa.array(owner.astype(np.int64)),
                 "camera_id": pa.array(camera.astype(np.int32)),
-                "camera_kind": _dictionary(kind, self._kind_names),
-                "district": _dictionary(district, self._district_names),
+                "camera_kind": category_array(kind, self._kind_names),
+                "district": category_array(district, self._district_names),
                 "time": pa.array(time.astype(np.int64), pa.timestamp("s", tz="UTC")),
                 "face_px": pa.array(face_px.astype(np.float32)),
                 "illumination": pa.array(np.clip(light, 0.0, 1.0).astype(np.float32)),

@@ -1,0 +1,16 @@
+"""Arrow column helpers shared by the tables that stages write."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+CATEGORY = pa.dictionary(pa.int16(), pa.string())
+
+
+def category_array(codes: npt.ArrayLike, names: list[str]) -> pa.DictionaryArray:
+    """A dictionary-encoded string column; negative codes become nulls."""
+    codes = np.asarray(codes)
+    indices = pa.array(codes.astype(np.int16), mask=codes < 0)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(names, pa.string()))
