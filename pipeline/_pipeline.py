@@ -70,10 +70,17 @@ class Tally:
     def add(
         self, deployment: int, person: npt.NDArray[np.int64], **flags: npt.NDArray[np.bool_]
     ) -> None:
-        size = self.counts["events"].shape[1]
-        self.counts["events"][deployment] += np.bincount(person, minlength=size)
+        if len(person) == 0:
+            return
+        # A chunk covers a narrow band of person ids: count within that band, so
+        # the cost follows the chunk, not the population.
+        low, high = int(person.min()), int(person.max()) + 1
+        offset = person - low
+        self.counts["events"][deployment, low:high] += np.bincount(offset, minlength=high - low)
         for name, flag in flags.items():
-            self.counts[name][deployment] += np.bincount(person[flag], minlength=size)
+            self.counts[name][deployment, low:high] += np.bincount(
+                offset[flag], minlength=high - low
+            )
 
     def frame(self) -> pd.DataFrame:
         """Long table: one row per deployment and person, one column per counter."""

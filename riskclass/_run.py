@@ -7,7 +7,8 @@ only place that knows the order of the stages and the names of the files.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,11 +94,9 @@ def generate(
     ``manifest.json``. The directory appears only when all of them are complete.
     """
     scenario = scenario.with_mechanisms_applied()
-    summary = RunSummary(out=Path(out))
-    with atomic_output_dir(out, force=force) as staging:
+    with _staged(scenario, out, force=force, config_path=config_path) as (staging, summary):
         persons, cameras = _write_world(scenario, staging, summary)
         _stream_events(scenario, persons, cameras, staging, summary, progress, on_chunk=None)
-        write_json(_manifest(scenario, summary, config_path), staging / MANIFEST)
     return summary
 
 
@@ -118,8 +117,7 @@ def run(
     ``person_outcomes.parquet`` and ``per_group.csv``; ``manifest.json`` last.
     """
     scenario = scenario.with_mechanisms_applied()
-    summary = RunSummary(out=Path(out))
-    with atomic_output_dir(out, force=force) as staging:
+    with _staged(scenario, out, force=force, config_path=config_path) as (staging, summary):
         persons, cameras = _write_world(scenario, staging, summary)
 
         started = time.perf_counter()
@@ -156,8 +154,18 @@ def run(
             tally, persons, attributes=attributes, days=scenario.days
         )
         (staging / PER_GROUP).write_text(summary.per_group.to_csv(index=False), encoding="utf-8")
-        write_json(_manifest(scenario, summary, config_path), staging / MANIFEST)
     return summary
+
+
+@contextmanager
+def _staged(
+    scenario: Scenario, out: str | Path, *, force: bool, config_path: str | Path | None
+) -> Iterator[tuple[Path, RunSummary]]:
+    """A staging directory and summary; the manifest is written last, on success only."""
+    summary = RunSummary(out=Path(out))
+    with atomic_output_dir(out, force=force) as staging:
+        yield staging, summary
+        write_json(_manifest(scenario, summary, config_path), staging / MANIFEST)
 
 
 def _write_world(
