@@ -15,15 +15,19 @@ import pandas as pd
 import pyarrow as pa
 
 from riskclass._arrow import CATEGORY, category_array
-from riskclass._config import OUTCOMES, Deployment, Scenario
+from riskclass._config import OUTCOMES, POPULATION_GALLERY, Deployment, Scenario
 from riskclass._seeds import Stream, rng_for
 from riskclass.synthetic import EmbeddingModel, condition_deficits
 
 from ._galleries import select_members
+from ._investigation import TrajectorySearch
 from ._matcher import ExactMatcher, Matcher
 
 _TEMPLATE_BLOCK = 65_536
 
+# ``candidate_id`` is the rank-1 candidate of a 1:N search whatever its score (so a
+# lower threshold can be applied later), the claimed identity at a gate, and the
+# target in an investigation; null when no face was detected.
 DECISION_SCHEMA = pa.schema(
     [
         ("event_id", pa.int64()),
@@ -40,7 +44,9 @@ DECISION_SCHEMA = pa.schema(
 )
 
 # Per person and deployment. For access gates a search is a verification, an
-# alert an accept, and every search is mated (the person claims their own identity).
+# alert an accept, and a search is mated when the person claims their own identity.
+# For investigations a search is one candidate capture of the person, mated when
+# the person is the target, and an alert the reviewer's confirmation.
 COUNTERS = (
     "events",
     "detected",
@@ -100,13 +106,16 @@ class Tally:
 
 
 @dataclass(frozen=True)
-class _Search:
-    """What one deployment decided about the events it saw."""
+class _Decisions:
+    """What one deployment decided about a set of events, one entry per event."""
 
+    event_id: npt.NDArray[np.int64]
+    person: npt.NDArray[np.int64]
+    detected: npt.NDArray[np.bool_]
+    mated: npt.NDArray[np.bool_]
     candidate: npt.NDArray[np.int64]
     score: npt.NDArray[np.float32]
     alert: npt.NDArray[np.bool_]
-    mated: npt.NDArray[np.bool_]
     correct: npt.NDArray[np.bool_]
 
 
@@ -148,6 +157,19 @@ class Pipeline:
             listed[members] = True
             self._listed[gallery.name] = listed
         self.tally = Tally.empty(self._names, len(persons))
+        # Impostors at gates claim the identity of someone in their own group: per
+        # person, where their group starts in `_by_group`, its size and their rank in it.
+        self._by_group = np.argsort(self._groups, kind="stable")
+        self._group_start = np.searchsorted(self._groups[self._by_group], self._groups)
+        self._group_size = np.bincount(self._groups)[self._groups]
+        self._group_rank = np.empty(len(persons), dtype=np.int64)
+        self._group_rank[self._by_group] = np.arange(len(persons))
+        self._group_rank -= self._group_start
+        self._investigations = {
+            index: self._trajectory_search(index, deployment)
+            for index, deployment in enumerate(scenario.deployments)
+            if deployment.kind == "investigation"
+        }
         # Deployments that differ only in threshold see the same probes against the
         # same gallery: each chunk is searched once per (gallery, cameras).
         self._chunk_searches: dict[
@@ -164,6 +186,19 @@ class Pipeline:
                 self._identities[rows], self._groups[rows], 1.0, rng
             )
         return templates
+
+    def _trajectory_search(self, index: int, deployment: Deployment) -> TrajectorySearch:
+        settings = deployment.investigation_settings
+        pool = (
+            np.arange(len(self._templates))
+            if deployment.gallery == POPULATION_GALLERY
+            else self.members[deployment.gallery]
+        )
+        rng = rng_for(self._scenario.seed, Stream.REVIEW, index, 0)
+        targets = np.sort(rng.choice(pool, size=min(settings.targets, len(pool)), replace=False))
+        return TrajectorySearch(
+            targets, self._templates[targets], k=settings.candidates, threshold=deployment.threshold
+        )
 
     def _cameras_of(self, deployment: Deployment, cameras: pd.DataFrame) -> npt.NDArray[np.bool_]:
         mask = np.ones(len(cameras), dtype=bool)
@@ -201,99 +236,147 @@ class Pipeline:
         tables = []
         for index, deployment in enumerate(self._deployments):
             mine = seen_by[index][rows]
-            tables.append(
-                self._decide(
-                    index, deployment, event_ids[mine], person[mine], detected[mine], probes[mine]
+            if index in self._investigations:
+                captured = mine & detected
+                self._investigations[index].update(
+                    event_ids[captured], person[captured], probes[captured]
                 )
-            )
+                continue
+            mine_detected = detected[mine]
+            if deployment.kind == "access_gate":
+                impostor_rng = rng_for(self._scenario.seed, Stream.IMPOSTORS, chunk, index)
+                decisions = self._verify(
+                    deployment, event_ids[mine], person[mine], mine_detected, probes[mine],
+                    impostor_rng,
+                )  # fmt: skip
+            else:
+                decisions = self._identify(
+                    deployment, event_ids[mine], person[mine], mine_detected, probes[mine]
+                )
+            tables.append(self._record(index, deployment, decisions))
         return pa.concat_tables(tables) if tables else DECISION_SCHEMA.empty_table()
 
-    def _decide(
+    def finish(self) -> pa.Table:
+        """Decisions of the investigations, which can only be made once every chunk is seen.
+
+        One row per candidate capture returned to the reviewer; ``candidate_id`` is
+        the target, ``alert`` the reviewer's confirmation.
+        """
+        tables = [DECISION_SCHEMA.empty_table()]
+        for index, search in self._investigations.items():
+            deployment = self._deployments[index]
+            found = search.candidates()
+            mated = found.person_id == found.target
+            reviewer = deployment.investigation_settings.reviewer
+            if reviewer is None:
+                alert = np.ones(len(mated), dtype=bool)
+            else:
+                rng = rng_for(self._scenario.seed, Stream.REVIEW, index, 1)
+                confirms = np.where(mated, reviewer.confirms_target, reviewer.confirms_other)
+                alert = rng.random(len(mated)) < confirms
+            decisions = _Decisions(
+                found.event_id, found.person_id, np.ones(len(mated), dtype=bool), mated,
+                found.target, found.score, alert, mated,
+            )  # fmt: skip
+            tables.append(self._record(index, deployment, decisions))
+        return pa.concat_tables(tables)
+
+    def _threshold(self, deployment: Deployment) -> float:
+        if deployment.threshold is not None:
+            return deployment.threshold
+        return self._model.threshold
+
+    def _identify(
         self,
-        index: int,
         deployment: Deployment,
         event_ids: npt.NDArray[np.int64],
         person: npt.NDArray[np.int64],
         detected: npt.NDArray[np.bool_],
         probes: npt.NDArray[np.float32],
-    ) -> pa.Table:
-        threshold = (
-            deployment.threshold if deployment.threshold is not None else self._model.threshold
+    ) -> _Decisions:
+        """1:N search of the detected faces against the deployment's gallery."""
+        members = self.members[deployment.gallery]
+        key = (deployment.gallery, str(deployment.camera_kinds), str(deployment.districts))
+        if key not in self._chunk_searches:
+            self._chunk_searches[key] = self._matchers[deployment.gallery].search(
+                probes[detected], k=1
+            )
+        positions, scores = self._chunk_searches[key]
+        found = np.full(len(person), -1, dtype=np.int64)
+        score = np.full(len(person), np.nan, dtype=np.float32)
+        found[detected], score[detected] = members[positions[:, 0]], scores[:, 0]
+        alert = detected & (score >= self._threshold(deployment))
+        return _Decisions(
+            event_ids, person, detected, detected & self._listed[deployment.gallery][person],
+            found, score, alert, found == person,
+        )  # fmt: skip
+
+    def _verify(
+        self,
+        deployment: Deployment,
+        event_ids: npt.NDArray[np.int64],
+        person: npt.NDArray[np.int64],
+        detected: npt.NDArray[np.bool_],
+        probes: npt.NDArray[np.float32],
+        rng: np.random.Generator,
+    ) -> _Decisions:
+        """1:1 verification of each face against the identity its credential claims."""
+        claimed = person.copy()
+        impostor = rng.random(len(person)) < deployment.impostor_share
+        if impostor.any():
+            presenter = person[impostor]
+            # A uniform draw among the group's other members: skip over the presenter.
+            others = self._group_size[presenter] - 1
+            rank = (rng.random(len(presenter)) * others).astype(np.int64)
+            rank += rank >= self._group_rank[presenter]
+            rank = np.minimum(rank, self._group_size[presenter] - 1)
+            claimed[impostor] = self._by_group[self._group_start[presenter] + rank]
+        score = np.full(len(person), np.nan, dtype=np.float32)
+        score[detected] = np.einsum(
+            "ij,ij->i", probes[detected], self._templates[claimed[detected]]
         )
-        search = self._search(deployment, person[detected], probes[detected], threshold)
-        n = len(person)
-        candidate = np.full(n, -1, dtype=np.int64)
-        score = np.full(n, np.nan, dtype=np.float32)
-        alert = np.zeros(n, dtype=bool)
-        mated = np.zeros(n, dtype=bool)
-        correct = np.zeros(n, dtype=bool)
-        candidate[detected], score[detected], alert[detected] = (
-            search.candidate,
-            search.score,
-            search.alert,
-        )
-        mated[detected], correct[detected] = search.mated, search.correct
-        if deployment.kind == "access_gate":
-            mated[:] = True
-        outcome = _outcomes(deployment, detected, alert, mated, correct)
+        accept = detected & (score >= self._threshold(deployment))
+        mated = claimed == person
+        return _Decisions(
+            event_ids, person, detected, mated, np.where(detected, claimed, -1), score, accept,
+            accept & mated,
+        )  # fmt: skip
+
+    def _record(self, index: int, deployment: Deployment, decisions: _Decisions) -> pa.Table:
+        """Count decisions per person and lay them out as ``DECISION_SCHEMA`` rows."""
+        d = decisions
+        outcome = _outcomes(deployment, d.detected, d.alert, d.mated, d.correct)
         self.tally.add(
             index,
-            person,
-            detected=detected,
-            mated_searches=detected & mated,
-            nonmated_searches=detected & ~mated,
-            alerts=alert,
-            true_alerts=alert & correct,
-            false_alerts=alert & ~correct,
-            nonmated_alerts=alert & ~mated,
+            d.person,
+            detected=d.detected,
+            mated_searches=d.detected & d.mated,
+            nonmated_searches=d.detected & ~d.mated,
+            alerts=d.alert,
+            true_alerts=d.alert & d.correct,
+            false_alerts=d.alert & ~d.correct,
+            nonmated_alerts=d.alert & ~d.mated,
         )
         consequences = deployment.outcome_consequences
         labels = sorted(set(consequences.values()))
         consequence_codes = np.array(
             [labels.index(consequences[o]) if o in consequences else -1 for o in OUTCOMES]
         )
+        n = len(d.person)
         return pa.table(
             {
-                "event_id": event_ids,
-                "person_id": person,
+                "event_id": d.event_id,
+                "person_id": d.person,
                 "deployment": category_array(np.full(n, index), self._names),
-                "detected": detected,
-                "mated": mated,
-                "candidate_id": pa.array(candidate, mask=candidate < 0),
-                "score": pa.array(score, mask=np.isnan(score)),
-                "alert": alert,
+                "detected": d.detected,
+                "mated": d.mated,
+                "candidate_id": pa.array(d.candidate, mask=d.candidate < 0),
+                "score": pa.array(d.score, mask=np.isnan(d.score)),
+                "alert": d.alert,
                 "outcome": category_array(outcome, list(OUTCOMES)),
                 "consequence": category_array(consequence_codes[outcome], labels),
             },
             schema=DECISION_SCHEMA,
-        )
-
-    def _search(
-        self,
-        deployment: Deployment,
-        person: npt.NDArray[np.int64],
-        probes: npt.NDArray[np.float32],
-        threshold: float,
-    ) -> _Search:
-        if deployment.kind == "access_gate":
-            score = np.einsum("ij,ij->i", probes, self._templates[person])
-            accept = score >= threshold
-            return _Search(
-                np.where(accept, person, -1), score, accept, np.ones(len(person), bool), accept
-            )
-        members = self.members[deployment.gallery]
-        key = (deployment.gallery, str(deployment.camera_kinds), str(deployment.districts))
-        if key not in self._chunk_searches:
-            self._chunk_searches[key] = self._matchers[deployment.gallery].search(probes, k=1)
-        positions, scores = self._chunk_searches[key]
-        candidate, score = members[positions[:, 0]], scores[:, 0]
-        alert = score >= threshold
-        return _Search(
-            np.where(alert, candidate, -1),
-            score,
-            alert,
-            self._listed[deployment.gallery][person],
-            candidate == person,
         )
 
 
@@ -306,7 +389,11 @@ def _outcomes(
 ) -> npt.NDArray[np.intp]:
     code = {name: i for i, name in enumerate(OUTCOMES)}
     if deployment.kind == "access_gate":
-        decided = np.where(alert, code["true_accept"], code["false_reject"])
+        decided = np.select(
+            [alert & mated, mated, alert],
+            [code["true_accept"], code["false_reject"], code["false_accept"]],
+            default=code["true_reject"],
+        )
     else:
         decided = np.select(
             [alert & correct, alert, mated],

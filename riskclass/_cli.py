@@ -157,7 +157,8 @@ def _run_scenario(args: argparse.Namespace) -> int:
         f"or 10% of target (see calibration.csv)",
         highlight=False,
     )
-    _print_per_group(summary.per_group, list(scenario.population.attributes))
+    kinds = {deployment.name: deployment.kind for deployment in scenario.deployments}
+    _print_per_group(summary.per_group, list(scenario.population.attributes), kinds)
     _stdout.print(
         f"{summary.rows['decisions']:,} decisions; pipeline ran at "
         f"{summary.performance['events_per_second']:,.0f} events/s end to end",
@@ -166,10 +167,22 @@ def _run_scenario(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_per_group(per_group: pd.DataFrame, attributes: list[str]) -> None:
+# What the generic per-group columns mean for the kinds where "search" and "alert"
+# stand for something else.
+_KIND_NOTES = {
+    "access_gate": "1:1 at gates: FPIR = false accepts of impostor presentations, "
+    "FNIR = genuine residents rejected",
+    "investigation": "events = candidate captures returned; false alerts = persons wrongly "
+    "confirmed on a target's trail; FNIR = target captures not confirmed",
+}
+
+
+def _print_per_group(per_group: pd.DataFrame, attributes: list[str], kinds: dict[str, str]) -> None:
     shown = per_group[per_group["attribute"].isin(["all", *attributes])]
     for deployment, rows in shown.groupby("deployment", sort=False):
-        view = Table(title=f"deployment {deployment}", title_justify="left")
+        kind = kinds[str(deployment)]
+        note = f"\n({_KIND_NOTES[kind]})" if kind in _KIND_NOTES else ""
+        view = Table(title=f"deployment {deployment}: {kind}{note}", title_justify="left")
         headers = (
             "group",
             "persons",

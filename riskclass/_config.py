@@ -348,18 +348,50 @@ class Gallery(_Strict):
         return self
 
 
-DeploymentKind = Literal["watchlist_screening", "blacklist_checkpoint", "access_gate"]
+DeploymentKind = Literal[
+    "watchlist_screening", "blacklist_checkpoint", "access_gate", "investigation"
+]
 POPULATION_GALLERY = "population"
 
 OUTCOMES = (
     "not_detected", "true_alert", "false_alert", "miss", "no_alert",
-    "true_accept", "false_reject",
+    "true_accept", "false_reject", "false_accept", "true_reject",
 )  # fmt: skip
 _DEFAULT_CONSEQUENCES: dict[str, dict[str, str]] = {
     "watchlist_screening": {"true_alert": "police_stop", "false_alert": "police_stop"},
     "blacklist_checkpoint": {"true_alert": "travel_denied", "false_alert": "travel_denied"},
     "access_gate": {"false_reject": "entry_denied", "not_detected": "entry_denied"},
+    "investigation": {"true_alert": "located", "false_alert": "wrongly_placed"},
 }
+
+
+class Reviewer(_Strict):
+    """A human who checks each candidate an investigation returns, and errs.
+
+    ``confirms_target``: chance of confirming a candidate capture that shows the
+    target; ``confirms_other``: chance of confirming one that shows someone else.
+    Published studies find reviewers of candidate lists wrong over half the time;
+    the defaults are kinder than that.
+    """
+
+    confirms_target: Share = 0.7
+    confirms_other: Share = 0.02
+
+
+class Investigation(_Strict):
+    """Trajectory search: where has this face been?
+
+    ``targets`` persons are drawn from the deployment's gallery; each target's ID
+    photo is searched against every capture the deployment's cameras made during
+    the run, and the ``candidates`` best-scoring captures (NIST's investigation
+    mode returns 50) go to the ``reviewer``. Without a reviewer every candidate
+    counts as confirmed. Captures of other people that are confirmed place those
+    people on the target's trail.
+    """
+
+    targets: Annotated[int, Field(gt=0)] = 20
+    candidates: Annotated[int, Field(gt=0)] = 50
+    reviewer: Reviewer | None = Field(default_factory=Reviewer)
 
 
 class Deployment(_Strict):
@@ -368,9 +400,15 @@ class Deployment(_Strict):
     ``watchlist_screening`` and ``blacklist_checkpoint`` search every detected
     face 1:N against ``gallery`` and alert on a top candidate at or above the
     threshold; ``access_gate`` verifies each person 1:1 against their own
-    enrollment in the population database. ``camera_kinds`` and ``districts``
-    restrict the cameras (all by default). ``consequences`` maps outcomes to what
-    happens to the person (defaults per kind); outcomes not listed have none.
+    enrollment in the population database, and ``impostor_share`` of gate
+    presentations are someone presenting another resident's credential (a lent or
+    stolen card, claimed by a person of the same error-rate group), which a false
+    accept lets in. ``investigation`` searches target photos against every capture
+    (see `Investigation`); its threshold, when set, drops candidates scoring below
+    it, and when not set candidates are ranked only, as in NIST's investigation
+    mode. ``camera_kinds`` and ``districts`` restrict the cameras (all by default).
+    ``consequences`` maps outcomes to what happens to the person (defaults per
+    kind); outcomes not listed have none.
     """
 
     name: Annotated[str, Field(min_length=1)]
@@ -380,6 +418,20 @@ class Deployment(_Strict):
     districts: list[str] | None = None
     threshold: Annotated[float, Field(gt=-1.0, lt=1.0)] | None = None
     consequences: dict[str, str] | None = None
+    impostor_share: Share = 0.0
+    investigation: Investigation | None = None
+
+    @model_validator(mode="after")
+    def _settings_fit_kind(self) -> Deployment:
+        if self.impostor_share > 0 and self.kind != "access_gate":
+            raise ValueError("impostor_share applies to access_gate deployments only")
+        if self.investigation is not None and self.kind != "investigation":
+            raise ValueError("'investigation' settings apply to investigation deployments only")
+        return self
+
+    @property
+    def investigation_settings(self) -> Investigation:
+        return self.investigation if self.investigation is not None else Investigation()
 
     @field_validator("consequences")
     @classmethod

@@ -142,6 +142,9 @@ def run(
                 decisions += table.num_rows
 
             _stream_events(scenario, persons, cameras, staging, summary, progress, on_chunk=decide)
+            investigations = pipeline.finish()
+            writer.write_table(investigations)
+            decisions += investigations.num_rows
         summary.rows["decisions"] = decisions
         summary.performance["events_per_second"] = round(
             summary.rows["events"] / summary.seconds["events"]

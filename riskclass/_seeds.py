@@ -20,6 +20,8 @@ class Stream(enum.IntEnum):
     CAPTURES = 5
     CALIBRATION = 6
     GALLERIES = 7
+    REVIEW = 8
+    IMPOSTORS = 9
 
 
 def rng_for(seed: int, stream: Stream, *keys: int) -> np.random.Generator:

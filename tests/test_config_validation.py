@@ -142,3 +142,14 @@ def test_cli_reports_bad_config_without_traceback(
 def test_cli_validate_accepts_a_good_config(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(CONFIGS / "default.yaml")]) == 0
     assert "valid scenario 'default'" in capsys.readouterr().out
+
+
+def test_settings_of_another_deployment_kind_are_rejected(
+    write_config: Callable[..., Path], small_default: dict[str, Any]
+) -> None:
+    small_default["deployments"][0]["impostor_share"] = 0.1
+    small_default["deployments"][1]["investigation"] = {"targets": 5}
+    _, problems = _problems(write_config, small_default)
+    assert [field for field, _ in problems] == ["deployments.0", "deployments.1"]
+    assert "access_gate deployments only" in problems[0][1]
+    assert "investigation deployments only" in problems[1][1]

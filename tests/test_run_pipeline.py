@@ -30,12 +30,25 @@ FAST_ALGORITHM = {
 }
 
 
+GATE_IMPOSTOR_SHARE = 0.05
+REVIEWER = {"confirms_target": 0.7, "confirms_other": 0.1}
+INVESTIGATION = {
+    "name": "trajectories",
+    "kind": "investigation",
+    "gallery": "police_watchlist",
+    "camera_kinds": ["street"],
+    "investigation": {"targets": 100, "candidates": 40, "reviewer": REVIEWER},
+}
+
+
 def _scenario(**changes: Any) -> dict[str, Any]:
     data = load_yaml("default.yaml")
     data["population"]["size"] = 20_000
     data["days"] = 3
     data["algorithm"] = FAST_ALGORITHM
     data["galleries"][0]["size"] = 1000
+    data["deployments"][2]["impostor_share"] = GATE_IMPOSTOR_SHARE
+    data["deployments"].append(INVESTIGATION)
     for dotted, value in changes.items():
         node = data
         *path, last = dotted.split(".")
@@ -82,6 +95,9 @@ def test_outcomes_agree_with_ground_truth(small_run: Path) -> None:
     assert (alerts.loc[~true, "outcome"] == "false_alert").all()
     assert (watch.loc[~watch["detected"], "outcome"] == "not_detected").all()
     assert watch.loc[~watch["detected"], "candidate_id"].isna().all()
+    assert detected["candidate_id"].isin(listed).all(), (
+        "the rank-1 candidate is kept below threshold"
+    )
     assert (alerts["consequence"] == "police_stop").all()
     assert watch.loc[watch["outcome"] == "no_alert", "consequence"].isna().all()
 
@@ -103,11 +119,12 @@ def _recompute(
                 "persons": residents, "events": len(group), "detected": len(searched),
                 "mated_searches": len(mated), "nonmated_searches": len(nonmated),
                 "alerts": int(group["alert"].sum()),
-                "false_alerts": int((group["outcome"] == "false_alert").sum()),
+                "false_alerts": int(group["outcome"].isin(["false_alert", "false_accept"]).sum()),
                 "fpir": nonmated["alert"].mean() if len(nonmated) else np.nan,
                 "fnir": 1 - true_mated.mean() if len(mated) else np.nan,
                 "false_alerts_per_1000_per_day": (
-                    1000 * (group["outcome"] == "false_alert").sum() / residents / days
+                    1000 * group["outcome"].isin(["false_alert", "false_accept"]).sum()
+                    / residents / days
                 ),
             }
         )  # fmt: skip
@@ -116,7 +133,7 @@ def _recompute(
 
 def test_per_group_csv_recomputes_exactly_from_parquet(small_run: Path) -> None:
     decisions = pd.read_parquet(small_run / "decisions.parquet")
-    decisions = decisions[decisions["deployment"] != "rental_gates"]  # gates: accept, not alert
+    assert {"rental_gates", "trajectories"} <= set(decisions["deployment"])
     persons = pd.read_parquet(small_run / "persons.parquet")
     per_group = pd.read_csv(small_run / "per_group.csv")
     for attribute in ("ethnicity", "residency", "age"):
@@ -137,6 +154,48 @@ def test_per_group_csv_recomputes_exactly_from_parquet(small_run: Path) -> None:
             assert (theirs[column] == theirs[f"{column}_recomputed"]).all(), column
         for column in ("fpir", "fnir", "false_alerts_per_1000_per_day"):
             np.testing.assert_allclose(theirs[column], theirs[f"{column}_recomputed"], rtol=1e-12)
+
+
+def _within(hits: int, n: int, p: float, z: float = 4.5) -> bool:
+    """``hits`` of ``n`` trials is within ``z`` binomial standard errors of rate ``p``."""
+    return abs(hits - n * p) <= z * np.sqrt(n * p * (1 - p))
+
+
+def test_gate_impostors_claim_a_same_group_identity(small_run: Path) -> None:
+    decisions = pd.read_parquet(small_run / "decisions.parquet")
+    gates = decisions[(decisions["deployment"] == "rental_gates") & decisions["detected"]]
+    impostors = gates[~gates["mated"]]
+    assert _within(len(impostors), len(gates), GATE_IMPOSTOR_SHARE)
+    assert (impostors["candidate_id"] != impostors["person_id"]).all()
+    assert (
+        gates.loc[gates["mated"], "candidate_id"] == gates.loc[gates["mated"], "person_id"]
+    ).all()
+    assert (
+        impostors["outcome"] == impostors["alert"].map({True: "false_accept", False: "true_reject"})
+    ).all()
+    persons = pd.read_parquet(small_run / "persons.parquet").set_index("person_id")
+    group = persons["residency"]  # the only attribute with its own error rates here
+    claimed = group.loc[impostors["candidate_id"].astype(int)].to_numpy()
+    assert (claimed == group.loc[impostors["person_id"]].to_numpy()).all()
+
+
+def test_investigation_ranks_candidates_and_the_reviewer_errs(small_run: Path) -> None:
+    decisions = pd.read_parquet(small_run / "decisions.parquet")
+    found = decisions[decisions["deployment"] == "trajectories"]
+    settings = INVESTIGATION["investigation"]
+    per_target = found.groupby("candidate_id").size()
+    assert len(per_target) == settings["targets"]
+    assert (per_target == settings["candidates"]).all()
+    galleries = pd.read_parquet(small_run / "galleries.parquet")
+    assert per_target.index.isin(galleries["person_id"]).all()
+    for _, rows in found.groupby("candidate_id"):
+        assert (np.diff(rows["score"].to_numpy()) <= 0).all(), "best candidate first"
+    assert (found["mated"] == (found["person_id"] == found["candidate_id"])).all()
+    targets, others = found[found["mated"]], found[~found["mated"]]
+    assert len(targets) >= 200 and len(others) >= 1000
+    assert _within(int(targets["alert"].sum()), len(targets), REVIEWER["confirms_target"])
+    assert _within(int(others["alert"].sum()), len(others), REVIEWER["confirms_other"])
+    assert set(others.loc[others["alert"], "consequence"]) == {"wrongly_placed"}
 
 
 def _disparity(per_group: pd.DataFrame) -> float:
@@ -192,7 +251,13 @@ def test_rerun_after_sigkill_matches_an_uninterrupted_run(
 
 @pytest.mark.parametrize(
     "name",
-    ["migrant_rental_gates", "transit_blacklist", "concentrated_cameras", "npl_operating_points"],
+    [
+        "migrant_rental_gates",
+        "transit_blacklist",
+        "concentrated_cameras",
+        "npl_operating_points",
+        "trajectory_search",
+    ],
 )
 def test_shipped_scenarios_run(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch

@@ -1,0 +1,38 @@
+"""The running top-k of trajectory search does not depend on how captures are chunked."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from riskclass.pipeline import TrajectorySearch
+
+
+def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
+    vectors = rng.standard_normal((n, 16)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_chunked_search_returns_the_exact_top_k() -> None:
+    rng = np.random.default_rng(3)
+    photos, captures = _unit(rng, 5), _unit(rng, 3000)
+    event_ids = np.arange(3000, dtype=np.int64) + 100
+    persons = rng.integers(0, 500, 3000)
+    search = TrajectorySearch(np.arange(5, dtype=np.int64), photos, k=7)
+    for start in range(0, 3000, 419):
+        rows = slice(start, start + 419)
+        search.update(event_ids[rows], persons[rows], captures[rows])
+    found = search.candidates()
+    expected = np.argsort(-(photos @ captures.T), axis=1)[:, :7]
+    np.testing.assert_array_equal(found.event_id.reshape(5, 7), event_ids[expected])
+    np.testing.assert_array_equal(found.person_id.reshape(5, 7), persons[expected])
+    np.testing.assert_array_equal(found.target, np.repeat(np.arange(5), 7))
+
+
+def test_threshold_drops_weak_candidates_and_few_captures_give_few_candidates() -> None:
+    rng = np.random.default_rng(4)
+    photos, captures = _unit(rng, 3), _unit(rng, 4)
+    search = TrajectorySearch(np.arange(3, dtype=np.int64), photos, k=10, threshold=0.1)
+    search.update(np.arange(4, dtype=np.int64), np.arange(4, dtype=np.int64), captures)
+    found = search.candidates()
+    assert (found.score >= 0.1).all()
+    assert len(found.score) == int(((photos @ captures.T) >= 0.1).sum())
