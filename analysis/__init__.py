@@ -1,15 +1,46 @@
-"""Per-group error measurement. Imported as ``riskclass.analysis``."""
+"""Per-group error measurement and reports. Imported as ``riskclass.analysis``."""
 
+from . import _plots as plots
+from ._bootstrap import BootstrapRates, cluster_bootstrap
+from ._burden import BURDEN_COLUMNS, burden_by_group, gini, lorenz_curve, person_burden
 from ._calibration_table import CALIBRATION_COLUMNS, calibration_holds, calibration_table
+from ._cells import GroupCells, group_cells
+from ._det import DET_COLUMNS, IMPOSTOR_COLUMNS, det_points, impostor_heatmap
+from ._html import figure, render_report
 from ._intervals import pair_bootstrap_interval, wilson_interval
+from ._metrics import DISPARITY_COLUMNS, METRIC_COLUMNS, GroupMetrics, group_metrics
 from ._per_group import PER_GROUP_COLUMNS, per_group_table
+from ._run_counts import DeploymentCounts, DeploymentSpec, count_run
 
 __all__ = [
+    "BURDEN_COLUMNS",
     "CALIBRATION_COLUMNS",
+    "DET_COLUMNS",
+    "DISPARITY_COLUMNS",
+    "IMPOSTOR_COLUMNS",
+    "METRIC_COLUMNS",
     "PER_GROUP_COLUMNS",
+    "BootstrapRates",
+    "DeploymentCounts",
+    "DeploymentSpec",
+    "GroupCells",
+    "GroupMetrics",
+    "burden_by_group",
     "calibration_holds",
     "calibration_table",
+    "cluster_bootstrap",
+    "count_run",
+    "det_points",
+    "figure",
+    "gini",
+    "group_cells",
+    "group_metrics",
+    "impostor_heatmap",
+    "lorenz_curve",
     "pair_bootstrap_interval",
     "per_group_table",
+    "person_burden",
+    "plots",
+    "render_report",
     "wilson_interval",
 ]

@@ -2,14 +2,17 @@
 
 from ._galleries import select_members
 from ._investigation import Candidates, TrajectorySearch
-from ._matcher import ExactMatcher, Matcher
-from ._pipeline import COUNTERS, DECISION_SCHEMA, Pipeline, Tally
+from ._matcher import ExactMatcher, Hits, Matcher
+from ._pipeline import COUNTERS, DECISION_SCHEMA, HITS_SCHEMA, ChunkResult, Pipeline, Tally
 
 __all__ = [
     "COUNTERS",
     "DECISION_SCHEMA",
+    "HITS_SCHEMA",
     "Candidates",
+    "ChunkResult",
     "ExactMatcher",
+    "Hits",
     "Matcher",
     "Pipeline",
     "Tally",

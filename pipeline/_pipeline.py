@@ -21,7 +21,7 @@ from riskclass.synthetic import EmbeddingModel, condition_deficits
 
 from ._galleries import select_members
 from ._investigation import TrajectorySearch
-from ._matcher import ExactMatcher, Matcher
+from ._matcher import ExactMatcher, Hits, Matcher
 
 _TEMPLATE_BLOCK = 65_536
 
@@ -40,6 +40,18 @@ DECISION_SCHEMA = pa.schema(
         ("alert", pa.bool_()),
         ("outcome", CATEGORY),
         ("consequence", CATEGORY),
+    ]
+)
+
+# Every 1:N comparison at or above the scenario's hit floor, for impostor rates and
+# gallery-size sweeps: ``candidate_id`` is the gallery member compared.
+HITS_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.int64()),
+        ("person_id", pa.int64()),
+        ("deployment", CATEGORY),
+        ("candidate_id", pa.int64()),
+        ("score", pa.float32()),
     ]
 )
 
@@ -106,6 +118,14 @@ class Tally:
 
 
 @dataclass(frozen=True)
+class ChunkResult:
+    """Decisions on one chunk (``DECISION_SCHEMA``) and its 1:N hits (``HITS_SCHEMA``)."""
+
+    decisions: pa.Table
+    hits: pa.Table
+
+
+@dataclass(frozen=True)
 class _Decisions:
     """What one deployment decided about a set of events, one entry per event."""
 
@@ -157,6 +177,7 @@ class Pipeline:
             listed[members] = True
             self._listed[gallery.name] = listed
         self.tally = Tally.empty(self._names, len(persons))
+        self._hit_floor = scenario.hit_floor
         # Impostors at gates claim the identity of someone in their own group: per
         # person, where their group starts in `_by_group`, its size and their rank in it.
         self._by_group = np.argsort(self._groups, kind="stable")
@@ -172,9 +193,7 @@ class Pipeline:
         }
         # Deployments that differ only in threshold see the same probes against the
         # same gallery: each chunk is searched once per (gallery, cameras).
-        self._chunk_searches: dict[
-            tuple[object, ...], tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]
-        ] = {}
+        self._chunk_searches: dict[tuple[object, ...], Hits] = {}
 
     def _enroll(self) -> npt.NDArray[np.float32]:
         """Everyone's enrollment (ID photo) template, taken under reference conditions."""
@@ -208,8 +227,8 @@ class Pipeline:
             mask &= cameras["district"].isin(deployment.districts).to_numpy()
         return mask
 
-    def process(self, events: pa.Table, chunk: int) -> pa.Table:
-        """Decisions of every deployment on one chunk of events (``DECISION_SCHEMA``)."""
+    def process(self, events: pa.Table, chunk: int) -> ChunkResult:
+        """Decisions of every deployment on one chunk of events, and their 1:N hits."""
         rng = rng_for(self._scenario.seed, Stream.CAPTURES, chunk)
         camera = events.column("camera_id").to_numpy()
         seen_by = [mask[camera] for mask in self._camera_masks]
@@ -233,7 +252,8 @@ class Pipeline:
         )
         event_ids = events.column("event_id").to_numpy()[rows]
         self._chunk_searches.clear()
-        tables = []
+        tables: list[pa.Table] = []
+        hits: list[pa.Table] = []
         for index, deployment in enumerate(self._deployments):
             mine = seen_by[index][rows]
             if index in self._investigations:
@@ -250,11 +270,15 @@ class Pipeline:
                     impostor_rng,
                 )  # fmt: skip
             else:
-                decisions = self._identify(
-                    deployment, event_ids[mine], person[mine], mine_detected, probes[mine]
+                decisions, found = self._identify(
+                    index, deployment, event_ids[mine], person[mine], mine_detected, probes[mine]
                 )
+                hits.append(found)
             tables.append(self._record(index, deployment, decisions))
-        return pa.concat_tables(tables) if tables else DECISION_SCHEMA.empty_table()
+        return ChunkResult(
+            pa.concat_tables([DECISION_SCHEMA.empty_table(), *tables]),
+            pa.concat_tables([HITS_SCHEMA.empty_table(), *hits]),
+        )
 
     def finish(self) -> pa.Table:
         """Decisions of the investigations, which can only be made once every chunk is seen.
@@ -288,28 +312,41 @@ class Pipeline:
 
     def _identify(
         self,
+        index: int,
         deployment: Deployment,
         event_ids: npt.NDArray[np.int64],
         person: npt.NDArray[np.int64],
         detected: npt.NDArray[np.bool_],
         probes: npt.NDArray[np.float32],
-    ) -> _Decisions:
+    ) -> tuple[_Decisions, pa.Table]:
         """1:N search of the detected faces against the deployment's gallery."""
         members = self.members[deployment.gallery]
         key = (deployment.gallery, str(deployment.camera_kinds), str(deployment.districts))
         if key not in self._chunk_searches:
-            self._chunk_searches[key] = self._matchers[deployment.gallery].search(
-                probes[detected], k=1
+            self._chunk_searches[key] = self._matchers[deployment.gallery].search_hits(
+                probes[detected], self._hit_floor, limit=self._scenario.report.hits_per_search
             )
-        positions, scores = self._chunk_searches[key]
+        result = self._chunk_searches[key]
         found = np.full(len(person), -1, dtype=np.int64)
         score = np.full(len(person), np.nan, dtype=np.float32)
-        found[detected], score[detected] = members[positions[:, 0]], scores[:, 0]
+        found[detected], score[detected] = members[result.best], result.best_score
         alert = detected & (score >= self._threshold(deployment))
-        return _Decisions(
+        decisions = _Decisions(
             event_ids, person, detected, detected & self._listed[deployment.gallery][person],
             found, score, alert, found == person,
         )  # fmt: skip
+        searched = np.flatnonzero(detected)[result.probe]
+        hits = pa.table(
+            {
+                "event_id": event_ids[searched],
+                "person_id": person[searched],
+                "deployment": category_array(np.full(len(searched), index), self._names),
+                "candidate_id": members[result.position],
+                "score": result.score,
+            },
+            schema=HITS_SCHEMA,
+        )
+        return decisions, hits
 
     def _verify(
         self,

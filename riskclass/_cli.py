@@ -21,14 +21,17 @@ from rich.table import Table
 
 from riskclass.analysis import calibration_holds
 
+from . import _report as _report_module
 from . import _run
 from ._config import Scenario, load_config
 from ._errors import RiskclassError
 from ._outputs import write_file_atomically
 from ._progress import Progress as ProgressFn
+from ._report import build_report
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+_TERMINAL_ROWS = 12
 
 _console = Console(stderr=True)
 # Tables printed to a file or pipe get room for every column instead of 80 characters.
@@ -77,7 +80,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_config_arguments(run)
     _add_output_arguments(run)
+    run.add_argument(
+        "--report",
+        action="store_true",
+        help="also write the per-group report (as `riskclass report DIR`) into DIR/report",
+    )
     run.set_defaults(handler=_run_scenario)
+
+    report_parser = commands.add_parser(
+        "report",
+        help="per-group error report of a finished run: tables, figures and HTML in RUN_DIR/report",
+    )
+    report_parser.add_argument(
+        "run_dir", type=Path, metavar="RUN_DIR", help="a `riskclass run` output"
+    )
+    report_parser.set_defaults(handler=_report)
 
     calibrate = commands.add_parser(
         "calibrate",
@@ -164,6 +181,10 @@ def _run_scenario(args: argparse.Namespace) -> int:
         f"{summary.performance['events_per_second']:,.0f} events/s end to end",
         highlight=False,
     )
+    if args.report:
+        with _progress_bar() as progress:
+            report = build_report(args.out, progress=progress)
+        _print_report(report)
     return 0
 
 
@@ -212,6 +233,43 @@ def _print_per_group(per_group: pd.DataFrame, attributes: list[str], kinds: dict
 
 def _rate(value: float) -> str:
     return "n/a" if np.isnan(value) else f"{value:.2e}" if 0 < value < 0.001 else f"{value:.4f}"
+
+
+def _report(args: argparse.Namespace) -> int:
+    with _progress_bar() as progress:
+        summary = build_report(args.run_dir, progress=progress)
+    _print_report(summary)
+    return 0
+
+
+def _print_report(summary: _report_module.ReportSummary) -> None:
+    disparities = summary.tables["disparities"]
+    flagged = disparities[
+        disparities["significant"]
+        & ~disparities["attribute"].str.contains("&")
+        & ~disparities["metric"].str.contains("@")
+    ]
+    shown = flagged.sort_values("ratio", ascending=False).head(_TERMINAL_ROWS)
+    view = Table(
+        title=f"largest significant disparities ({len(shown)} of {len(flagged)}; all in "
+        "disparities.csv)",
+        title_justify="left",
+    )
+    for column in ("deployment", "metric", "group", "reference", "ratio", "95% interval"):
+        view.add_column(column, justify="right" if column in ("ratio", "95% interval") else "left")
+    for row in shown.itertuples(index=False):
+        view.add_row(
+            row.deployment, row.metric, f"{row.attribute}={row.value}", row.reference,
+            f"{row.ratio:.3g}", f"{row.ci_low:.3g} - {row.ci_high:.3g}",
+        )  # fmt: skip
+    _stdout.print(view)
+    for line in summary.summary:
+        _stdout.print(f"- {line}", highlight=False)
+    _stdout.print(
+        f"wrote {summary.out} ({len(summary.tables)} tables as CSV and Parquet, "
+        f"{_report_module.HTML}) in {summary.seconds:.1f} s",
+        highlight=False,
+    )
 
 
 def _calibrate(args: argparse.Namespace) -> int:

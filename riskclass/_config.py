@@ -462,6 +462,37 @@ class Mechanisms(_Strict):
     proportional_watchlists: bool = False
 
 
+_SWEEP_OFFSETS = (-0.04, -0.02, 0.0, 0.04)
+
+
+class ReportSettings(_Strict):
+    """What `riskclass report` computes, and what the run keeps so that it can.
+
+    ``thresholds``: the threshold sweep (default: the algorithm's threshold and
+    -0.04, -0.02, +0.04 around it). Every 1:N comparison scoring at or above the
+    lowest of these (up to ``hits_per_search`` per search) is kept in ``hits.parquet``
+    for impostor rates and the gallery-size sweep. ``gallery_fractions``: shares of
+    each gallery for the gallery-size sweep. ``reference``: per attribute, the
+    reference value of disparity ratios (default: the best-off value). ``costs``:
+    per consequence, its weight in the risk burden (default 1).
+    """
+
+    thresholds: (
+        Annotated[list[Annotated[float, Field(gt=-1.0, lt=1.0)]], Field(min_length=1)] | None
+    ) = None
+    gallery_fractions: Annotated[
+        list[Annotated[float, Field(gt=0.0, le=1.0)]], Field(min_length=1)
+    ] = Field(default_factory=lambda: [0.1, 0.25, 0.5, 1.0])
+    reference: dict[str, str] = Field(default_factory=dict)
+    costs: dict[str, NonNegative] = Field(default_factory=dict)
+    hits_per_search: Annotated[int, Field(gt=0, le=256)] = 16
+
+    def sweep_thresholds(self, threshold: float) -> list[float]:
+        if self.thresholds is not None:
+            return sorted(self.thresholds)
+        return [round(threshold + offset, 6) for offset in _SWEEP_OFFSETS]
+
+
 class Scenario(_Strict):
     """A whole scenario: the city, its people and their movements."""
 
@@ -477,6 +508,7 @@ class Scenario(_Strict):
     galleries: list[Gallery] = Field(default_factory=list)
     deployments: list[Deployment] = Field(default_factory=list)
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     def reference_problems(self) -> Iterable[tuple[str, str]]:
         """``(field, message)`` for each name that refers to nothing in this scenario."""
@@ -524,6 +556,33 @@ class Scenario(_Strict):
             for district in deployment.districts or []:
                 if district not in names:
                     yield f"deployments.{i}.districts", f"unknown district {district!r}"
+        consequences = sorted(
+            {c for d in self.deployments for c in d.outcome_consequences.values()}
+        )
+        for consequence in self.report.costs:
+            if consequence not in consequences:
+                yield (
+                    f"report.costs.{consequence}",
+                    f"no deployment has this consequence; consequences are {consequences}",
+                )
+        for attribute, value in self.report.reference.items():
+            if attribute not in values:
+                yield (
+                    f"report.reference.{attribute}",
+                    f"unknown attribute; attributes are {sorted(values)}",
+                )
+            elif value not in values[attribute]:
+                yield (
+                    f"report.reference.{attribute}",
+                    f"unknown value {value!r}; values are {values[attribute]}",
+                )
+
+    @property
+    def hit_floor(self) -> float:
+        """The lowest score a report may apply as a threshold: hits are kept from here."""
+        thresholds = self.report.sweep_thresholds(self.algorithm.threshold)
+        thresholds += [d.threshold for d in self.deployments if d.threshold is not None]
+        return min(thresholds)
 
     @property
     def district_names(self) -> list[str]:

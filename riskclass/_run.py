@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from riskclass.analysis import calibration_table, per_group_table
-from riskclass.pipeline import DECISION_SCHEMA, Pipeline
+from riskclass.pipeline import DECISION_SCHEMA, HITS_SCHEMA, Pipeline
 from riskclass.synthetic import (
     EVENT_SCHEMA,
     EmbeddingModel,
@@ -46,6 +46,7 @@ DECISIONS = "decisions.parquet"
 EMBEDDING_MODEL = "embedding_model.json"
 EVENTS = "events.parquet"
 GALLERIES = "galleries.parquet"
+HITS = "hits.parquet"
 PERSON_OUTCOMES = "person_outcomes.parquet"
 PERSONS = "persons.parquet"
 PER_GROUP = "per_group.csv"
@@ -114,7 +115,7 @@ def run(
     every deployment over the camera events and aggregates decisions per group.
     Writes, besides `generate`'s files, ``calibration.csv``,
     ``embedding_model.json``, ``galleries.parquet``, ``decisions.parquet``,
-    ``person_outcomes.parquet`` and ``per_group.csv``; ``manifest.json`` last.
+    ``hits.parquet``, ``person_outcomes.parquet`` and ``per_group.csv``; ``manifest.json`` last.
     """
     scenario = scenario.with_mechanisms_applied()
     with _staged(scenario, out, force=force, config_path=config_path) as (staging, summary):
@@ -132,20 +133,24 @@ def run(
         write_parquet(_gallery_table(pipeline.members), staging / GALLERIES)
         summary.seconds["enrollment"] = time.perf_counter() - started
 
-        decisions = 0
-        with parquet_writer(staging / DECISIONS, DECISION_SCHEMA) as writer:
+        rows = {"decisions": 0, "hits": 0}
+        with (
+            parquet_writer(staging / DECISIONS, DECISION_SCHEMA) as decision_writer,
+            parquet_writer(staging / HITS, HITS_SCHEMA) as hit_writer,
+        ):
 
             def decide(chunk: pa.Table, index: int) -> None:
-                nonlocal decisions
-                table = pipeline.process(chunk, index)
-                writer.write_table(table)
-                decisions += table.num_rows
+                result = pipeline.process(chunk, index)
+                decision_writer.write_table(result.decisions)
+                hit_writer.write_table(result.hits)
+                rows["decisions"] += result.decisions.num_rows
+                rows["hits"] += result.hits.num_rows
 
             _stream_events(scenario, persons, cameras, staging, summary, progress, on_chunk=decide)
             investigations = pipeline.finish()
-            writer.write_table(investigations)
-            decisions += investigations.num_rows
-        summary.rows["decisions"] = decisions
+            decision_writer.write_table(investigations)
+            rows["decisions"] += investigations.num_rows
+        summary.rows.update(rows)
         summary.performance["events_per_second"] = round(
             summary.rows["events"] / summary.seconds["events"]
         )

@@ -22,6 +22,7 @@ class Stream(enum.IntEnum):
     GALLERIES = 7
     REVIEW = 8
     IMPOSTORS = 9
+    REPORT = 10
 
 
 def rng_for(seed: int, stream: Stream, *keys: int) -> np.random.Generator:

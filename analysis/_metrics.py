@@ -1,0 +1,252 @@
+"""Per-group error rates with intervals, disparity ratios and sweeps, per deployment."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ._bootstrap import BootstrapRates, cluster_bootstrap
+from ._cells import ALL, GroupCells
+from ._intervals import CONFIDENCE
+from ._run_counts import DeploymentCounts, DeploymentSpec
+
+METRIC_COLUMNS = (
+    "deployment", "attribute", "value", "metric", "count", "n", "rate", "ci_low", "ci_high",
+)  # fmt: skip
+DISPARITY_COLUMNS = (
+    "deployment", "metric", "attribute", "value", "reference", "rate", "reference_rate",
+    "ratio", "ci_low", "ci_high", "significant",
+)  # fmt: skip
+# Metrics where a higher rate is worse for the group; precision is the exception.
+HIGHER_IS_WORSE = {"alert_precision": False}
+
+
+@dataclass(frozen=True)
+class _Metric:
+    name: str
+    numerator: npt.NDArray[np.float64]
+    denominator: npt.NDArray[np.float64]
+    proportion: bool = True
+    threshold: float | None = None
+    gallery_fraction: float | None = None
+
+
+@dataclass(frozen=True)
+class GroupMetrics:
+    """Every per-group table of a report (long format, see the column constants)."""
+
+    metrics: pd.DataFrame
+    threshold_sweep: pd.DataFrame
+    gallery_sweep: pd.DataFrame
+    disparities: pd.DataFrame
+    shares: pd.DataFrame
+
+
+def group_metrics(
+    tally: pd.DataFrame,
+    counts: Mapping[str, DeploymentCounts],
+    *,
+    specs: Sequence[DeploymentSpec],
+    cells: GroupCells,
+    days: int,
+    thresholds: Sequence[float],
+    fractions: Sequence[float],
+    reference: Mapping[str, str],
+    rng: np.random.Generator,
+) -> GroupMetrics:
+    """Rates of every group in every deployment, with subject-level bootstrap intervals.
+
+    Parameters
+    ----------
+    tally:
+        ``person_outcomes.parquet``: one row per deployment and person.
+    counts:
+        Per deployment, the counts of `count_run`.
+    specs, cells, days:
+        The deployments, the reported groups, and the days simulated.
+    thresholds, fractions:
+        The threshold sweep and the gallery fractions of the gallery-size sweep.
+    reference:
+        Per attribute, the reference value of disparity ratios; the best-off value
+        of the attribute where not given.
+    rng:
+        Source of the bootstrap weights.
+    """
+    parts: dict[str, list[pd.DataFrame]] = {
+        "metrics": [], "threshold_sweep": [], "gallery_sweep": [], "disparities": [], "shares": [],
+    }  # fmt: skip
+    for spec in specs:
+        mine = tally[tally["deployment"] == spec.name].sort_values("person_id")
+        column = {name: mine[name].to_numpy(np.float64) for name in mine.columns[2:]}
+        metrics = _metrics_of(spec, column, counts[spec.name], days, thresholds, fractions)
+        rates = cluster_bootstrap(
+            np.column_stack([m.numerator for m in metrics]),
+            np.column_stack([m.denominator for m in metrics]),
+            cells.profile,
+            cells.cells,
+            rng=rng,
+        )
+        table = _long_table(spec.name, metrics, rates, cells)
+        plain = table["threshold"].isna() & table["gallery_fraction"].isna()
+        parts["metrics"].append(table[plain].drop(columns=["threshold", "gallery_fraction"]))
+        parts["threshold_sweep"].append(
+            table[table["threshold"].notna()].drop(columns=["gallery_fraction"])
+        )
+        gallery = table[table["gallery_fraction"].notna()].drop(columns=["threshold"])
+        parts["gallery_sweep"].append(
+            gallery.assign(gallery_size=(gallery["gallery_fraction"] * len(spec.members)).round())
+        )
+        parts["disparities"].append(_disparities(spec.name, metrics, rates, cells, reference))
+        parts["shares"].append(_shares(spec.name, column["false_alerts"], cells))
+    return GroupMetrics(
+        **{name: pd.concat(tables, ignore_index=True) for name, tables in parts.items()}
+    )
+
+
+def _metrics_of(
+    spec: DeploymentSpec,
+    c: dict[str, npt.NDArray[np.float64]],
+    counts: DeploymentCounts,
+    days: int,
+    thresholds: Sequence[float],
+    fractions: Sequence[float],
+) -> list[_Metric]:
+    mated, nonmated = c["mated_searches"], c["nonmated_searches"]
+    metrics = [
+        _Metric("fta", c["events"] - c["detected"], c["events"]),
+        _Metric("fpir", c["nonmated_alerts"], nonmated),
+        _Metric("fnir", mated - c["true_alerts"], mated),
+        _Metric("alert_precision", c["true_alerts"], c["alerts"]),
+        _Metric(
+            "false_alerts_per_1000_per_day",
+            c["false_alerts"] * 1000.0 / days,
+            np.ones_like(mated),
+            proportion=False,
+        ),
+    ]
+    if spec.kind == "access_gate":
+        # At a gate every comparison is 1:1: the identification rates are FMR and FNMR.
+        metrics += [
+            _Metric("fmr", c["nonmated_alerts"], nonmated),
+            _Metric("fnmr", mated - c["true_alerts"], mated),
+        ]
+    elif spec.searches_gallery:
+        comparisons = c["detected"] * len(spec.members) - mated
+        metrics += [
+            _Metric("fmr", counts.impostor_hits.astype(np.float64), comparisons),
+            _Metric("fnmr", mated - counts.mate_hits, mated),
+        ]
+    if spec.kind != "investigation":
+        for i, threshold in enumerate(thresholds):
+            metrics += [
+                _Metric("fpir", counts.sweep_nonmated_alerts[i].astype(np.float64), nonmated,
+                        threshold=threshold),
+                _Metric("fnir", mated - counts.sweep_true_alerts[i], mated, threshold=threshold),
+            ]  # fmt: skip
+    if spec.searches_gallery:
+        for i, fraction in enumerate(fractions):
+            metrics.append(
+                _Metric("fpir", counts.gallery_nonmated_alerts[i].astype(np.float64), nonmated,
+                        gallery_fraction=fraction)
+            )  # fmt: skip
+    return metrics
+
+
+def _long_table(
+    deployment: str, metrics: list[_Metric], rates: BootstrapRates, cells: GroupCells
+) -> pd.DataFrame:
+    low, high = rates.interval(proportion=np.array([m.proportion for m in metrics]))
+    n_cells = len(cells.labels)
+    frame = pd.DataFrame(
+        {
+            "deployment": deployment,
+            "attribute": np.tile(cells.labels["attribute"].to_numpy(), len(metrics)),
+            "value": np.tile(cells.labels["value"].to_numpy(), len(metrics)),
+            "metric": np.repeat([m.name for m in metrics], n_cells),
+            "count": rates.numerator.T.ravel(),
+            "n": rates.denominator.T.ravel(),
+            "rate": rates.rate.T.ravel(),
+            "ci_low": low.T.ravel(),
+            "ci_high": high.T.ravel(),
+            "threshold": np.repeat([m.threshold for m in metrics], n_cells).astype(float),
+            "gallery_fraction": np.repeat([m.gallery_fraction for m in metrics], n_cells).astype(
+                float
+            ),
+        }
+    )
+    return frame
+
+
+def _disparities(
+    deployment: str,
+    metrics: list[_Metric],
+    rates: BootstrapRates,
+    cells: GroupCells,
+    reference: Mapping[str, str],
+) -> pd.DataFrame:
+    rows = []
+    labels = cells.labels
+    point = rates.rate
+    for attribute, group in labels[labels["attribute"] != ALL].groupby("attribute", sort=False):
+        index = group.index.to_numpy()
+        values = group["value"].to_list()
+        for m, metric in enumerate(metrics):
+            if metric.gallery_fraction is not None:
+                continue
+            worse_high = HIGHER_IS_WORSE.get(metric.name, True)
+            estimable = ~np.isnan(point[index, m])
+            if not estimable.any():
+                continue
+            if attribute in reference:
+                ref = index[values.index(reference[attribute])]
+            else:
+                candidates = np.where(estimable, point[index, m], np.nan)
+                ref = index[np.nanargmin(candidates) if worse_high else np.nanargmax(candidates)]
+            with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN replicates: NaN
+                ratio = point[index, m] / point[ref, m]
+                replicated = rates.replicates[:, index, m] / rates.replicates[:, [ref], m]
+                if not worse_high:
+                    ratio, replicated = 1.0 / ratio, 1.0 / replicated
+                tail = (1.0 - CONFIDENCE) / 2.0
+                low, high = np.nanquantile(replicated, [tail, 1.0 - tail], axis=0)
+            for j, cell in enumerate(index):
+                if cell == ref:
+                    continue
+                finite = np.isfinite(ratio[j])
+                rows.append(
+                    (
+                        deployment, _metric_label(metric), attribute, values[j],
+                        labels.at[ref, "value"], point[cell, m], point[ref, m],
+                        ratio[j] if finite else np.nan,
+                        low[j] if finite else np.nan, high[j] if finite else np.nan,
+                        bool(finite and (low[j] > 1.0 or high[j] < 1.0)),
+                    )
+                )  # fmt: skip
+    return pd.DataFrame(rows, columns=list(DISPARITY_COLUMNS))
+
+
+def _metric_label(metric: _Metric) -> str:
+    return metric.name if metric.threshold is None else f"{metric.name}@{metric.threshold:g}"
+
+
+def _shares(
+    deployment: str, false_alerts: npt.NDArray[np.float64], cells: GroupCells
+) -> pd.DataFrame:
+    by_profile = np.bincount(cells.profile, weights=false_alerts, minlength=cells.cells.shape[0])
+    alerts = by_profile @ cells.cells
+    persons = cells.persons
+    total_alerts = alerts[0] if alerts[0] > 0 else np.nan
+    return cells.labels.assign(
+        deployment=deployment,
+        persons=persons,
+        population_share=persons / persons[0],
+        false_alerts=alerts.astype(np.int64),
+        false_alert_share=alerts / total_alerts,
+    )[["deployment", "attribute", "value", "persons", "population_share", "false_alerts",
+       "false_alert_share"]]  # fmt: skip

@@ -1,0 +1,180 @@
+"""Per-person counts that a report needs beyond the run's tally, read in row groups.
+
+Decisions and hits can hold tens of millions of rows; they are read one Parquet
+row group at a time (each written chunk is one or more row groups), so memory
+stays at one chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+# Score histograms for DET curves: 0.0025 wide over the whole cosine range.
+SCORE_EDGES = np.linspace(-1.0, 1.0, 801)
+_NEVER = 0  # histogram bin of mated searches whose mate was not returned at rank 1
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """What a report needs to know about one deployment of the run."""
+
+    name: str
+    kind: str
+    threshold: float
+    members: npt.NDArray[np.int64]  # gallery members; empty for gates and investigations
+
+    @property
+    def searches_gallery(self) -> bool:
+        return self.kind in ("watchlist_screening", "blacklist_checkpoint")
+
+
+@dataclass
+class DeploymentCounts:
+    """Per-person counts of one deployment (arrays of length persons, or rows x persons)."""
+
+    sweep_nonmated_alerts: npt.NDArray[np.int64]
+    sweep_true_alerts: npt.NDArray[np.int64]
+    impostor_hits: npt.NDArray[np.int64]
+    mate_hits: npt.NDArray[np.int64]
+    gallery_nonmated_alerts: npt.NDArray[np.int64]
+    # (profiles, 2, bins): rank-1 scores of non-mated (0) and mated (1) searches.
+    histogram: npt.NDArray[np.int64]
+    # (profile of probe, value code of candidate) impostor hits, per attribute.
+    impostor_pairs: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
+
+
+def count_run(
+    decisions: Iterable[pa.Table],
+    hits: Iterable[pa.Table],
+    *,
+    specs: Sequence[DeploymentSpec],
+    profile: npt.NDArray[np.intp],
+    n_profiles: int,
+    value_codes: dict[str, npt.NDArray[np.intp]],
+    thresholds: Sequence[float],
+    fractions: Sequence[float],
+    seed: int,
+) -> dict[str, DeploymentCounts]:
+    """Count, per deployment and person, what the sweeps, FMR/FNMR and DET curves need.
+
+    ``value_codes`` gives, per attribute, each person's value code, for the
+    impostor heatmap (probe profile x candidate value). Gallery subsamples for the
+    gallery-size sweep are nested: members are put in one random order (from
+    ``seed``) and a fraction ``f`` keeps the first ``f x size`` of them.
+    """
+    persons = len(profile)
+    counts = {
+        spec.name: DeploymentCounts(
+            sweep_nonmated_alerts=np.zeros((len(thresholds), persons), np.int64),
+            sweep_true_alerts=np.zeros((len(thresholds), persons), np.int64),
+            impostor_hits=np.zeros(persons, np.int64),
+            mate_hits=np.zeros(persons, np.int64),
+            gallery_nonmated_alerts=np.zeros((len(fractions), persons), np.int64),
+            histogram=np.zeros((n_profiles, 2, len(SCORE_EDGES)), np.int64),
+            impostor_pairs={
+                attribute: np.zeros((n_profiles, codes.max() + 1), np.int64)
+                for attribute, codes in value_codes.items()
+            },
+        )
+        for spec in specs
+    }
+    by_name = {spec.name: spec for spec in specs}
+    for table in decisions:
+        for name, rows in _by_deployment(table):
+            if name in counts and by_name[name].kind != "investigation":
+                _count_decisions(rows, counts[name], profile, thresholds)
+    rng = np.random.default_rng(seed)
+    rank = {}
+    listed = {}
+    for spec in specs:
+        if spec.searches_gallery:
+            order = np.full(persons, -1, dtype=np.int64)
+            order[spec.members] = rng.permutation(len(spec.members))
+            rank[spec.name] = order
+            listed[spec.name] = order >= 0
+    for table in hits:
+        for name, rows in _by_deployment(table):
+            spec = by_name[name]
+            _count_hits(
+                rows, counts[name], spec, rank[name], listed[name], profile, value_codes, fractions
+            )
+    return counts
+
+
+def _by_deployment(table: pa.Table) -> Iterable[tuple[str, dict[str, np.ndarray]]]:
+    deployment = table.column("deployment").combine_chunks()
+    codes = deployment.indices.to_numpy(zero_copy_only=False)
+    names = deployment.dictionary.to_pylist()
+    columns = {
+        name: table.column(name).to_numpy() for name in table.column_names if name != "deployment"
+    }
+    for code, name in enumerate(names):
+        mine = codes == code
+        if mine.any():
+            yield name, {column: values[mine] for column, values in columns.items()}
+
+
+def _count_decisions(
+    rows: dict[str, np.ndarray],
+    counts: DeploymentCounts,
+    profile: npt.NDArray[np.intp],
+    thresholds: Sequence[float],
+) -> None:
+    detected = rows["detected"].astype(bool)
+    person = rows["person_id"][detected]
+    mated = rows["mated"][detected].astype(bool)
+    score = rows["score"][detected].astype(np.float64)
+    correct = rows["candidate_id"][detected] == person
+    persons = len(profile)
+    for i, threshold in enumerate(thresholds):
+        above = score >= threshold
+        counts.sweep_nonmated_alerts[i] += np.bincount(person[~mated & above], minlength=persons)
+        counts.sweep_true_alerts[i] += np.bincount(
+            person[mated & correct & above], minlength=persons
+        )
+    bins = np.clip(np.searchsorted(SCORE_EDGES, score, side="right"), 1, len(SCORE_EDGES) - 1)
+    # A mated search counts as returned only at scores where its mate is rank 1.
+    bins = np.where(mated & ~correct, _NEVER, bins)
+    np.add.at(counts.histogram, (profile[person], mated.astype(np.intp), bins), 1)
+
+
+def _count_hits(
+    rows: dict[str, np.ndarray],
+    counts: DeploymentCounts,
+    spec: DeploymentSpec,
+    rank: npt.NDArray[np.int64],
+    listed: npt.NDArray[np.bool_],
+    profile: npt.NDArray[np.intp],
+    value_codes: dict[str, npt.NDArray[np.intp]],
+    fractions: Sequence[float],
+) -> None:
+    persons = len(profile)
+    person, candidate = rows["person_id"], rows["candidate_id"]
+    matched = rows["score"] >= spec.threshold
+    impostor = matched & (candidate != person)
+    counts.impostor_hits += np.bincount(person[impostor], minlength=persons)
+    counts.mate_hits += np.bincount(person[matched & (candidate == person)], minlength=persons)
+    for attribute, codes in value_codes.items():
+        np.add.at(
+            counts.impostor_pairs[attribute],
+            (profile[person[impostor]], codes[candidate[impostor]]),
+            1,
+        )
+    # Gallery-size sweep: a search of someone not listed alerts on a subsample when
+    # any of its matches is among the subsample's members.
+    nonmated = impostor & ~listed[person]
+    events = rows["event_id"][nonmated]
+    if len(events) == 0:
+        return
+    # The hits of one search are written together: each run of one event id is a search.
+    starts = np.flatnonzero(np.r_[True, events[1:] != events[:-1]])
+    best_rank = np.minimum.reduceat(rank[candidate[nonmated]], starts)
+    searcher = person[nonmated][starts]
+    for i, fraction in enumerate(fractions):
+        kept = best_rank < fraction * len(spec.members)
+        counts.gallery_nonmated_alerts[i] += np.bincount(searcher[kept], minlength=persons)
