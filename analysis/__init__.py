@@ -1,6 +1,11 @@
-"""Per-group error measurement and reports. Imported as ``riskclass.analysis``."""
+"""Per-group error measurement and reports. Imported as ``riskclass.analysis``.
 
-from . import _plots as plots
+``plots`` (matplotlib) is imported on first use, so that commands which draw
+nothing start quickly.
+"""
+
+from types import ModuleType
+
 from ._bootstrap import BootstrapRates, cluster_bootstrap
 from ._burden import BURDEN_COLUMNS, burden_by_group, gini, lorenz_curve, person_burden
 from ._calibration_table import CALIBRATION_COLUMNS, calibration_holds, calibration_table
@@ -44,3 +49,11 @@ __all__ = [
     "render_report",
     "wilson_interval",
 ]
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name == "plots":
+        from . import _plots
+
+        return _plots
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

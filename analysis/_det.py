@@ -7,7 +7,6 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.metrics import det_curve
 
 from ._cells import GroupCells
 from ._run_counts import SCORE_EDGES, DeploymentCounts, DeploymentSpec
@@ -28,6 +27,8 @@ def det_points(
     Computed by scikit-learn's ``det_curve`` from histograms of rank-1 scores
     (bins 0.0025 wide), weighting each bin by its count.
     """
+    from sklearn.metrics import det_curve  # a second's import: only for reports
+
     scores = np.r_[_NEVER_SCORE, SCORE_EDGES[:-1]]
     rows = []
     single = cells.labels["attribute"].str.count("&") == 0

@@ -1,5 +1,6 @@
 """Detection, encoding, matching and decisions. Imported as ``riskclass.pipeline``."""
 
+from ._faiss import FaissMatcher, make_matcher
 from ._galleries import select_members
 from ._investigation import Candidates, TrajectorySearch
 from ._matcher import ExactMatcher, Hits, Matcher
@@ -12,10 +13,12 @@ __all__ = [
     "Candidates",
     "ChunkResult",
     "ExactMatcher",
+    "FaissMatcher",
     "Hits",
     "Matcher",
     "Pipeline",
     "Tally",
     "TrajectorySearch",
+    "make_matcher",
     "select_members",
 ]

@@ -1,21 +1,33 @@
 """1:N search: the matcher interface and the exact matcher.
 
 A matcher holds a gallery of unit embeddings and returns, for each probe, the
-``k`` best candidates by cosine similarity. Everything that searches goes
-through `Matcher`, so faster or approximate backends can replace `ExactMatcher`.
+``k`` best candidates by cosine similarity, or its best candidate and every
+comparison above a floor. Everything that searches goes through `Matcher`, so
+approximate backends (`riskclass.pipeline.FaissMatcher`) can replace `ExactMatcher`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import threadpool_limits
 
-# Score block size (probes x gallery entries): bounds memory at 64 MiB of float32.
-_BLOCK_SCORES = 16_000_000
+Precision = Literal["float32", "float16"]
+_Result = TypeVar("_Result")
+
+# Scores are computed for (probe block x gallery tile) at a time: 2,048 x 8,192
+# float32 scores are 64 MiB, and a block of 2,048 probes amortizes reading each
+# gallery tile over enough arithmetic to keep the matrix product compute-bound.
+_PROBE_BLOCK = 2_048
+_TILE = 8_192
+# Hits beyond this many per probe (times `limit`) trigger an early cut to `limit`.
+_HIT_SLACK = 4
 
 
 @dataclass(frozen=True)
@@ -23,7 +35,7 @@ class Hits:
     """The best candidate of every probe, and every comparison at or above a floor.
 
     ``best``/``best_score``: one per probe. ``probe``/``position``/``score``: one
-    per hit, grouped by probe, at most ``limit`` per probe (its best ones).
+    per hit, sorted by probe then score (best first), at most ``limit`` per probe.
     """
 
     best: npt.NDArray[np.intp]
@@ -39,6 +51,11 @@ class Matcher(Protocol):
     @property
     def size(self) -> int: ...
 
+    @property
+    def nbytes(self) -> int:
+        """Memory the gallery and its index take."""
+        ...
+
     def search(
         self, probes: npt.NDArray[np.float32], k: int = 1
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
@@ -51,77 +68,196 @@ class Matcher(Protocol):
 
 
 class ExactMatcher:
-    """Exact cosine search by blocked matrix products and a partial sort.
+    """Exact cosine search by tiled matrix products.
+
+    Probes are taken in blocks and the gallery in tiles; per tile the best
+    candidate is found by ``argmax`` and further candidates only among scores that
+    beat the probe's current k-th best, so top-k costs little more than top-1.
+    Probe blocks are split across ``threads`` threads, each running a
+    single-threaded matrix product, so that the reductions run in parallel too.
 
     Parameters
     ----------
     gallery:
-        ``(size, dims)`` unit vectors.
+        ``(size, dims)`` unit vectors. May be a memory-mapped array (`numpy.load`
+        with ``mmap_mode="r"``): it is read one tile at a time, so a gallery larger
+        than memory is searched in shards from disk.
+    precision:
+        ``"float16"`` stores the gallery at half the memory (256 bytes per
+        identity at 128 dimensions); each tile is widened to float32 for the
+        product.
+    threads:
+        Worker threads (default: the CPUs available).
 
     Examples
     --------
     >>> gallery = np.eye(3, dtype=np.float32)
     >>> probe = np.array([[0.0, 0.6, 0.8]], np.float32)
-    >>> positions, scores = ExactMatcher(gallery).search(probe)
+    >>> positions, scores = ExactMatcher(gallery).search(probe, k=2)
     >>> positions.tolist(), scores.round(2).tolist()
-    ([[2]], [[0.8]])
+    ([[2, 1]], [[0.8, 0.6]])
     """
 
-    def __init__(self, gallery: npt.NDArray[np.float32]) -> None:
-        self._gallery = np.ascontiguousarray(gallery, dtype=np.float32)
+    def __init__(
+        self,
+        gallery: npt.NDArray[np.floating],
+        *,
+        precision: Precision = "float32",
+        threads: int | None = None,
+    ) -> None:
+        if isinstance(gallery, np.memmap) and gallery.dtype == np.dtype(precision):
+            self._gallery = gallery
+        else:
+            self._gallery = np.ascontiguousarray(gallery, dtype=precision)
+        self._threads = max(1, threads or len(os.sched_getaffinity(0)))
 
     @property
     def size(self) -> int:
         return len(self._gallery)
 
-    def _blocks(
-        self, probes: npt.NDArray[np.float32]
-    ) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
-        rows = max(1, _BLOCK_SCORES // max(1, self.size))
-        for start in range(0, len(probes), rows):
-            yield start, probes[start : start + rows] @ self._gallery.T
+    @property
+    def nbytes(self) -> int:
+        return int(self._gallery.nbytes)
 
     def search(
         self, probes: npt.NDArray[np.float32], k: int = 1
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
         k = min(k, self.size)
-        positions = np.empty((len(probes), k), dtype=np.intp)
-        scores = np.empty((len(probes), k), dtype=np.float32)
-        for start, block in self._blocks(probes):
-            best = _top_k(block, k)
-            positions[start : start + len(block)] = best
-            scores[start : start + len(block)] = np.take_along_axis(block, best, axis=1)
+        parts = self._map(probes, lambda block: self._top_k(block, k))
+        positions = np.concatenate([p for p, _ in parts]) if parts else np.empty((0, k), np.intp)
+        scores = np.concatenate([s for _, s in parts]) if parts else np.empty((0, k), np.float32)
         return positions, scores
 
     def search_hits(self, probes: npt.NDArray[np.float32], floor: float, *, limit: int) -> Hits:
-        best = np.empty(len(probes), dtype=np.intp)
-        best_score = np.empty(len(probes), dtype=np.float32)
-        parts: list[tuple[npt.NDArray[np.intp], ...]] = []
-        for start, block in self._blocks(probes):
-            rows = np.arange(len(block))
-            best[start : start + len(block)] = block.argmax(axis=1)
-            best_score[start : start + len(block)] = block[rows, best[start : start + len(block)]]
-            # Hits are rare: find them with one comparison, and sort only the few
-            # probes that have more than `limit`.
-            crowded = np.flatnonzero(np.count_nonzero(block >= floor, axis=1) > limit)
-            if len(crowded):
-                top = _top_k(block[crowded], limit)
-                kept = np.full_like(block[crowded], -np.inf)
-                np.put_along_axis(kept, top, np.take_along_axis(block[crowded], top, axis=1), 1)
-                block[crowded] = kept
-            probe, position = np.nonzero(block >= floor)
-            parts.append((probe + start, position, block[probe, position]))
-        if not parts:
-            empty = np.empty(0, dtype=np.intp)
-            return Hits(best, best_score, empty, empty, np.empty(0, dtype=np.float32))
-        probe, position, score = (np.concatenate(column) for column in zip(*parts, strict=True))
+        parts = self._map(probes, lambda block: self._hits(block, floor, limit))
+        offsets = np.cumsum([0] + [len(part.best) for part in parts])
+        empty_i, empty_f = np.empty(0, np.intp), np.empty(0, np.float32)
+        return Hits(
+            np.concatenate([p.best for p in parts] or [empty_i]),
+            np.concatenate([p.best_score for p in parts] or [empty_f]),
+            np.concatenate(
+                [p.probe + o for p, o in zip(parts, offsets, strict=False)] or [empty_i]
+            ),
+            np.concatenate([p.position for p in parts] or [empty_i]),
+            np.concatenate([p.score for p in parts] or [empty_f]),
+        )
+
+    def _map(
+        self,
+        probes: npt.NDArray[np.float32],
+        work: Callable[[npt.NDArray[np.float32]], _Result],
+    ) -> list[_Result]:
+        """Apply ``work`` to consecutive blocks of probes, in parallel, in order."""
+        probes = np.ascontiguousarray(probes, dtype=np.float32)
+        per_thread = -(-len(probes) // self._threads)
+        size = max(1, min(_PROBE_BLOCK, per_thread))
+        blocks = [probes[start : start + size] for start in range(0, len(probes), size)]
+        if self._threads == 1 or len(blocks) == 1:
+            return [work(block) for block in blocks]
+        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(self._threads) as pool:
+            return list(pool.map(work, blocks))
+
+    def _tiles(
+        self, block: npt.NDArray[np.float32]
+    ) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
+        scores = np.empty((len(block), min(_TILE, self.size)), dtype=np.float32)
+        for start in range(0, self.size, _TILE):
+            tile = self._gallery[start : start + _TILE]
+            if tile.dtype != np.float32:
+                tile = tile.astype(np.float32)
+            view = scores[:, : len(tile)]
+            np.matmul(block, tile.T, out=view)
+            yield start, view
+
+    def _top_k(
+        self, block: npt.NDArray[np.float32], k: int
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+        rows = np.arange(len(block))
+        top_p = np.full((len(block), k), -1, dtype=np.intp)
+        top_s = np.full((len(block), k), -np.inf, dtype=np.float32)
+        for start, scores in self._tiles(block):
+            if k == 1:
+                best = scores.argmax(axis=1)
+                value = scores[rows, best]
+                better = value > top_s[:, 0]
+                top_s[better, 0], top_p[better, 0] = value[better], best[better] + start
+                continue
+            if start == 0:
+                top_p = _row_top_k(scores, k)
+                top_s = np.take_along_axis(scores, top_p, axis=1)
+                continue
+            # Only scores above a probe's current k-th best can enter its top k.
+            probe, column = np.nonzero(scores > top_s[:, -1:])
+            top_p, top_s = _merge(top_p, top_s, probe, column + start, scores[probe, column], k)
+        return top_p, top_s
+
+    def _hits(self, block: npt.NDArray[np.float32], floor: float, limit: int) -> Hits:
+        rows = np.arange(len(block))
+        best = np.zeros(len(block), dtype=np.intp)
+        best_score = np.full(len(block), -np.inf, dtype=np.float32)
+        found: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32]]]
+        found, count = [], 0
+        for start, scores in self._tiles(block):
+            column = scores.argmax(axis=1)
+            value = scores[rows, column]
+            better = value > best_score
+            best_score[better], best[better] = value[better], column[better] + start
+            probe, position = np.nonzero(scores >= floor)
+            found.append((probe, position + start, scores[probe, position]))
+            count += len(probe)
+            if count > _HIT_SLACK * limit * len(block):
+                found, count = [_cap(*_concat(found), limit)], len(block) * limit
+        probe, position, score = _cap(*_concat(found), limit) if found else _concat([])
         return Hits(best, best_score, probe, position, score)
 
 
-def _top_k(block: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
+def _concat(
+    parts: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32]]],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+    if not parts:
+        return np.empty(0, np.intp), np.empty(0, np.intp), np.empty(0, np.float32)
+    probe, position, score = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return probe, position, score
+
+
+def _cap(
+    probe: npt.NDArray[np.intp],
+    position: npt.NDArray[np.intp],
+    score: npt.NDArray[np.float32],
+    limit: int,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+    """Each probe's ``limit`` best hits, sorted by probe, then score (ties: position)."""
+    order = np.lexsort((position, -score, probe))
+    probe, position, score = probe[order], position[order], score[order]
+    first = np.searchsorted(probe, probe, side="left")
+    kept = np.arange(len(probe)) - first < limit
+    return probe[kept], position[kept], score[kept]
+
+
+def _merge(
+    top_p: npt.NDArray[np.intp],
+    top_s: npt.NDArray[np.float32],
+    probe: npt.NDArray[np.intp],
+    position: npt.NDArray[np.intp],
+    score: npt.NDArray[np.float32],
+    k: int,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+    """Merge new candidates into each probe's top ``k`` (kept sorted, best first)."""
+    if len(probe) == 0:
+        return top_p, top_s
+    n = len(top_p)
+    rows = np.repeat(np.arange(n), k)
+    all_probe = np.concatenate([rows, probe])
+    all_position = np.concatenate([top_p.ravel(), position])
+    all_score = np.concatenate([top_s.ravel(), score])
+    # Each probe already holds k entries (some -inf), so after the cut every probe
+    # has exactly k, in row order.
+    _, kept_position, kept_score = _cap(all_probe, all_position, all_score, k)
+    return kept_position.reshape(n, k), kept_score.reshape(n, k)
+
+
+def _row_top_k(block: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
     """Column positions of each row's ``k`` largest values, largest first."""
-    if k == 1:
-        return block.argmax(axis=1)[:, None]
     top = np.argpartition(-block, k - 1, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(block, top, axis=1), axis=1, kind="stable")
     return np.take_along_axis(top, order, axis=1)

@@ -19,9 +19,10 @@ from riskclass._config import OUTCOMES, POPULATION_GALLERY, Deployment, Scenario
 from riskclass._seeds import Stream, rng_for
 from riskclass.synthetic import EmbeddingModel, condition_deficits
 
+from ._faiss import make_matcher
 from ._galleries import select_members
 from ._investigation import TrajectorySearch
-from ._matcher import ExactMatcher, Hits, Matcher
+from ._matcher import Hits, Matcher
 
 _TEMPLATE_BLOCK = 65_536
 
@@ -172,7 +173,9 @@ class Pipeline:
             rng = rng_for(scenario.seed, Stream.GALLERIES, 0, index)
             members = select_members(gallery, persons, rng, field=f"galleries.{index}")
             self.members[gallery.name] = members
-            self._matchers[gallery.name] = ExactMatcher(self._templates[members])
+            self._matchers[gallery.name] = make_matcher(
+                self._templates[members], scenario.matching, seed=scenario.seed
+            )
             listed = np.zeros(len(persons), dtype=bool)
             listed[members] = True
             self._listed[gallery.name] = listed

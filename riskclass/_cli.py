@@ -7,6 +7,8 @@ existing output) print one clear message and exit with code 2.
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -21,11 +23,11 @@ from rich.table import Table
 
 from riskclass.analysis import calibration_holds
 
+from . import _bench, _run
 from . import _report as _report_module
-from . import _run
 from ._config import Scenario, load_config
 from ._errors import RiskclassError
-from ._outputs import write_file_atomically
+from ._outputs import bench_environment, write_file_atomically
 from ._progress import Progress as ProgressFn
 from ._report import build_report
 
@@ -95,6 +97,24 @@ def _parser() -> argparse.ArgumentParser:
         "run_dir", type=Path, metavar="RUN_DIR", help="a `riskclass run` output"
     )
     report_parser.set_defaults(handler=_report)
+
+    bench = commands.add_parser(
+        "bench",
+        help="measure 1:N search throughput and recall of each matcher on synthetic embeddings",
+    )
+    bench.add_argument("--gallery", type=int, default=100_000, metavar="N", help="gallery size")
+    bench.add_argument("--probes", type=int, default=2_000, metavar="M", help="probes per round")
+    bench.add_argument("--k", type=int, default=1, metavar="K", help="candidates per probe")
+    bench.add_argument(
+        "--methods",
+        default=" ".join(_bench.DEFAULT_METHODS),
+        metavar="LIST",
+        help="space- or semicolon-separated methods (default: %(default)s)",
+    )
+    bench.add_argument("--rounds", type=int, default=3, help="rounds per method; the median counts")
+    bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    bench.set_defaults(handler=_bench_command)
 
     calibrate = commands.add_parser(
         "calibrate",
@@ -270,6 +290,37 @@ def _print_report(summary: _report_module.ReportSummary) -> None:
         f"{_report_module.HTML}) in {summary.seconds:.1f} s",
         highlight=False,
     )
+
+
+def _bench_command(args: argparse.Namespace) -> int:
+    methods = [m for m in re.split(r"[\s;]+", args.methods) if m]
+    with _progress_bar() as progress:
+        results = _bench.run_bench(
+            gallery=args.gallery, probes=args.probes, k=args.k, methods=methods,
+            rounds=args.rounds, seed=args.seed, progress=progress,
+        )  # fmt: skip
+    environment = bench_environment()
+    view = Table(
+        title=f"1:N search, gallery {args.gallery:,}, {args.probes:,} probes, k={args.k} "
+        f"(OPENBLAS_CORETYPE={environment['openblas_coretype']}, {environment['cpus']} CPUs)",
+        title_justify="left",
+    )
+    for column in ("method", "probes/s", "vs exact", "recall@1", f"recall@{args.k}",
+                   "mates found", "build s", "bytes/identity"):  # fmt: skip
+        view.add_column(column, justify="left" if column == "method" else "right")
+    exact = next((r.probes_per_s for r in results if r.method == "exact"), float("nan"))
+    for r in results:
+        view.add_row(
+            r.method, f"{r.probes_per_s:,.1f}", f"{r.probes_per_s / exact:.3g}x",
+            f"{r.recall_at_1:.4f}", f"{r.recall_at_k:.4f}", f"{r.mated_found_at_1:.4f}",
+            f"{r.build_s:.2f}", f"{r.bytes_per_identity:,.0f}",
+        )  # fmt: skip
+    _stdout.print(view)
+    if args.json is not None:
+        document = _bench.results_json(results, environment=environment)
+        write_file_atomically(args.json, json.dumps(document, indent=2) + "\n")
+        _stdout.print(f"wrote {args.json}", highlight=False)
+    return 0
 
 
 def _calibrate(args: argparse.Namespace) -> int:

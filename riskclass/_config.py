@@ -462,6 +462,35 @@ class Mechanisms(_Strict):
     proportional_watchlists: bool = False
 
 
+MatchingMethod = Literal["exact", "faiss-flat", "faiss-ivf", "faiss-hnsw"]
+
+
+class Matching(_Strict):
+    """How 1:N searches run.
+
+    ``exact`` (default) is the project's tiled matrix-product search; ``precision:
+    float16`` halves its gallery memory. ``faiss-flat`` is faiss's exact index;
+    ``faiss-ivf`` (``nlist`` lists, default sqrt of the gallery size, ``nprobe``
+    searched) and ``faiss-hnsw`` (``hnsw_m``, ``ef_search``) are approximate: they
+    can miss a mate or a false match that exact search finds. ``threads``: search
+    threads of the exact matcher (default: every CPU).
+    """
+
+    method: MatchingMethod = "exact"
+    precision: Literal["float32", "float16"] = "float32"
+    nlist: Annotated[int, Field(gt=0)] | None = None
+    nprobe: Annotated[int, Field(gt=0)] = 16
+    hnsw_m: Annotated[int, Field(gt=1)] = 32
+    ef_search: Annotated[int, Field(gt=0)] = 64
+    threads: Annotated[int, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _precision_is_exact_only(self) -> Matching:
+        if self.precision != "float32" and self.method != "exact":
+            raise ValueError("precision applies to the exact matcher only")
+        return self
+
+
 _SWEEP_OFFSETS = (-0.04, -0.02, 0.0, 0.04)
 
 
@@ -508,6 +537,7 @@ class Scenario(_Strict):
     galleries: list[Gallery] = Field(default_factory=list)
     deployments: list[Deployment] = Field(default_factory=list)
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
+    matching: Matching = Field(default_factory=Matching)
     report: ReportSettings = Field(default_factory=ReportSettings)
 
     def reference_problems(self) -> Iterable[tuple[str, str]]:

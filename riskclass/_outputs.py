@@ -37,6 +37,8 @@ _RECORDED_PACKAGES = (
     "face_recognition",
     "dlib-bin",
     "opencv-python-headless",
+    "faiss-cpu",
+    "scikit-learn",
 )
 _EXISTS = "output directory {path} already exists; pass --force to replace it"
 
@@ -118,3 +120,25 @@ def package_versions() -> dict[str, str]:
             versions[name] = "not installed"
     versions["OPENBLAS_CORETYPE"] = os.environ.get("OPENBLAS_CORETYPE", "unset")
     return versions
+
+
+def bench_environment() -> dict[str, Any]:
+    """The machine facts a throughput figure depends on."""
+    model = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
+    return {
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
+        "cpus": len(os.sched_getaffinity(0)),
+        "cpu": model,
+        "versions": package_versions(),
+    }

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from riskclass import analysis
 from riskclass.analysis import (
     DeploymentSpec,
     burden_by_group,
@@ -30,7 +31,6 @@ from riskclass.analysis import (
     impostor_heatmap,
     lorenz_curve,
     person_burden,
-    plots,
     render_report,
 )
 
@@ -326,7 +326,7 @@ def _html_context(
     burden_figures = []
     if burden["burden"].sum() > 0:
         burden_figures.append(figure(
-            plots.lorenz_figure(curves, "Lorenz curves of the risk burden"),
+            analysis.plots.lorenz_figure(curves, "Lorenz curves of the risk burden"),
             alt="Lorenz curves of the risk burden",
             caption="How unevenly wrongful consequences fall: the further below the "
             "diagonal, the more concentrated.",
@@ -343,19 +343,19 @@ def _html_context(
 _FIGURES: list[tuple[str, Callable[[pd.DataFrame, str], bytes], str, str]] = [
     (
         "det_points",
-        lambda t, name: plots.det_figure(t, f"DET: {name}"),
+        lambda t, name: analysis.plots.det_figure(t, f"DET: {name}"),
         "DET curves",
         "FNIR against FPIR as the threshold moves, per group.",
     ),
     (
         "impostor_fmr",
-        lambda t, name: plots.heatmap_figure(t, f"Impostor FMR: {name}"),
+        lambda t, name: analysis.plots.heatmap_figure(t, f"Impostor FMR: {name}"),
         "impostor heatmap",
         "FMR of comparisons between a probe of one group and a gallery member of another.",
     ),
     (
         "threshold_sweep",
-        lambda t, name: plots.sweep_figure(
+        lambda t, name: analysis.plots.sweep_figure(
             t, "threshold", ["fpir", "fnir"], f"Threshold sweep: {name}", xlabel="threshold"
         ),
         "threshold sweep",
@@ -363,7 +363,7 @@ _FIGURES: list[tuple[str, Callable[[pd.DataFrame, str], bytes], str, str]] = [
     ),
     (
         "gallery_sweep",
-        lambda t, name: plots.sweep_figure(
+        lambda t, name: analysis.plots.sweep_figure(
             t, "gallery_size", ["fpir"], f"Gallery-size sweep: {name}", xlabel="gallery size"
         ),
         "gallery-size sweep",
@@ -371,7 +371,7 @@ _FIGURES: list[tuple[str, Callable[[pd.DataFrame, str], bytes], str, str]] = [
     ),
     (
         "false_alert_shares",
-        lambda t, name: plots.shares_figure(t, f"False alerts: {name}"),
+        lambda t, name: analysis.plots.shares_figure(t, f"False alerts: {name}"),
         "false alert shares",
         "Each group's share of the false alerts against its share of residents.",
     ),

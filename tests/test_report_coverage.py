@@ -39,7 +39,7 @@ def test_cluster_bootstrap_intervals_cover_the_truth() -> None:
         group, errors, sightings = _scenario(rng)
         rates = cluster_bootstrap(errors[:, None], sightings[:, None], group, cells, rng=rng)
         low, high = rates.interval(proportion=np.array([True]))
-        covered_rates += (low[:, 0] <= TRUE_RATES) & (TRUE_RATES <= high[:, 0])
+        covered_rates += (low[:, 0] <= TRUE_RATES) & (high[:, 0] >= TRUE_RATES)
         ratios = rates.replicates[:, 1, 0] / rates.replicates[:, 0, 0]
         ratio_low, ratio_high = np.quantile(ratios, [0.025, 0.975])
         covered_ratio += ratio_low <= TRUE_RATES[1] / TRUE_RATES[0] <= ratio_high

@@ -1,0 +1,280 @@
+"""`riskclass bench`: 1:N search throughput and recall of each matcher, measured here.
+
+Galleries are random 128-d unit vectors (identities with no group structure, the
+hardest case for approximate indexes); ``mated_share`` of the probes are
+captures of a gallery identity (genuine score about 0.8), the rest strangers.
+Every method searches the same probes; recall is measured against the exact
+float32 search of the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from riskclass.pipeline import ExactMatcher, FaissMatcher
+
+from ._errors import ConfigError
+from ._progress import Progress, report
+
+DIMS = 128
+# Genuine captures stand at this cosine from their identity.
+_GENUINE_SCORE = 0.8
+# face_recognition compares one probe at a time in float64: it gets a few probes only.
+FACE_RECOGNITION_PROBES = 8
+DEFAULT_METHODS = (
+    "face_recognition", "exact", "exact-f16", "faiss-flat",
+    "faiss-ivf:nprobe=8", "faiss-ivf:nprobe=32", "faiss-hnsw:ef=32", "faiss-hnsw:ef=128",
+)  # fmt: skip
+_METHOD_HELP = (
+    "face_recognition, exact, exact-f16, exact-mmap, faiss-flat, faiss-ivf[:nprobe=N,nlist=N], "
+    "faiss-hnsw[:ef=N,m=N]"
+)
+
+
+class Searcher(Protocol):
+    """What a benchmarked method offers: top-k search and its memory."""
+
+    @property
+    def nbytes(self) -> int: ...
+
+    def search(
+        self, probes: npt.NDArray[np.float32], k: int = 1
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]: ...
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """One method's measurement (the fields of the JSON output)."""
+
+    method: str
+    gallery: int
+    probes: int
+    k: int
+    probes_per_s: float
+    rounds_s: list[float]
+    recall_at_1: float
+    recall_at_k: float
+    mated_found_at_1: float
+    build_s: float
+    bytes_per_identity: float
+
+
+def run_bench(
+    *,
+    gallery: int,
+    probes: int,
+    k: int,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    rounds: int = 3,
+    mated_share: float = 0.5,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> list[BenchResult]:
+    """Measure every method on one synthetic gallery and probe set.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown method or a bad setting, naming it.
+    """
+    builders = {method: _builder(method) for method in methods}
+    if gallery < 1 or probes < 1 or k < 1 or rounds < 1:
+        raise ConfigError("bench", [("arguments", "gallery, probes, k and rounds must be >= 1")])
+    rng = np.random.default_rng(seed)
+    vectors = _unit(rng.standard_normal((gallery, DIMS), dtype=np.float32))
+    queries, mates = _probes(vectors, probes, mated_share, rng)
+    reference = ExactMatcher(vectors).search(queries, k)[0]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="riskclass-bench-") as scratch:
+        for step, (method, build) in enumerate(builders.items()):
+            report(progress, f"bench {method}", step, len(builders))
+            results.append(
+                _measure(
+                    method, build, vectors, queries, mates, reference, k, rounds, Path(scratch)
+                )
+            )
+    report(progress, "bench", len(builders), len(builders))
+    return results
+
+
+def _measure(
+    method: str,
+    build: Callable[[npt.NDArray[np.float32], Path], Searcher],
+    vectors: npt.NDArray[np.float32],
+    queries: npt.NDArray[np.float32],
+    mates: npt.NDArray[np.intp],
+    reference: npt.NDArray[np.intp],
+    k: int,
+    rounds: int,
+    scratch: Path,
+) -> BenchResult:
+    started = time.perf_counter()
+    matcher = build(vectors, scratch)
+    build_s = time.perf_counter() - started
+    used = slice(0, FACE_RECOGNITION_PROBES) if method == "face_recognition" else slice(None)
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        positions, _ = matcher.search(queries[used], k)
+        times.append(time.perf_counter() - started)
+    expected = reference[used]
+    mated = mates[used] >= 0
+    hits_at_k = [
+        len(set(a) & set(b)) for a, b in zip(positions.tolist(), expected.tolist(), strict=True)
+    ]
+    return BenchResult(
+        method=method,
+        gallery=len(vectors),
+        probes=len(expected),
+        k=positions.shape[1],
+        probes_per_s=len(expected) / statistics.median(times),
+        rounds_s=[round(t, 4) for t in times],
+        recall_at_1=float(np.mean(positions[:, 0] == expected[:, 0])),
+        recall_at_k=float(np.sum(hits_at_k) / expected.size),
+        mated_found_at_1=float(np.mean(positions[mated, 0] == mates[used][mated]))
+        if mated.any()
+        else float("nan"),
+        build_s=build_s,
+        bytes_per_identity=matcher.nbytes / len(vectors),
+    )
+
+
+def _unit(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
+
+
+def _probes(
+    vectors: npt.NDArray[np.float32], count: int, mated_share: float, rng: np.random.Generator
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.intp]]:
+    """Probes, and the gallery position of each probe's mate (-1 for strangers)."""
+    mated = rng.random(count) < mated_share
+    mates = np.where(mated, rng.integers(0, len(vectors), count), -1)
+    noise = rng.standard_normal((count, vectors.shape[1]), dtype=np.float32)
+    strangers = _unit(noise.copy())
+    identity = vectors[np.maximum(mates, 0)]
+    noise -= np.sum(noise * identity, axis=1, keepdims=True) * identity
+    noise = _unit(noise)
+    genuine = _GENUINE_SCORE * identity + np.sqrt(1 - _GENUINE_SCORE**2) * noise
+    return np.where(mated[:, None], genuine, strangers).astype(np.float32), mates
+
+
+def _builder(method: str) -> Callable[[npt.NDArray[np.float32], Path], Searcher]:
+    name, _, options = method.partition(":")
+    settings = _options(method, options)
+    if name == "face_recognition":
+        _no_options(method, settings)
+        return lambda vectors, _: FaceRecognitionLoop(vectors)
+    if name in ("exact", "exact-f16"):
+        _no_options(method, settings)
+        precision = "float16" if name == "exact-f16" else "float32"
+        return lambda vectors, _: ExactMatcher(vectors, precision=precision)
+    if name == "exact-mmap":
+        _no_options(method, settings)
+        return _memory_mapped
+    if name == "faiss-flat":
+        _no_options(method, settings)
+        return lambda vectors, _: FaissMatcher(vectors, kind="flat")
+    if name == "faiss-ivf":
+        _allowed(method, settings, {"nprobe", "nlist"})
+        return lambda vectors, _: FaissMatcher(
+            vectors, kind="ivf", nprobe=settings.get("nprobe", 16), nlist=settings.get("nlist")
+        )
+    if name == "faiss-hnsw":
+        _allowed(method, settings, {"ef", "m"})
+        return lambda vectors, _: FaissMatcher(
+            vectors, kind="hnsw", ef_search=settings.get("ef", 64), hnsw_m=settings.get("m", 32)
+        )
+    raise ConfigError(
+        "bench", [("--methods", f"unknown method {method!r}; methods are {_METHOD_HELP}")]
+    )
+
+
+def _options(method: str, text: str) -> dict[str, int]:
+    settings = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not value.isdigit() or int(value) < 1:
+            raise ConfigError(
+                "bench", [("--methods", f"{method!r}: expected key=positive integer, got {item!r}")]
+            )
+        settings[key] = int(value)
+    return settings
+
+
+def _no_options(method: str, settings: dict[str, int]) -> None:
+    _allowed(method, settings, set())
+
+
+def _allowed(method: str, settings: dict[str, int], allowed: set[str]) -> None:
+    unknown = set(settings) - allowed
+    if unknown:
+        raise ConfigError(
+            "bench",
+            [
+                (
+                    "--methods",
+                    f"{method!r}: unknown settings {sorted(unknown)}; allowed {sorted(allowed)}",
+                )
+            ],
+        )
+
+
+def _memory_mapped(vectors: npt.NDArray[np.float32], scratch: Path) -> Searcher:
+    """Exact search over a gallery read from disk one tile at a time."""
+    path = scratch / f"gallery-{os.getpid()}.npy"
+    np.save(path, vectors)
+    return ExactMatcher(np.load(path, mmap_mode="r"))
+
+
+class FaceRecognitionLoop:
+    """face_recognition's own way: ``face_distance`` of one probe against every encoding.
+
+    Encodings are float64 as face_recognition returns them; the best candidate is
+    the smallest Euclidean distance, which for unit vectors is the largest cosine.
+    """
+
+    def __init__(self, gallery: npt.NDArray[np.float32]) -> None:
+        with warnings.catch_warnings():
+            # face_recognition_models still imports pkg_resources, which warns of its removal.
+            warnings.simplefilter("ignore", UserWarning)
+            import face_recognition  # loads dlib: only when this method is asked for
+
+        self._distance = face_recognition.face_distance
+        self._encodings = np.asarray(gallery, dtype=np.float64)
+
+    @property
+    def size(self) -> int:
+        return len(self._encodings)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._encodings.nbytes)
+
+    def search(
+        self, probes: npt.NDArray[np.float32], k: int = 1
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+        positions = np.empty((len(probes), k), dtype=np.intp)
+        scores = np.empty((len(probes), k), dtype=np.float32)
+        for row, probe in enumerate(probes):
+            distance = self._distance(self._encodings, probe.astype(np.float64))
+            best = np.argsort(distance, kind="stable")[:k]
+            positions[row] = best
+            scores[row] = 1.0 - distance[best] ** 2 / 2.0
+        return positions, scores
+
+
+def results_json(results: Sequence[BenchResult], *, environment: dict[str, Any]) -> dict[str, Any]:
+    """The JSON document `riskclass bench --json` writes."""
+    return {"environment": environment, "results": [asdict(result) for result in results]}
