@@ -16,6 +16,7 @@ from ._intervals import pair_bootstrap_interval, wilson_interval
 from ._metrics import DISPARITY_COLUMNS, METRIC_COLUMNS, GroupMetrics, group_metrics
 from ._per_group import PER_GROUP_COLUMNS, per_group_table
 from ._run_counts import DeploymentCounts, DeploymentSpec, count_run
+from ._video_table import VIDEO_COLUMNS, video_per_group
 
 __all__ = [
     "BURDEN_COLUMNS",
@@ -25,6 +26,7 @@ __all__ = [
     "IMPOSTOR_COLUMNS",
     "METRIC_COLUMNS",
     "PER_GROUP_COLUMNS",
+    "VIDEO_COLUMNS",
     "BootstrapRates",
     "DeploymentCounts",
     "DeploymentSpec",
@@ -47,6 +49,7 @@ __all__ = [
     "person_burden",
     "plots",
     "render_report",
+    "video_per_group",
     "wilson_interval",
 ]
 

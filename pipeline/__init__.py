@@ -5,6 +5,7 @@ from ._galleries import select_members
 from ._investigation import Candidates, TrajectorySearch
 from ._matcher import ExactMatcher, Hits, Matcher
 from ._pipeline import COUNTERS, DECISION_SCHEMA, HITS_SCHEMA, ChunkResult, Pipeline, Tally
+from ._video import VideoResults, encode_image, frames, iou, read_image, run_on_video
 
 __all__ = [
     "COUNTERS",
@@ -19,6 +20,12 @@ __all__ = [
     "Pipeline",
     "Tally",
     "TrajectorySearch",
+    "VideoResults",
+    "encode_image",
+    "frames",
+    "iou",
     "make_matcher",
+    "read_image",
+    "run_on_video",
     "select_members",
 ]

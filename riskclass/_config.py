@@ -491,6 +491,38 @@ class Matching(_Strict):
         return self
 
 
+class VideoSettings(_Strict):
+    """Rendered video for `riskclass video render` and `riskclass video run`.
+
+    ``persons`` identities are drawn from the population and rendered with their
+    group's ``skin_reflectance`` (a group table; share of light the skin returns).
+    Each of ``lighting`` (name: light level, 1 = daylight) gets
+    ``scenes_per_lighting`` clips of ``frames`` frames in which ``lanes`` people
+    walk across the view at once, faces ``face_px`` (low, high) pixels tall.
+    ``sensor_noise`` is the camera's read noise in grey levels, amplified by its
+    gain in dim light. ``tolerance`` is face_recognition's match distance.
+    """
+
+    persons: Annotated[int, Field(gt=0)] = 24
+    lighting: dict[str, Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
+        default_factory=lambda: {"day": 1.0, "dusk": 0.45, "night": 0.22}
+    )
+    scenes_per_lighting: Annotated[int, Field(gt=0)] = 2
+    frames: Annotated[int, Field(gt=0)] = 24
+    fps: Annotated[int, Field(gt=0)] = 8
+    width: Annotated[int, Field(ge=160)] = 640
+    height: Annotated[int, Field(ge=120)] = 480
+    lanes: Annotated[int, Field(gt=0, le=6)] = 3
+    face_px: Annotated[list[Annotated[int, Field(ge=16)]], Field(min_length=2, max_length=2)] = (
+        Field(default_factory=lambda: [50, 120])
+    )
+    sensor_noise: NonNegative = 3.0
+    skin_reflectance: dict[str, Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
+        default_factory=lambda: {DEFAULT_KEY: 0.6}
+    )
+    tolerance: Positive = 0.6
+
+
 _SWEEP_OFFSETS = (-0.04, -0.02, 0.0, 0.04)
 
 
@@ -538,6 +570,7 @@ class Scenario(_Strict):
     deployments: list[Deployment] = Field(default_factory=list)
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
     matching: Matching = Field(default_factory=Matching)
+    video: VideoSettings = Field(default_factory=VideoSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
 
     def reference_problems(self) -> Iterable[tuple[str, str]]:
@@ -586,6 +619,9 @@ class Scenario(_Strict):
             for district in deployment.districts or []:
                 if district not in names:
                     yield f"deployments.{i}.districts", f"unknown district {district!r}"
+        yield from _group_table_problems(
+            "video.skin_reflectance", self.video.skin_reflectance, values
+        )
         consequences = sorted(
             {c for d in self.deployments for c in d.outcome_consequences.values()}
         )

@@ -23,6 +23,7 @@ class Stream(enum.IntEnum):
     REVIEW = 8
     IMPOSTORS = 9
     REPORT = 10
+    VIDEO = 11
 
 
 def rng_for(seed: int, stream: Stream, *keys: int) -> np.random.Generator:

@@ -1,0 +1,109 @@
+"""`riskclass video render` and `riskclass video run`: staged outputs around the video stages."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from riskclass.analysis import video_per_group
+from riskclass.pipeline import run_on_video
+from riskclass.synthetic import VideoSummary, render_video
+
+from ._config import Scenario, validate_config
+from ._errors import DataError
+from ._outputs import MANIFEST, atomic_output_dir, package_versions, write_json
+from ._progress import Progress
+
+RESULTS_DIR = "results"
+
+
+@dataclass(frozen=True)
+class VideoRunSummary:
+    """What `run_video` measured and wrote."""
+
+    out: Path
+    per_group: pd.DataFrame
+    frames: int
+    faces: int
+    tracks: int
+    seconds: float
+
+
+def render(
+    scenario: Scenario,
+    out: str | Path,
+    *,
+    force: bool = False,
+    config_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> VideoSummary:
+    """Render ``scenario.video`` into ``out`` (see `riskclass.synthetic.render_video`)."""
+    with atomic_output_dir(out, force=force) as staging:
+        summary = render_video(scenario, staging, progress=progress)
+        write_json(
+            {
+                "complete": True,
+                "scenario": scenario.name,
+                "seed": scenario.seed,
+                "config_file": str(config_path) if config_path is not None else None,
+                "config": scenario.model_dump(mode="json"),
+                "versions": package_versions(),
+                "rendered": {
+                    "scenes": summary.scenes,
+                    "frames": summary.frames,
+                    "faces": summary.faces,
+                    "persons": summary.persons,
+                    "seconds": round(summary.seconds, 3),
+                    "frames_per_s": round(summary.frames / summary.seconds, 2),
+                },
+            },
+            staging / MANIFEST,
+        )
+    return summary
+
+
+def run_video(directory: str | Path, *, progress: Progress | None = None) -> VideoRunSummary:
+    """Detect, track, encode and match the rendered scenes; write ``DIR/results/``."""
+    directory = Path(directory)
+    scenario = _rendered_scenario(directory)
+    started = time.perf_counter()
+    results = run_on_video(directory, tolerance=scenario.video.tolerance, progress=progress)
+    seconds = time.perf_counter() - started
+    per_group = video_per_group(
+        results.detections, results.tracks, attributes=list(scenario.population.attributes)
+    )
+    frames = int(results.detections.groupby("video")["frame"].nunique().sum())
+    with atomic_output_dir(directory / RESULTS_DIR, force=True) as staging:
+        results.detections.to_csv(staging / "detections.csv", index=False)
+        results.tracks.to_csv(staging / "tracks.csv", index=False)
+        per_group.to_csv(staging / "video_per_group.csv", index=False)
+        write_json(
+            {"complete": True, "frames": frames, "seconds": round(seconds, 3),
+             "frames_per_s": round(frames / seconds, 2), "versions": package_versions()},
+            staging / MANIFEST,
+        )  # fmt: skip
+    return VideoRunSummary(
+        directory / RESULTS_DIR, per_group, frames, len(results.detections), len(results.tracks),
+        seconds,
+    )  # fmt: skip
+
+
+def _rendered_scenario(directory: Path) -> Scenario:
+    manifest_path = directory / MANIFEST
+    if not manifest_path.is_file():
+        raise DataError(
+            f"{directory}: not a rendered video directory (no {MANIFEST}); "
+            "run `riskclass video render CONFIG --out DIR` first"
+        )
+    try:
+        manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{manifest_path}: not valid JSON ({exc})") from None
+    if "rendered" not in manifest:
+        raise DataError(f"{manifest_path}: not written by `riskclass video render`")
+    return validate_config(manifest["config"], source=manifest_path)

@@ -1,0 +1,109 @@
+"""Rendered video: detection falls with light and skin reflectance, measured not configured."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskclass import DataError, validate_config
+from riskclass._cli import EXIT_USAGE, main
+from riskclass._video import render, run_video
+
+from .conftest import load_yaml
+
+LIGHT = {"day": 1.0, "dusk": 0.4}
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = load_yaml("video_lighting.yaml")
+    data["video"].update(
+        persons=30, lighting=LIGHT, scenes_per_lighting=10, frames=4, lanes=4, face_px=[70, 110],
+        skin_reflectance={"default": 0.55, "skin_tone=light": 0.75, "skin_tone=dark": 0.35},
+    )  # fmt: skip
+    out = tmp_path_factory.mktemp("video") / "scenes"
+    render(validate_config(data), out)
+    run_video(out)
+    return out
+
+
+def _per_face(rendered: Path) -> pd.DataFrame:
+    """Detection rate of each face (one person in one scene): frames of a face are correlated,
+    so faces, not frames, are the independent units of the trend tests."""
+    detections = pd.read_csv(rendered / "results" / "detections.csv")
+    return detections.groupby(["video", "person_id", "lighting", "skin_tone"], as_index=False)[
+        "hog"
+    ].mean()
+
+
+def _separated(high: pd.Series, low: pd.Series, z: float = 4.0) -> bool:
+    """Mean of ``high`` exceeds that of ``low`` by ``z`` standard errors (Welch)."""
+    error = np.sqrt(high.var(ddof=1) / len(high) + low.var(ddof=1) / len(low))
+    return bool(high.mean() - low.mean() > z * max(error, 1e-9))
+
+
+def test_detection_rate_falls_with_light(rendered: Path) -> None:
+    faces = _per_face(rendered)
+    day, dusk = faces[faces["lighting"] == "day"], faces[faces["lighting"] == "dusk"]
+    assert len(day) >= 30 and len(dusk) >= 30
+    assert _separated(day["hog"], dusk["hog"]), faces.groupby("lighting")["hog"].describe()
+
+
+def test_detection_rate_falls_with_skin_reflectance(rendered: Path) -> None:
+    faces = _per_face(rendered)
+    light, dark = faces[faces["skin_tone"] == "light"], faces[faces["skin_tone"] == "dark"]
+    assert len(light) >= 15 and len(dark) >= 15
+    assert _separated(light["hog"], dark["hog"]), faces.groupby("skin_tone")["hog"].describe()
+
+
+def test_ground_truth_and_portraits_are_complete(rendered: Path) -> None:
+    truth = pd.read_csv(rendered / "ground_truth.csv")
+    persons = pd.read_csv(rendered / "persons.csv")
+    assert set(truth["person_id"]) <= set(persons["person_id"])
+    assert ((truth["top"] >= 0) & (truth["bottom"] < 480) & (truth["left"] >= 0)).all()
+    assert all((rendered / "enroll" / f"{pid}.png").is_file() for pid in persons["person_id"])
+    per_group = pd.read_csv(rendered / "results" / "video_per_group.csv")
+    hog = per_group[(per_group["stage"] == "hog_detection") & (per_group["attribute"] == "all")]
+    assert set(hog["lighting"]) == {"all", *LIGHT}
+    assert (hog["n"] > 0).all()
+
+
+def test_unreadable_video_is_named(
+    rendered: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("manifest.json", "ground_truth.csv", "persons.csv"):
+        (broken / name).write_bytes((rendered / name).read_bytes())
+    (broken / "enroll").mkdir()
+    for portrait in (rendered / "enroll").iterdir():
+        (broken / "enroll" / portrait.name).write_bytes(portrait.read_bytes())
+    (broken / "scenes").mkdir()
+    (broken / "scenes" / "000_day.mp4").write_bytes(b"not a video at all" * 100)
+    with pytest.raises(DataError, match=r"000_day\.mp4"):
+        run_video(broken)
+    assert main(["video", "run", str(broken)]) == EXIT_USAGE
+    message = capsys.readouterr().err
+    assert "000_day.mp4" in message and "Traceback" not in message
+
+
+def test_video_run_of_a_plain_directory_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["video", "run", str(tmp_path)]) == EXIT_USAGE
+    assert "riskclass video render" in capsys.readouterr().err
+
+
+def test_skin_reflectance_keys_are_checked(
+    write_config: Callable[..., Path],
+    small_default: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    small_default["video"] = {"skin_reflectance": {"default": 0.5, "tone=dark": 0.3}}
+    assert main(["validate", str(write_config(small_default))]) == EXIT_USAGE
+    assert "video.skin_reflectance.tone=dark" in capsys.readouterr().err
