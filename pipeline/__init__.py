@@ -1,5 +1,6 @@
 """Detection, encoding, matching and decisions. Imported as ``riskclass.pipeline``."""
 
+from ._enroll import EnrolledPhotos, encode_photos, fit_profile, read_labels
 from ._faiss import FaissMatcher, make_matcher
 from ._galleries import select_members
 from ._investigation import Candidates, TrajectorySearch
@@ -13,6 +14,7 @@ __all__ = [
     "HITS_SCHEMA",
     "Candidates",
     "ChunkResult",
+    "EnrolledPhotos",
     "ExactMatcher",
     "FaissMatcher",
     "Hits",
@@ -22,10 +24,13 @@ __all__ = [
     "TrajectorySearch",
     "VideoResults",
     "encode_image",
+    "encode_photos",
+    "fit_profile",
     "frames",
     "iou",
     "make_matcher",
     "read_image",
+    "read_labels",
     "run_on_video",
     "select_members",
 ]

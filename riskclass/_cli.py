@@ -17,11 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from riskclass.analysis import calibration_holds
+from riskclass.pipeline import encode_photos, fit_profile, read_labels
 
 from . import _bench, _run, _video
 from . import _report as _report_module
@@ -132,6 +134,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     video_run.add_argument("directory", type=Path, metavar="DIR", help="a `video render` output")
     video_run.set_defaults(handler=_video_run)
+
+    enroll = commands.add_parser(
+        "enroll",
+        help="encode labelled real photos and fit a per-group error profile for configs",
+    )
+    enroll.add_argument("images", type=Path, metavar="IMAGES_DIR", help="folder of photos")
+    enroll.add_argument(
+        "--labels", type=Path, required=True, metavar="CSV",
+        help="file, identity, then one column per group attribute",
+    )  # fmt: skip
+    enroll.add_argument(
+        "--out", type=Path, default=Path("error_profile.yaml"), metavar="FILE",
+        help="where to write the profile (default: error_profile.yaml)",
+    )  # fmt: skip
+    enroll.add_argument(
+        "--tolerance", type=float, default=0.6,
+        help="face_recognition match distance (default: 0.6, the library's)",
+    )  # fmt: skip
+    enroll.set_defaults(handler=_enroll)
 
     calibrate = commands.add_parser(
         "calibrate",
@@ -385,6 +406,32 @@ def _video_run(args: argparse.Namespace) -> int:
         f"({summary.frames / summary.seconds:.2f} frames/s detected, tracked and encoded)",
         highlight=False,
     )
+    return 0
+
+
+def _enroll(args: argparse.Namespace) -> int:
+    labels = read_labels(args.labels, args.images)
+    with _progress_bar() as progress:
+        photos = encode_photos(labels, args.images, progress=progress)
+    profile = fit_profile(photos, tolerance=args.tolerance)
+    header = (
+        f"# Error profile fitted by `riskclass enroll` from {len(labels)} photos of "
+        f"{labels['identity'].nunique()} identities at tolerance {args.tolerance}.\n"
+        f"# Use it in a scenario: algorithm: {{error_profile: {args.out.name}}}\n"
+    )
+    write_file_atomically(args.out, header + yaml.safe_dump(profile, sort_keys=False))
+    view = Table(title=f"error profile at distance {args.tolerance}", title_justify="left")
+    for column in ("group", "images", "no face", "genuine pairs", "impostor pairs",
+                   "FNMR seen", "FMR seen", "FNMR fitted", "FMR fitted"):  # fmt: skip
+        view.add_column(column, justify="left" if column == "group" else "right")
+    for group, fit in profile["fit"].items():
+        view.add_row(
+            group, str(fit["images"]), str(fit["no_single_face"]), str(fit["genuine_pairs"]),
+            str(fit["impostor_pairs"]), _rate(fit["observed_fnmr"]), _rate(fit["observed_fmr"]),
+            _rate(fit["fitted_fnmr"]), _rate(fit["fitted_fmr"]),
+        )  # fmt: skip
+    _stdout.print(view)
+    _stdout.print(f"wrote {args.out}", highlight=False)
     return 0
 
 

@@ -716,7 +716,13 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
 
 
 def validate_config(raw: Mapping[str, Any], *, source: str | Path = "<config>") -> Scenario:
-    """Validate an already parsed config mapping; see `load_config`."""
+    """Validate an already parsed config mapping; see `load_config`.
+
+    ``algorithm.error_profile`` names a file written by ``riskclass enroll``
+    (relative to the config file); its ``error_rates`` are used, and entries of the
+    config's own ``algorithm.error_rates`` override them.
+    """
+    raw = _with_error_profile(raw, source)
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
@@ -726,6 +732,26 @@ def validate_config(raw: Mapping[str, Any], *, source: str | Path = "<config>") 
     if problems:
         raise ConfigError(source, problems)
     return scenario
+
+
+def _with_error_profile(raw: Mapping[str, Any], source: str | Path) -> Mapping[str, Any]:
+    algorithm = raw.get("algorithm")
+    if not isinstance(algorithm, dict) or "error_profile" not in algorithm:
+        return raw
+    field = "algorithm.error_profile"
+    base = Path(source).parent if Path(source).is_file() else Path.cwd()
+    path = base / str(algorithm["error_profile"])
+    if not path.is_file():
+        raise ConfigError(source, [(field, f"error profile {path} not found")])
+    try:
+        profile = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, [(field, f"{path} is not valid YAML: {exc}")]) from None
+    if not isinstance(profile, dict) or not isinstance(profile.get("error_rates"), dict):
+        raise ConfigError(source, [(field, f"{path} has no error_rates mapping")])
+    merged = {k: v for k, v in algorithm.items() if k != "error_profile"}
+    merged["error_rates"] = {**profile["error_rates"], **algorithm.get("error_rates", {})}
+    return {**raw, "algorithm": merged}
 
 
 def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
