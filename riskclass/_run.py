@@ -252,9 +252,8 @@ def _district_table(
     return table
 
 
-def _manifest(
-    scenario: Scenario, summary: RunSummary, config_path: str | Path | None
-) -> dict[str, Any]:
+def provenance(scenario: Scenario, config_path: str | Path | None) -> dict[str, Any]:
+    """The manifest entries every output of a scenario carries: config, seed, versions."""
     return {
         "complete": True,
         "scenario": scenario.name,
@@ -262,6 +261,14 @@ def _manifest(
         "config_file": str(config_path) if config_path is not None else None,
         "config": scenario.model_dump(mode="json"),
         "versions": package_versions(),
+    }
+
+
+def _manifest(
+    scenario: Scenario, summary: RunSummary, config_path: str | Path | None
+) -> dict[str, Any]:
+    return {
+        **provenance(scenario, config_path),
         "rows": summary.rows,
         "timings_s": {k: round(v, 3) for k, v in summary.seconds.items()},
         "performance": summary.performance,

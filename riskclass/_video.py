@@ -18,6 +18,7 @@ from ._config import Scenario, validate_config
 from ._errors import DataError
 from ._outputs import MANIFEST, atomic_output_dir, package_versions, write_json
 from ._progress import Progress
+from ._run import provenance
 
 RESULTS_DIR = "results"
 
@@ -47,12 +48,7 @@ def render(
         summary = render_video(scenario, staging, progress=progress)
         write_json(
             {
-                "complete": True,
-                "scenario": scenario.name,
-                "seed": scenario.seed,
-                "config_file": str(config_path) if config_path is not None else None,
-                "config": scenario.model_dump(mode="json"),
-                "versions": package_versions(),
+                **provenance(scenario, config_path),
                 "rendered": {
                     "scenes": summary.scenes,
                     "frames": summary.frames,

@@ -48,11 +48,12 @@ def test_exact_top_k_and_hits_match_brute_force(threads: int) -> None:
 
 
 def test_bench_methods_agree_with_exact_search(tmp_path: Path) -> None:
-    methods = ["exact", "exact-f16", "exact-mmap", "faiss-flat", *MATED_RECALL_FLOORS]
+    methods = ["face_recognition", "exact", "exact-f16", "exact-mmap", "faiss-flat",
+               *MATED_RECALL_FLOORS]  # fmt: skip
     results = {
         r.method: r for r in run_bench(gallery=20_000, probes=600, k=5, methods=methods, rounds=1)
     }
-    for method in ("exact", "exact-mmap", "faiss-flat"):
+    for method in ("face_recognition", "exact", "exact-mmap", "faiss-flat"):
         assert results[method].recall_at_1 == 1.0 and results[method].recall_at_k == 1.0, method
     assert results["exact-f16"].recall_at_1 >= 0.995
     assert results["exact-f16"].bytes_per_identity == 256
