@@ -16,10 +16,13 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from ._intervals import BOOTSTRAP_REPLICATES, CONFIDENCE, wilson_interval
+from ._intervals import CONFIDENCE, wilson_interval
 
 # Persons per block of bootstrap weights: bounds memory at replicates x block floats.
 _BLOCK = 16_384
+# Enough for 95% percentile intervals (the coverage test runs with this number);
+# the cost of a report grows with it, persons x metrics x replicates.
+CLUSTER_REPLICATES = 400
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def cluster_bootstrap(
     cells: npt.NDArray[np.bool_],
     *,
     rng: np.random.Generator,
-    replicates: int = BOOTSTRAP_REPLICATES,
+    replicates: int = CLUSTER_REPLICATES,
 ) -> BootstrapRates:
     """Rates of several metrics over many (overlapping) groups of persons.
 
