@@ -10,7 +10,8 @@ from ._bootstrap import BootstrapRates, cluster_bootstrap
 from ._burden import BURDEN_COLUMNS, burden_by_group, gini, lorenz_curve, person_burden
 from ._calibration_table import CALIBRATION_COLUMNS, calibration_holds, calibration_table
 from ._cells import GroupCells, group_cells
-from ._det import DET_COLUMNS, IMPOSTOR_COLUMNS, det_points, impostor_heatmap
+from ._det import DET_COLUMNS, det_points
+from ._heatmap import IMPOSTOR_COLUMNS, impostor_heatmap
 from ._html import figure, render_report
 from ._intervals import pair_bootstrap_interval, wilson_interval
 from ._metrics import DISPARITY_COLUMNS, METRIC_COLUMNS, GroupMetrics, group_metrics

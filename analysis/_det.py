@@ -1,20 +1,16 @@
-"""DET curves per group and the impostor heatmap (FMR for every pair of groups)."""
+"""DET curves per group, from histograms of rank-1 scores."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from ._cells import GroupCells
 from ._run_counts import SCORE_EDGES, DeploymentCounts, DeploymentSpec
 
 DET_COLUMNS = ("deployment", "attribute", "value", "threshold", "fpir", "fnir")
-IMPOSTOR_COLUMNS = (
-    "deployment", "attribute", "probe_value", "candidate_value", "hits", "comparisons", "fmr",
-)  # fmt: skip
 # Scores of mated searches that did not return their mate at rank 1: below any threshold.
 _NEVER_SCORE = -2.0
 
@@ -58,46 +54,3 @@ def det_points(
                 )
             )
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=DET_COLUMNS)
-
-
-def impostor_heatmap(
-    counts: Mapping[str, DeploymentCounts],
-    specs: list[DeploymentSpec],
-    cells: GroupCells,
-    tally: pd.DataFrame,
-    value_codes: Mapping[str, npt.NDArray[np.intp]],
-    value_names: Mapping[str, list[str]],
-) -> pd.DataFrame:
-    """FMR of every (probe group, gallery-member group) pair, per attribute and 1:N deployment.
-
-    Comparisons are every detected search against every gallery member of the
-    candidate group, less the search's comparison with its own mate.
-    """
-    rows = []
-    for spec in specs:
-        if not spec.searches_gallery:
-            continue
-        mine = tally[tally["deployment"] == spec.name].sort_values("person_id")
-        detected = np.bincount(
-            cells.profile, weights=mine["detected"], minlength=len(cells.profiles)
-        )
-        mated = np.bincount(
-            cells.profile, weights=mine["mated_searches"], minlength=len(cells.profiles)
-        )
-        for attribute, codes in value_codes.items():
-            pairs = counts[spec.name].impostor_pairs[attribute]
-            names = value_names[attribute]
-            probe_code = pd.Categorical(cells.profiles[attribute], categories=names).codes
-            members = np.bincount(codes[spec.members], minlength=len(names))
-            for a, probe_value in enumerate(names):
-                in_a = probe_code == a
-                for b, candidate_value in enumerate(names):
-                    comparisons = detected[in_a].sum() * members[b] - (
-                        mated[in_a].sum() if a == b else 0
-                    )
-                    hits = int(pairs[in_a, b].sum())
-                    rows.append(
-                        (spec.name, attribute, probe_value, candidate_value, hits, comparisons,
-                         hits / comparisons if comparisons > 0 else np.nan)
-                    )  # fmt: skip
-    return pd.DataFrame(rows, columns=list(IMPOSTOR_COLUMNS))

@@ -44,8 +44,9 @@ class DeploymentCounts:
     gallery_nonmated_alerts: npt.NDArray[np.int64]
     # (profiles, 2, bins): rank-1 scores of non-mated (0) and mated (1) searches.
     histogram: npt.NDArray[np.int64]
-    # (profile of probe, value code of candidate) impostor hits, per attribute.
-    impostor_pairs: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
+    # Every impostor hit at the deployment's threshold: who searched, whom it matched.
+    impostor_probe: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    impostor_candidate: list[npt.NDArray[np.int64]] = field(default_factory=list)
 
 
 def count_run(
@@ -55,15 +56,13 @@ def count_run(
     specs: Sequence[DeploymentSpec],
     profile: npt.NDArray[np.intp],
     n_profiles: int,
-    value_codes: dict[str, npt.NDArray[np.intp]],
     thresholds: Sequence[float],
     fractions: Sequence[float],
     seed: int,
 ) -> dict[str, DeploymentCounts]:
     """Count, per deployment and person, what the sweeps, FMR/FNMR and DET curves need.
 
-    ``value_codes`` gives, per attribute, each person's value code, for the
-    impostor heatmap (probe profile x candidate value). Gallery subsamples for the
+    Gallery subsamples for the
     gallery-size sweep are nested: members are put in one random order (from
     ``seed``) and a fraction ``f`` keeps the first ``f x size`` of them.
     """
@@ -76,10 +75,6 @@ def count_run(
             mate_hits=np.zeros(persons, np.int64),
             gallery_nonmated_alerts=np.zeros((len(fractions), persons), np.int64),
             histogram=np.zeros((n_profiles, 2, len(SCORE_EDGES)), np.int64),
-            impostor_pairs={
-                attribute: np.zeros((n_profiles, codes.max() + 1), np.int64)
-                for attribute, codes in value_codes.items()
-            },
         )
         for spec in specs
     }
@@ -100,9 +95,7 @@ def count_run(
     for table in hits:
         for name, rows in _by_deployment(table):
             spec = by_name[name]
-            _count_hits(
-                rows, counts[name], spec, rank[name], listed[name], profile, value_codes, fractions
-            )
+            _count_hits(rows, counts[name], spec, rank[name], listed[name], profile, fractions)
     return counts
 
 
@@ -150,7 +143,6 @@ def _count_hits(
     rank: npt.NDArray[np.int64],
     listed: npt.NDArray[np.bool_],
     profile: npt.NDArray[np.intp],
-    value_codes: dict[str, npt.NDArray[np.intp]],
     fractions: Sequence[float],
 ) -> None:
     persons = len(profile)
@@ -159,12 +151,8 @@ def _count_hits(
     impostor = matched & (candidate != person)
     counts.impostor_hits += np.bincount(person[impostor], minlength=persons)
     counts.mate_hits += np.bincount(person[matched & (candidate == person)], minlength=persons)
-    for attribute, codes in value_codes.items():
-        np.add.at(
-            counts.impostor_pairs[attribute],
-            (profile[person[impostor]], codes[candidate[impostor]]),
-            1,
-        )
+    counts.impostor_probe.append(person[impostor])
+    counts.impostor_candidate.append(candidate[impostor])
     # Gallery-size sweep: a search of someone not listed alerts on a subsample when
     # any of its matches is among the subsample's members.
     nonmated = impostor & ~listed[person]

@@ -13,27 +13,34 @@ VIDEO_COLUMNS = (
     "stage", "lighting", "attribute", "value", "n", "count", "rate", "ci_low", "ci_high",
 )  # fmt: skip
 ALL = "all"
+# Detector columns of the per-face table, as `riskclass.pipeline.run_on_video` names them.
+DETECTORS = ("hog", "cnn", "haar")
 
 
 def video_per_group(
-    detections: pd.DataFrame, tracks: pd.DataFrame, *, attributes: Sequence[str]
+    detections: pd.DataFrame,
+    tracks: pd.DataFrame,
+    *,
+    attributes: Sequence[str],
+    tolerance: float,
 ) -> pd.DataFrame:
     """Detection rates (per detector) and matching rates per lighting and group.
 
-    Stages: ``hog_detection`` and ``haar_detection`` (share of ground-truth faces a
-    detector found, per face and frame), ``fnmr`` (tracks of a known person whose
-    encoding is farther than the tolerance from their own enrollment: counted as
-    ``own_distance > tolerance`` via ``matched`` outcomes) and ``false_match``
-    (tracks whose nearest enrollment within tolerance is someone else). Groups are
-    ``all``, every attribute value, and ``skin_reflectance``. Intervals are Wilson;
-    frames of one face are correlated, so treat them as optimistic for detection.
+    Stages: ``hog_detection`` (or ``cnn_detection``) and ``haar_detection``: share
+    of ground-truth faces a detector found, per face and frame; ``fnmr``: tracks
+    of an enrolled person whose encoding lies farther than ``tolerance`` from
+    their own enrollment; ``false_match``: tracks whose nearest enrollment within
+    ``tolerance`` is someone else. Groups are ``all``, every attribute value, and
+    ``skin_reflectance``. Intervals are Wilson; frames of one face are correlated,
+    so detection intervals are optimistic.
     """
     groupings = [*attributes, "skin_reflectance"]
     known = tracks[(tracks["person_id"] >= 0) & tracks["encoded"]]
+    genuine = known[known["own_distance"].notna()]
+    detectors = [c for c in DETECTORS if c in detections.columns]
     stages = {
-        "hog_detection": (detections, detections["hog"]),
-        "haar_detection": (detections, detections["haar"]),
-        "fnmr": (known, known["outcome"] == "miss"),
+        **{f"{d}_detection": (detections, detections[d]) for d in detectors},
+        "fnmr": (genuine, genuine["own_distance"] > tolerance),
         "false_match": (known, known["outcome"] == "false_match"),
     }
     rows = []

@@ -140,10 +140,16 @@ def run_on_video(
     directory: Path,
     *,
     tolerance: float,
+    detector: str = "hog",
     upsample: int = 1,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> VideoResults:
-    """Detect, track, encode and match every scene rendered into ``directory``."""
+    """Detect, track, encode and match every scene rendered into ``directory``.
+
+    ``detector`` is face_recognition's model: ``"hog"`` or ``"cnn"`` (dlib's CNN,
+    more accurate and much slower on a CPU); its detections make the tracks, and
+    the Haar cascade runs beside it for comparison.
+    """
     face_recognition = _face_recognition()
     truth = _read_csv(directory / "ground_truth.csv")
     persons = _read_csv(directory / "persons.csv")
@@ -167,7 +173,7 @@ def run_on_video(
             ]
             hog = [
                 tuple(int(v) for v in box)
-                for box in face_recognition.face_locations(frame, upsample)
+                for box in face_recognition.face_locations(frame, upsample, model=detector)
             ]
             gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
             haar_boxes = [(int(y), int(x + w), int(y + h), int(x))
@@ -187,7 +193,7 @@ def run_on_video(
             progress("video", number, len(videos))
     detection_frame = pd.DataFrame(
         detections,
-        columns=["video", "lighting", "light", "frame", "person_id", "face_px", "hog", "haar"],
+        columns=["video", "lighting", "light", "frame", "person_id", "face_px", detector, "haar"],
     )
     track_frame = pd.DataFrame(
         tracks,

@@ -382,7 +382,7 @@ def _video_run(args: argparse.Namespace) -> int:
     table = summary.per_group
     # The terminal shows each lighting by group; video_per_group.csv has every cut.
     shown = table[
-        table["stage"].isin(["hog_detection", "haar_detection"])
+        table["stage"].str.endswith("_detection")
         & (table["lighting"] != "all")
         & (table["attribute"] != "skin_reflectance")
     ]

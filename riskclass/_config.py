@@ -500,7 +500,8 @@ class VideoSettings(_Strict):
     ``scenes_per_lighting`` clips of ``frames`` frames in which ``lanes`` people
     walk across the view at once, faces ``face_px`` (low, high) pixels tall.
     ``sensor_noise`` is the camera's read noise in grey levels, amplified by its
-    gain in dim light. ``tolerance`` is face_recognition's match distance.
+    gain in dim light. ``tolerance`` is face_recognition's match distance;
+    ``detector`` its face detector (``hog``, or ``cnn``: dlib's CNN, slow on a CPU).
     """
 
     persons: Annotated[int, Field(gt=0)] = 24
@@ -521,6 +522,7 @@ class VideoSettings(_Strict):
         default_factory=lambda: {DEFAULT_KEY: 0.6}
     )
     tolerance: Positive = 0.6
+    detector: Literal["hog", "cnn"] = "hog"
 
 
 _SWEEP_OFFSETS = (-0.04, -0.02, 0.0, 0.04)

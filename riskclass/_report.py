@@ -100,7 +100,7 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
                                                 "candidate_id", "score"]),
         _row_groups(run_dir / _run.HITS, ["deployment", "event_id", "person_id",
                                            "candidate_id", "score"]),
-        specs=specs, profile=cells.profile, n_profiles=len(cells.profiles), value_codes=codes,
+        specs=specs, profile=cells.profile, n_profiles=len(cells.profiles),
         thresholds=thresholds, fractions=settings.gallery_fractions,
         seed=scenario.seed,
     )  # fmt: skip
@@ -112,7 +112,9 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
     )  # fmt: skip
     report(progress, "report", 3, _STEPS)
     det = det_points(counts, specs, cells)
-    heatmap = impostor_heatmap(counts, specs, cells, tally, codes, names)
+    heatmap = impostor_heatmap(
+        counts, specs, tally, codes, names, rng=rng_for(scenario.seed, Stream.REPORT, 1)
+    )
     deployments = [spec.name for spec in specs]
     burden = person_burden(
         _row_groups(

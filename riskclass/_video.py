@@ -68,10 +68,18 @@ def run_video(directory: str | Path, *, progress: Progress | None = None) -> Vid
     directory = Path(directory)
     scenario = _rendered_scenario(directory)
     started = time.perf_counter()
-    results = run_on_video(directory, tolerance=scenario.video.tolerance, progress=progress)
+    results = run_on_video(
+        directory,
+        tolerance=scenario.video.tolerance,
+        detector=scenario.video.detector,
+        progress=progress,
+    )
     seconds = time.perf_counter() - started
     per_group = video_per_group(
-        results.detections, results.tracks, attributes=list(scenario.population.attributes)
+        results.detections,
+        results.tracks,
+        attributes=list(scenario.population.attributes),
+        tolerance=scenario.video.tolerance,
     )
     frames = int(results.detections.groupby("video")["frame"].nunique().sum())
     with atomic_output_dir(directory / RESULTS_DIR, force=True) as staging:

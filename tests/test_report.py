@@ -94,6 +94,7 @@ def test_fmr_and_impostor_heatmap_recompute_from_hits(reported: Path) -> None:
             cell = _rows(heatmap, deployment=STREET, attribute="residency",
                          probe_value=value, candidate_value=candidate_value)  # fmt: skip
             assert cell["hits"].iloc[0] == pairs.sum()
+            assert cell["ci_low"].iloc[0] <= cell["fmr"].iloc[0] <= cell["ci_high"].iloc[0]
 
 
 def test_sweeps_recompute_and_agree_at_the_run_threshold(reported: Path) -> None:

@@ -71,6 +71,12 @@ def test_ground_truth_and_portraits_are_complete(rendered: Path) -> None:
     hog = per_group[(per_group["stage"] == "hog_detection") & (per_group["attribute"] == "all")]
     assert set(hog["lighting"]) == {"all", *LIGHT}
     assert (hog["n"] > 0).all()
+    tracks = pd.read_csv(rendered / "results" / "tracks.csv")
+    genuine = tracks[(tracks["person_id"] >= 0) & tracks["own_distance"].notna()]
+    fnmr = per_group[(per_group["stage"] == "fnmr") & (per_group["attribute"] == "all")
+                     & (per_group["lighting"] == "all")]  # fmt: skip
+    assert fnmr["n"].iloc[0] == len(genuine) > 0
+    assert fnmr["count"].iloc[0] == (genuine["own_distance"] > 0.6).sum()
 
 
 def test_unreadable_video_is_named(
