@@ -14,10 +14,17 @@ from ._det import DET_COLUMNS, det_points
 from ._heatmap import IMPOSTOR_COLUMNS, impostor_heatmap
 from ._html import figure, render_report
 from ._intervals import pair_bootstrap_interval, wilson_interval
-from ._metrics import DISPARITY_COLUMNS, METRIC_COLUMNS, GroupMetrics, group_metrics
+from ._metrics import (
+    DISPARITY_COLUMNS,
+    METRIC_COLUMNS,
+    GroupMetrics,
+    Metric,
+    group_metrics,
+    rates_by_group,
+)
 from ._per_group import PER_GROUP_COLUMNS, per_group_table
 from ._run_counts import DeploymentCounts, DeploymentSpec, count_run
-from ._video_table import VIDEO_COLUMNS, video_per_group
+from ._video_table import VIDEO_COLUMNS, video_group_metrics, video_per_group
 
 __all__ = [
     "BURDEN_COLUMNS",
@@ -33,6 +40,7 @@ __all__ = [
     "DeploymentSpec",
     "GroupCells",
     "GroupMetrics",
+    "Metric",
     "burden_by_group",
     "calibration_holds",
     "calibration_table",
@@ -49,7 +57,9 @@ __all__ = [
     "per_group_table",
     "person_burden",
     "plots",
+    "rates_by_group",
     "render_report",
+    "video_group_metrics",
     "video_per_group",
     "wilson_interval",
 ]

@@ -27,7 +27,9 @@ HIGHER_IS_WORSE = {"alert_precision": False}
 
 
 @dataclass(frozen=True)
-class _Metric:
+class Metric:
+    """A rate to report per group: per-person (or per-cluster) numerators and denominators."""
+
     name: str
     numerator: npt.NDArray[np.float64]
     denominator: npt.NDArray[np.float64]
@@ -84,14 +86,7 @@ def group_metrics(
         mine = tally[tally["deployment"] == spec.name].sort_values("person_id")
         column = {name: mine[name].to_numpy(np.float64) for name in mine.columns[2:]}
         metrics = _metrics_of(spec, column, counts[spec.name], days, thresholds, fractions)
-        rates = cluster_bootstrap(
-            np.column_stack([m.numerator for m in metrics]),
-            np.column_stack([m.denominator for m in metrics]),
-            cells.profile,
-            cells.cells,
-            rng=rng,
-        )
-        table = _long_table(spec.name, metrics, rates, cells)
+        table, disparities = rates_by_group(spec.name, metrics, cells, reference=reference, rng=rng)
         plain = table["threshold"].isna() & table["gallery_fraction"].isna()
         parts["metrics"].append(table[plain].drop(columns=["threshold", "gallery_fraction"]))
         parts["threshold_sweep"].append(
@@ -101,10 +96,38 @@ def group_metrics(
         parts["gallery_sweep"].append(
             gallery.assign(gallery_size=(gallery["gallery_fraction"] * len(spec.members)).round())
         )
-        parts["disparities"].append(_disparities(spec.name, metrics, rates, cells, reference))
+        parts["disparities"].append(disparities)
         parts["shares"].append(_shares(spec.name, column["false_alerts"], cells))
     return GroupMetrics(
         **{name: pd.concat(tables, ignore_index=True) for name, tables in parts.items()}
+    )
+
+
+def rates_by_group(
+    deployment: str,
+    metrics: Sequence[Metric],
+    cells: GroupCells,
+    *,
+    reference: Mapping[str, str],
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every metric of every group with bootstrap intervals, and its disparity ratios.
+
+    The bootstrap resamples the rows of the metrics' arrays (persons, or faces):
+    see `cluster_bootstrap`. Returns the long table (``METRIC_COLUMNS`` plus
+    ``threshold`` and ``gallery_fraction``) and the disparities (``DISPARITY_COLUMNS``).
+    """
+    rates = cluster_bootstrap(
+        np.column_stack([m.numerator for m in metrics]),
+        np.column_stack([m.denominator for m in metrics]),
+        cells.profile,
+        cells.cells,
+        rng=rng,
+    )
+    metrics = list(metrics)
+    return (
+        _long_table(deployment, metrics, rates, cells),
+        _disparities(deployment, metrics, rates, cells, reference),
     )
 
 
@@ -115,14 +138,14 @@ def _metrics_of(
     days: int,
     thresholds: Sequence[float],
     fractions: Sequence[float],
-) -> list[_Metric]:
+) -> list[Metric]:
     mated, nonmated = c["mated_searches"], c["nonmated_searches"]
     metrics = [
-        _Metric("fta", c["events"] - c["detected"], c["events"]),
-        _Metric("fpir", c["nonmated_alerts"], nonmated),
-        _Metric("fnir", mated - c["true_alerts"], mated),
-        _Metric("alert_precision", c["true_alerts"], c["alerts"]),
-        _Metric(
+        Metric("fta", c["events"] - c["detected"], c["events"]),
+        Metric("fpir", c["nonmated_alerts"], nonmated),
+        Metric("fnir", mated - c["true_alerts"], mated),
+        Metric("alert_precision", c["true_alerts"], c["alerts"]),
+        Metric(
             "false_alerts_per_1000_per_day",
             c["false_alerts"] * 1000.0 / days,
             np.ones_like(mated),
@@ -132,33 +155,33 @@ def _metrics_of(
     if spec.kind == "access_gate":
         # At a gate every comparison is 1:1: the identification rates are FMR and FNMR.
         metrics += [
-            _Metric("fmr", c["nonmated_alerts"], nonmated),
-            _Metric("fnmr", mated - c["true_alerts"], mated),
+            Metric("fmr", c["nonmated_alerts"], nonmated),
+            Metric("fnmr", mated - c["true_alerts"], mated),
         ]
     elif spec.searches_gallery:
         comparisons = c["detected"] * len(spec.members) - mated
         metrics += [
-            _Metric("fmr", counts.impostor_hits.astype(np.float64), comparisons),
-            _Metric("fnmr", mated - counts.mate_hits, mated),
+            Metric("fmr", counts.impostor_hits.astype(np.float64), comparisons),
+            Metric("fnmr", mated - counts.mate_hits, mated),
         ]
     if spec.kind != "investigation":
         for i, threshold in enumerate(thresholds):
             metrics += [
-                _Metric("fpir", counts.sweep_nonmated_alerts[i].astype(np.float64), nonmated,
+                Metric("fpir", counts.sweep_nonmated_alerts[i].astype(np.float64), nonmated,
                         threshold=threshold),
-                _Metric("fnir", mated - counts.sweep_true_alerts[i], mated, threshold=threshold),
+                Metric("fnir", mated - counts.sweep_true_alerts[i], mated, threshold=threshold),
             ]  # fmt: skip
     if spec.searches_gallery:
         for i, fraction in enumerate(fractions):
             metrics.append(
-                _Metric("fpir", counts.gallery_nonmated_alerts[i].astype(np.float64), nonmated,
+                Metric("fpir", counts.gallery_nonmated_alerts[i].astype(np.float64), nonmated,
                         gallery_fraction=fraction)
             )  # fmt: skip
     return metrics
 
 
 def _long_table(
-    deployment: str, metrics: list[_Metric], rates: BootstrapRates, cells: GroupCells
+    deployment: str, metrics: list[Metric], rates: BootstrapRates, cells: GroupCells
 ) -> pd.DataFrame:
     low, high = rates.interval(proportion=np.array([m.proportion for m in metrics]))
     n_cells = len(cells.labels)
@@ -184,7 +207,7 @@ def _long_table(
 
 def _disparities(
     deployment: str,
-    metrics: list[_Metric],
+    metrics: list[Metric],
     rates: BootstrapRates,
     cells: GroupCells,
     reference: Mapping[str, str],
@@ -214,7 +237,11 @@ def _disparities(
                 if not worse_high:
                     ratio, replicated = 1.0 / ratio, 1.0 / replicated
                 tail = (1.0 - CONFIDENCE) / 2.0
-                low, high = np.nanquantile(replicated, [tail, 1.0 - tail], axis=0)
+                # No interpolation: a ratio over a replicate whose reference rate is 0 is
+                # infinite, and the interval then honestly has no upper bound.
+                low, high = np.nanquantile(
+                    replicated, [tail, 1.0 - tail], axis=0, method="inverted_cdf"
+                )
             for j, cell in enumerate(index):
                 if cell == ref:
                     continue
@@ -231,7 +258,7 @@ def _disparities(
     return pd.DataFrame(rows, columns=list(DISPARITY_COLUMNS))
 
 
-def _metric_label(metric: _Metric) -> str:
+def _metric_label(metric: Metric) -> str:
     return metric.name if metric.threshold is None else f"{metric.name}@{metric.threshold:g}"
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from ._cells import group_cells
 from ._intervals import wilson_interval
+from ._metrics import Metric, rates_by_group
 
 VIDEO_COLUMNS = (
     "stage", "lighting", "attribute", "value", "n", "count", "rate", "ci_low", "ci_high",
@@ -55,3 +57,37 @@ def video_per_group(
                     rate = count / n if n else np.nan
                     rows.append((stage, lighting, label, str(value), n, count, rate, low, high))
     return pd.DataFrame(rows, columns=list(VIDEO_COLUMNS))
+
+
+def video_group_metrics(
+    detections: pd.DataFrame,
+    *,
+    attributes: Sequence[str],
+    reference: Mapping[str, str],
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Missed detections per detector, lighting and group, in the report's tables.
+
+    One "deployment" per detector; metrics ``missed_detection`` (all light) and
+    ``missed_detection@LIGHTING``. Each face (one person in one scene) is a bootstrap cluster, since
+    its frames share a face, a size and a light. Returns what `rates_by_group` does.
+    """
+    detections = detections.assign(face=detections.groupby(["video", "person_id"]).ngroup())
+    faces = detections.drop_duplicates("face").sort_values("face")
+    cells = group_cells(faces, [*attributes, "skin_reflectance"])
+    lightings = list(dict.fromkeys(detections["lighting"]))
+    tables, disparities = [], []
+    for detector in [c for c in DETECTORS if c in detections.columns]:
+        metrics = []
+        for lighting in [ALL, *lightings]:
+            mine = detections if lighting == ALL else detections[detections["lighting"] == lighting]
+            frames = np.bincount(mine["face"], minlength=len(faces)).astype(np.float64)
+            missed = np.bincount(
+                mine["face"], weights=~mine[detector].astype(bool), minlength=len(faces)
+            )
+            name = "missed_detection" if lighting == ALL else f"missed_detection@{lighting}"
+            metrics.append(Metric(name, missed, frames))
+        table, disparity = rates_by_group(detector, metrics, cells, reference=reference, rng=rng)
+        tables.append(table.drop(columns=["threshold", "gallery_fraction"]))
+        disparities.append(disparity)
+    return pd.concat(tables, ignore_index=True), pd.concat(disparities, ignore_index=True)

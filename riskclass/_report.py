@@ -32,9 +32,10 @@ from riskclass.analysis import (
     lorenz_curve,
     person_burden,
     render_report,
+    video_group_metrics,
 )
 
-from . import _run
+from . import _run, _video
 from ._config import Scenario, validate_config
 from ._errors import DataError
 from ._outputs import MANIFEST, atomic_output_dir, package_versions, write_json, write_parquet
@@ -80,7 +81,10 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
     """
     started = time.perf_counter()
     run_dir = Path(run_dir)
-    scenario, manifest = _read_run(run_dir)
+    manifest = _read_manifest(run_dir)
+    if "rendered" in manifest:
+        return _build_video_report(run_dir, manifest, started)
+    scenario = _scenario_of(run_dir, manifest)
     persons = pd.read_parquet(run_dir / _run.PERSONS)
     tally = pd.read_parquet(run_dir / _run.PERSON_OUTCOMES)
     galleries = pd.read_parquet(run_dir / _run.GALLERIES)
@@ -138,12 +142,117 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
     html = render_report(
         _html_context(run_dir, scenario, manifest, specs, tables, burden, summary, attributes)
     )
+    out = _write_report(run_dir, tables, html, summary, extra={"person_burden": burden})
+    report(progress, "report", 5, _STEPS)
+    return ReportSummary(out, summary, tables, time.perf_counter() - started)
+
+
+def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float) -> ReportSummary:
+    """The same tables and HTML for rendered video: detectors in place of deployments."""
+    scenario = validate_config(manifest.get("config", {}), source=run_dir / MANIFEST)
+    results = run_dir / _video.RESULTS_DIR
+    if not (results / MANIFEST).is_file():
+        raise DataError(
+            f"{run_dir}: the rendered video has no results yet; run `riskclass video run "
+            f"{run_dir}` first"
+        )
+    detections = pd.read_csv(results / "detections.csv")
+    attributes = list(scenario.population.attributes)
+    metrics, disparities = video_group_metrics(
+        detections, attributes=attributes, reference=scenario.report.reference,
+        rng=rng_for(scenario.seed, Stream.REPORT, 2),
+    )  # fmt: skip
+    tables = {
+        "metrics": metrics,
+        "disparities": disparities,
+        "video_per_group": pd.read_csv(results / "video_per_group.csv"),
+    }
+    summary = _video_summary(metrics, disparities)
+    light = dict(scenario.video.lighting)
+    deployments = []
+    for detector in dict.fromkeys(metrics["deployment"]):
+        mine = metrics[
+            (metrics["deployment"] == detector) & ~metrics["attribute"].str.contains("&")
+        ]
+        rows = []
+        for (attribute, value), group in mine.groupby(["attribute", "value"], sort=False):
+            by_metric = group.set_index("metric")
+            rows.append({
+                "group": "all" if attribute == "all" else f"{attribute}={value}",
+                "cells": [f"{int(by_metric['n'].iloc[0]):,}",
+                          *(_with_interval(row) for _, row in by_metric.iterrows())],
+            })  # fmt: skip
+        curve = mine[mine["metric"].str.contains("@")].assign(
+            light=lambda t: t["metric"].str.split("@").str[1].map(light),
+            metric="missed_detection",
+        )
+        figures = [figure(
+            analysis.plots.sweep_figure(curve, "light", ["missed_detection"],
+                                        f"Missed detections: {detector}", xlabel="light level"),
+            alt=f"missed detections of {detector} by light",
+            caption="Share of faces the detector missed at each light level, per group.",
+        )]  # fmt: skip
+        flagged = disparities[
+            (disparities["deployment"] == detector) & ~disparities["attribute"].str.contains("&")
+        ]
+        deployments.append({
+            "name": detector, "kind": "face detector", "note": "",
+            "columns": ["n (face-frames)", *dict.fromkeys(mine["metric"])], "rows": rows,
+            "figures": figures, "disparities": _disparity_rows(flagged),
+        })  # fmt: skip
+    html = render_report({
+        "scenario": scenario.name, "run_dir": str(run_dir), "seed": scenario.seed,
+        "source": "Rendered video", "methods": _VIDEO_METHODS,
+        "scale": f"{len(detections):,} faces in {detections['video'].nunique()} scenes",
+        "version": manifest.get("versions", {}).get("riskclass", "?"), "summary": summary,
+        "deployments": deployments, "burden": [], "burden_figures": [], "costs": "",
+    })  # fmt: skip
+    out = _write_report(run_dir, tables, html, summary, extra={})
+    return ReportSummary(out, summary, tables, time.perf_counter() - started)
+
+
+def _video_summary(metrics: pd.DataFrame, disparities: pd.DataFrame) -> list[str]:
+    lines = []
+    for detector in dict.fromkeys(metrics["deployment"]):
+        everyone = metrics[(metrics["deployment"] == detector) & (metrics["attribute"] == "all")]
+        by_light = ", ".join(
+            f"{row.metric.split('@')[1]} {row.rate:.0%}"
+            for row in everyone.itertuples() if "@" in row.metric
+        )  # fmt: skip
+        lines.append(f"{detector} missed this share of faces, by light: {by_light}.")
+        rows = disparities[
+            (disparities["deployment"] == detector)
+            & (disparities["metric"] == "missed_detection")
+            & ~disparities["attribute"].str.contains("&")
+            & disparities["significant"]
+        ].sort_values("ratio", ascending=False)
+        if not rows.empty:
+            top = rows.iloc[0]
+            lines.append(
+                f"{detector}: faces with {top['attribute']}={top['value']} were missed "
+                f"{top['ratio']:.3g} times as often as {top['attribute']}={top['reference']} "
+                f"({top['rate']:.0%} against {top['reference_rate']:.0%}; 95% interval "
+                f"{top['ci_low']:.3g} to {top['ci_high']:.3g})."
+            )
+    return lines
+
+
+def _write_report(
+    run_dir: Path,
+    tables: dict[str, pd.DataFrame],
+    html: str,
+    summary: list[str],
+    *,
+    extra: dict[str, pd.DataFrame],
+) -> Path:
+    """Write the tables (CSV and Parquet), extra Parquet files and the HTML, atomically."""
     out = run_dir / REPORT_DIR
     with atomic_output_dir(out, force=True) as staging:
         for name, table in tables.items():
             (staging / f"{name}.csv").write_text(table.to_csv(index=False), encoding="utf-8")
             write_parquet(table, staging / f"{name}.parquet")
-        write_parquet(burden, staging / "person_burden.parquet")
+        for name, table in extra.items():
+            write_parquet(table, staging / f"{name}.parquet")
         (staging / HTML).write_text(html, encoding="utf-8")
         write_json(
             {
@@ -154,11 +263,10 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
             },
             staging / MANIFEST,
         )
-    report(progress, "report", 5, _STEPS)
-    return ReportSummary(out, summary, tables, time.perf_counter() - started)
+    return out
 
 
-def _read_run(run_dir: Path) -> tuple[Scenario, dict[str, Any]]:
+def _read_manifest(run_dir: Path) -> dict[str, Any]:
     manifest_path = run_dir / MANIFEST
     if not manifest_path.is_file():
         raise DataError(_NOT_A_RUN.format(path=run_dir, why=f"no {MANIFEST}"))
@@ -168,10 +276,14 @@ def _read_run(run_dir: Path) -> tuple[Scenario, dict[str, Any]]:
         raise DataError(f"{manifest_path}: not valid JSON ({exc})") from None
     if not isinstance(manifest, dict) or not manifest.get("complete"):
         raise DataError(_NOT_A_RUN.format(path=run_dir, why=f"{MANIFEST} is not marked complete"))
+    return manifest
+
+
+def _scenario_of(run_dir: Path, manifest: dict[str, Any]) -> Scenario:
     for name in (_run.PERSONS, _run.PERSON_OUTCOMES, _run.GALLERIES, _run.DECISIONS, _run.HITS):
         if not (run_dir / name).is_file():
             raise DataError(_NOT_A_RUN.format(path=run_dir, why=f"{name} is missing"))
-    return validate_config(manifest.get("config", {}), source=manifest_path), manifest
+    return validate_config(manifest.get("config", {}), source=run_dir / MANIFEST)
 
 
 def _row_groups(path: Path, columns: list[str]) -> Iterator[pa.Table]:
@@ -301,13 +413,7 @@ def _html_context(
         deployments.append({
             "name": spec.name, "kind": spec.kind, "note": _NOTES.get(spec.kind, ""),
             "columns": ["n (events)", *shown], "rows": rows, "figures": figures,
-            "disparities": [
-                {"metric": r.metric, "group": f"{r.attribute}={r.value}", "reference": r.reference,
-                 "rate": _fmt(r.rate), "reference_rate": _fmt(r.reference_rate),
-                 "ratio": _fmt(r.ratio), "interval": f"{_fmt(r.ci_low)} to {_fmt(r.ci_high)}",
-                 "significant": r.significant}
-                for r in flagged.itertuples(index=False) if "@" not in r.metric
-            ],
+            "disparities": _disparity_rows(flagged[~flagged["metric"].str.contains("@")]),
         })  # fmt: skip
     groups = tables["burden_by_group"]
     singles = groups[~groups["attribute"].str.contains("&")]
@@ -335,7 +441,8 @@ def _html_context(
         ))  # fmt: skip
     return {
         "scenario": scenario.name, "run_dir": str(run_dir), "seed": scenario.seed,
-        "persons": f"{scenario.population.size:,}", "days": scenario.days,
+        "source": "Run", "methods": _EVENT_METHODS,
+        "scale": f"{scenario.population.size:,} residents · {scenario.days} days",
         "version": manifest.get("versions", {}).get("riskclass", "?"), "summary": summary,
         "deployments": deployments, "burden": burden_rows, "burden_figures": burden_figures,
         "costs": scenario.report.costs or "1 per wrongful consequence",
@@ -379,6 +486,24 @@ _FIGURES: list[tuple[str, Callable[[pd.DataFrame, str], bytes], str, str]] = [
     ),
 ]
 
+_EVENT_METHODS = (
+    "FPIR: non-mated searches with a rank-1 candidate at or above the threshold, over "
+    "non-mated searches. FNIR: mated searches whose mate is not returned at rank 1 at or "
+    "above the threshold. FMR/FNMR: per comparison. FTA: captures with no usable face. "
+    "Intervals: 95%, from a bootstrap that resamples persons (a person's repeated sightings "
+    "stay together), widened to the Wilson interval of the pooled counts where that is wider; "
+    "the impostor heatmap resamples probe persons and gallery members independently. "
+    "Disparity ratios follow NIST: a group's rate over the reference group's (the best-off "
+    "group unless configured), worse over better. Groups with no trials show n = 0 and no rate."
+)
+_VIDEO_METHODS = (
+    "Missed detection: ground-truth faces (per frame) that a detector did not find, matched "
+    "by box overlap (intersection over union at least 0.3). Intervals: 95%, from a bootstrap "
+    "that resamples faces (one person in one scene: its frames share a face, a size and a "
+    "light), widened to the Wilson interval of the pooled counts where that is wider. "
+    "Disparity ratios: a group's missed-detection rate over the best-off group's."
+)
+
 _NOTES = {
     "access_gate": "1:1 verification: FPIR and FMR are false accepts of impostor presentations; "
     "FNIR and FNMR are genuine residents rejected.",
@@ -386,6 +511,16 @@ _NOTES = {
     "reviewer's "
     "confirmation; false alerts are persons wrongly placed on a target's trail.",
 }
+
+
+def _disparity_rows(flagged: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {"metric": r.metric, "group": f"{r.attribute}={r.value}", "reference": r.reference,
+         "rate": _fmt(r.rate), "reference_rate": _fmt(r.reference_rate),
+         "ratio": _fmt(r.ratio), "interval": f"{_fmt(r.ci_low)} to {_fmt(r.ci_high)}",
+         "significant": r.significant}
+        for r in flagged.itertuples(index=False)
+    ]  # fmt: skip
 
 
 def _with_interval(row: pd.Series) -> str:

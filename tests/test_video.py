@@ -12,6 +12,7 @@ import pytest
 
 from riskclass import DataError, validate_config
 from riskclass._cli import EXIT_USAGE, main
+from riskclass._report import build_report
 from riskclass._video import render, run_video
 
 from .conftest import load_yaml
@@ -113,3 +114,18 @@ def test_skin_reflectance_keys_are_checked(
     small_default["video"] = {"skin_reflectance": {"default": 0.5, "tone=dark": 0.3}}
     assert main(["validate", str(write_config(small_default))]) == EXIT_USAGE
     assert "video.skin_reflectance.tone=dark" in capsys.readouterr().err
+
+
+def test_video_results_feed_the_same_report(rendered: Path) -> None:
+    summary = build_report(rendered)
+    metrics = pd.read_csv(summary.out / "metrics.csv")
+    detections = pd.read_csv(rendered / "results" / "detections.csv")
+    for lighting in LIGHT:
+        mine = detections[detections["lighting"] == lighting]
+        row = metrics[(metrics["deployment"] == "hog") & (metrics["attribute"] == "all")
+                      & (metrics["metric"] == f"missed_detection@{lighting}")]  # fmt: skip
+        assert row["n"].iloc[0] == len(mine)
+        assert row["count"].iloc[0] == (~mine["hog"]).sum()
+        assert row["ci_low"].iloc[0] <= row["rate"].iloc[0] <= row["ci_high"].iloc[0]
+    html = (summary.out / "index.html").read_text()
+    assert "Rendered video" in html and html.count("data:image/png;base64,") == 2
