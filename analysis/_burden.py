@@ -98,7 +98,8 @@ def burden_by_group(
     burdened_in = (burden[deployments].to_numpy() > 0).sum(axis=1)
     rows = []
     all_burden = total.sum()
-    for index, label in cells.labels.iterrows():
+    labels = zip(cells.labels["attribute"], cells.labels["value"], strict=True)
+    for index, (attribute, value) in enumerate(labels):
         members = cells.cells[cells.profile, index]
         mine = total[members]
         n = int(members.sum())
@@ -106,7 +107,7 @@ def burden_by_group(
         population_share = n / len(total)
         rows.append(
             (
-                label["attribute"], label["value"], n, population_share,
+                attribute, value, n, population_share,
                 mine.mean() if n else np.nan, (mine > 0).mean() if n else np.nan,
                 share, share / population_share if n else np.nan,
                 int((burdened_in[members] > 1).sum()), gini(mine),

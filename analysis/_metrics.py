@@ -226,7 +226,7 @@ def _disparities(
             if not estimable.any():
                 continue
             if attribute in reference:
-                ref = index[values.index(reference[attribute])]
+                ref = index[values.index(reference[str(attribute)])]
             else:
                 candidates = np.where(estimable, point[index, m], np.nan)
                 ref = index[np.nanargmin(candidates) if worse_high else np.nanargmax(candidates)]

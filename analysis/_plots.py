@@ -10,6 +10,7 @@ import io
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 _DPI = 90
@@ -28,7 +29,7 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _panels(count: int, *, width: float = 4.2, height: float = 3.4) -> tuple[Figure, list]:
+def _panels(count: int, *, width: float = 4.2, height: float = 3.4) -> tuple[Figure, list[Axes]]:
     columns = min(count, 3)
     rows = -(-count // columns)
     figure = Figure(

@@ -84,7 +84,7 @@ def video_group_metrics(
             frames = np.bincount(mine["face"], minlength=len(faces)).astype(np.float64)
             missed = np.bincount(
                 mine["face"], weights=~mine[detector].astype(bool), minlength=len(faces)
-            )
+            ).astype(np.float64)
             name = "missed_detection" if lighting == ALL else f"missed_detection@{lighting}"
             metrics.append(Metric(name, missed, frames))
         table, disparity = rates_by_group(detector, metrics, cells, reference=reference, rng=rng)

@@ -102,9 +102,8 @@ def make_matcher(gallery: npt.NDArray[np.float32], settings: Matching, *, seed: 
     """The matcher ``settings`` name (the scenario's ``matching:`` section) over ``gallery``."""
     if settings.method == "exact":
         return ExactMatcher(gallery, precision=settings.precision, threads=settings.threads)
-    kind: FaissKind = {"faiss-flat": "flat", "faiss-ivf": "ivf", "faiss-hnsw": "hnsw"}[
-        settings.method
-    ]
+    kinds: dict[str, FaissKind] = {"faiss-flat": "flat", "faiss-ivf": "ivf", "faiss-hnsw": "hnsw"}
+    kind = kinds[settings.method]
     return FaissMatcher(
         gallery, kind=kind, nlist=settings.nlist, nprobe=settings.nprobe,
         hnsw_m=settings.hnsw_m, ef_search=settings.ef_search, seed=seed,

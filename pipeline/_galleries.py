@@ -23,7 +23,8 @@ def select_members(
     proportional to weight at each step, in one pass. Returns sorted person ids.
     """
     weights = np.array(resolve_by_group(gallery.over_representation, persons, default=1.0))
-    wanted = gallery.size if gallery.size is not None else round(gallery.share * len(persons))
+    share = gallery.share if gallery.share is not None else 0.0  # the config requires one
+    wanted = gallery.size if gallery.size is not None else round(share * len(persons))
     eligible = int(np.count_nonzero(weights > 0))
     if wanted > eligible:
         raise ConfigError(

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -105,6 +105,7 @@ class ExactMatcher:
         precision: Precision = "float32",
         threads: int | None = None,
     ) -> None:
+        self._gallery: npt.NDArray[np.floating[Any]]
         if isinstance(gallery, np.memmap) and gallery.dtype == np.dtype(precision):
             self._gallery = gallery
         else:

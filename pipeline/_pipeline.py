@@ -108,7 +108,7 @@ class Tally:
             {
                 "deployment": pd.Categorical.from_codes(
                     np.repeat(np.arange(len(self.deployments)), n_persons),
-                    categories=self.deployments,
+                    categories=pd.Index(self.deployments),
                 ),
                 "person_id": np.tile(np.arange(n_persons, dtype=np.int64), len(self.deployments)),
             }

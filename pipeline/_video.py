@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -30,7 +31,7 @@ TRACK_IOU = 0.3
 _HAAR = "haarcascade_frontalface_default.xml"
 
 
-def _face_recognition():  # type: ignore[no-untyped-def]
+def _face_recognition() -> Any:
     with warnings.catch_warnings():
         # face_recognition_models still imports pkg_resources, which warns of its removal.
         warnings.simplefilter("ignore", UserWarning)
@@ -81,6 +82,11 @@ def frames(path: Path) -> Iterator[npt.NDArray[np.uint8]]:
             raise DataError(f"{path}: the video has no readable frames")
     finally:
         capture.release()
+
+
+def _box(values: Any) -> Box:
+    top, right, bottom, left = (int(v) for v in values)
+    return top, right, bottom, left
 
 
 def iou(a: Box, b: Box) -> float:
@@ -154,7 +160,7 @@ def run_on_video(
     truth = _read_csv(directory / "ground_truth.csv")
     persons = _read_csv(directory / "persons.csv")
     enrolled_ids, enrolled = _enroll(directory / "enroll", persons["person_id"].tolist())
-    haar = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / _HAAR))
+    haar = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / _HAAR))  # type: ignore[attr-defined]
     videos = sorted((directory / "scenes").glob("*.mp4"))
     if not videos:
         raise DataError(
@@ -167,12 +173,9 @@ def run_on_video(
         finished: list[_Track] = []
         for index, frame in enumerate(frames(video)):
             gt = expected[expected["frame"] == index]
-            gt_boxes = [
-                tuple(int(v) for v in row)
-                for row in gt[["top", "right", "bottom", "left"]].to_numpy()
-            ]
+            gt_boxes = [_box(row) for row in gt[["top", "right", "bottom", "left"]].to_numpy()]
             hog = [
-                tuple(int(v) for v in box)
+                _box(box)
                 for box in face_recognition.face_locations(frame, upsample, model=detector)
             ]
             gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)

@@ -11,7 +11,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 import yaml
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from riskclass.analysis import calibration_holds
@@ -29,7 +36,7 @@ from . import _bench, _run, _video
 from . import _report as _report_module
 from ._config import Scenario, load_config
 from ._errors import RiskclassError
-from ._outputs import bench_environment, write_file_atomically
+from ._outputs import bench_environment, records, write_file_atomically
 from ._progress import Progress as ProgressFn
 from ._report import build_report
 
@@ -256,7 +263,9 @@ _KIND_NOTES = {
 }
 
 
-def _print_per_group(per_group: pd.DataFrame, attributes: list[str], kinds: dict[str, str]) -> None:
+def _print_per_group(
+    per_group: pd.DataFrame, attributes: list[str], kinds: Mapping[str, str]
+) -> None:
     shown = per_group[per_group["attribute"].isin(["all", *attributes])]
     for deployment, rows in shown.groupby("deployment", sort=False):
         kind = kinds[str(deployment)]
@@ -274,7 +283,7 @@ def _print_per_group(per_group: pd.DataFrame, attributes: list[str], kinds: dict
         )
         for header in headers:
             view.add_column(header, justify="left" if header == "group" else "right")
-        for row in rows.itertuples(index=False):
+        for row in records(rows):
             detection = row.detected / row.events if row.events else float("nan")
             view.add_row(
                 "all" if row.attribute == "all" else f"{row.attribute}={row.value}",
@@ -315,7 +324,7 @@ def _print_report(summary: _report_module.ReportSummary) -> None:
     )
     for column in ("deployment", "metric", "group", "reference", "ratio", "95% interval"):
         view.add_column(column, justify="right" if column in ("ratio", "95% interval") else "left")
-    for row in shown.itertuples(index=False):
+    for row in records(shown):
         view.add_row(
             row.deployment, row.metric, f"{row.attribute}={row.value}", row.reference,
             f"{row.ratio:.3g}", f"{row.ci_low:.3g} - {row.ci_high:.3g}",
@@ -392,7 +401,7 @@ def _video_run(args: argparse.Namespace) -> int:
         view.add_column(
             column, justify="left" if column in ("detector", "lighting", "group") else "right"
         )
-    for row in shown.itertuples(index=False):
+    for row in records(shown):
         view.add_row(
             row.stage.removesuffix("_detection"), row.lighting,
             "all" if row.attribute == "all" else f"{row.attribute}={row.value}",
@@ -456,7 +465,7 @@ def _print_calibration(table: pd.DataFrame) -> None:
     view = Table(title="calibration: configured vs realized (fresh samples)", title_justify="left")
     for column in ("group", "metric", "target", "realized", "95% interval", "n", ""):
         view.add_column(column, justify="left" if column in ("group", "metric") else "right")
-    for row, ok in zip(table.itertuples(index=False), holds, strict=True):
+    for row, ok in zip(records(table), holds, strict=True):
         view.add_row(
             row.group,
             row.metric,
@@ -479,7 +488,7 @@ def _progress_bar() -> Iterator[ProgressFn]:
         console=_console,
         transient=True,
     )
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def update(task: str, done: int, total: int) -> None:
         if task not in tasks:
@@ -506,7 +515,7 @@ def _print_world(summary: _run.RunSummary, seconds: float) -> None:
         "sightings / resident / day",
     ):
         table.add_column(column, justify="left" if column == "district" else "right")
-    for row in summary.districts.itertuples(index=False):
+    for row in records(summary.districts):
         table.add_row(
             row.district,
             f"{row.residents:,}",

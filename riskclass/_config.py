@@ -618,9 +618,9 @@ class Scenario(_Strict):
             for kind in deployment.camera_kinds or []:
                 if kind not in self.camera_kinds:
                     yield f"deployments.{i}.camera_kinds", f"unknown camera kind {kind!r}"
-            for district in deployment.districts or []:
-                if district not in names:
-                    yield f"deployments.{i}.districts", f"unknown district {district!r}"
+            for district_name in deployment.districts or []:
+                if district_name not in names:
+                    yield f"deployments.{i}.districts", f"unknown district {district_name!r}"
         yield from _group_table_problems(
             "video.skin_reflectance", self.video.skin_reflectance, values
         )

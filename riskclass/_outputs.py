@@ -142,3 +142,8 @@ def bench_environment() -> dict[str, Any]:
         "cpu": model,
         "versions": package_versions(),
     }
+
+
+def records(frame: pd.DataFrame) -> list[Any]:
+    """The rows of ``frame`` as named tuples; their fields are as untyped as a frame's cells."""
+    return list(frame.itertuples(index=False))

@@ -38,7 +38,14 @@ from riskclass.analysis import (
 from . import _run, _video
 from ._config import Scenario, validate_config
 from ._errors import DataError
-from ._outputs import MANIFEST, atomic_output_dir, package_versions, write_json, write_parquet
+from ._outputs import (
+    MANIFEST,
+    atomic_output_dir,
+    package_versions,
+    records,
+    write_json,
+    write_parquet,
+)
 from ._progress import Progress, report
 from ._seeds import Stream, rng_for
 
@@ -217,7 +224,7 @@ def _video_summary(metrics: pd.DataFrame, disparities: pd.DataFrame) -> list[str
         everyone = metrics[(metrics["deployment"] == detector) & (metrics["attribute"] == "all")]
         by_light = ", ".join(
             f"{row.metric.split('@')[1]} {row.rate:.0%}"
-            for row in everyone.itertuples() if "@" in row.metric
+            for row in records(everyone) if "@" in row.metric
         )  # fmt: skip
         lines.append(f"{detector} missed this share of faces, by light: {by_light}.")
         rows = disparities[
@@ -423,7 +430,7 @@ def _html_context(
                    f"{r.burden_share:.1%}", f"{r.population_share:.1%}",
                    _fmt(r.burden_to_population),
                    f"{r.multi_deployment_burdened:,}", _fmt(r.gini)]}
-        for r in singles.itertuples(index=False)
+        for r in records(singles)
     ]  # fmt: skip
     persons = pd.read_parquet(run_dir / _run.PERSONS, columns=attributes)
     curves = {"all residents": lorenz_curve(burden["burden"].to_numpy())}
@@ -519,7 +526,7 @@ def _disparity_rows(flagged: pd.DataFrame) -> list[dict[str, Any]]:
          "rate": _fmt(r.rate), "reference_rate": _fmt(r.reference_rate),
          "ratio": _fmt(r.ratio), "interval": f"{_fmt(r.ci_low)} to {_fmt(r.ci_high)}",
          "significant": r.significant}
-        for r in flagged.itertuples(index=False)
+        for r in records(flagged)
     ]  # fmt: skip
 
 

@@ -225,7 +225,7 @@ def _gallery_table(members: dict[str, np.ndarray]) -> pd.DataFrame:
         {
             "gallery": pd.Categorical.from_codes(
                 np.repeat(np.arange(len(names)), [len(m) for m in members.values()]).astype(int),
-                categories=names,
+                categories=pd.Index(names),
             ),
             "person_id": np.concatenate([*members.values(), np.empty(0, np.int64)]),
         }

@@ -34,9 +34,11 @@ def place_cameras(scenario: Scenario, persons: pd.DataFrame) -> pd.DataFrame:
         {
             "camera_id": np.arange(sum(len(c) for c in kind_codes), dtype=np.int32),
             "district": pd.Categorical.from_codes(
-                np.concatenate(district_codes), categories=scenario.district_names
+                np.concatenate(district_codes), categories=pd.Index(scenario.district_names)
             ),
-            "kind": pd.Categorical.from_codes(np.concatenate(kind_codes), categories=kinds),
+            "kind": pd.Categorical.from_codes(
+                np.concatenate(kind_codes), categories=pd.Index(kinds)
+            ),
         }
     )
 

@@ -134,7 +134,7 @@ class EmbeddingModel:
 
     def identities(
         self, groups: npt.NDArray[np.intp], rng: np.random.Generator
-    ) -> npt.NDArray[np.float64]:
+    ) -> npt.NDArray[np.float32]:
         """Identity vectors (un-rotated) for persons of the given groups."""
         n_groups = len(self.groups)
         z = unit_rows(rng.standard_normal((len(groups), self.free_dims), dtype=np.float32))

@@ -10,6 +10,7 @@ detector: nothing here decides it.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import cv2
 import numpy as np
@@ -149,7 +150,7 @@ def expose(
     The camera's auto gain brings a dim scene back up towards full scale (at most
     ``_MAX_GAIN`` times), amplifying the sensor's read noise by the same factor.
     """
-    image = scene * light
+    image: npt.NDArray[Any] = scene * light
     if blur_px >= 1.0:
         size = round(blur_px) | 1
         kernel = np.zeros((size, size), np.float32)

@@ -41,7 +41,7 @@ def generate_population(scenario: Scenario) -> pd.DataFrame:
             for given_value, row in attribute.shares_given.items():
                 rows = given == given_value
                 codes[rows] = draw_categories(rng, [row[v] for v in values], int(rows.sum()))
-        persons[name] = pd.Categorical.from_codes(codes, categories=values)
+        persons[name] = pd.Categorical.from_codes(codes, categories=pd.Index(values))
 
     home = _draw_homes(scenario, persons, rng)
     employed_share = np.array(
@@ -56,8 +56,8 @@ def generate_population(scenario: Scenario) -> pd.DataFrame:
     work = np.where(employed & ~works_at_home, elsewhere, home)
 
     names = scenario.district_names
-    persons["home_district"] = pd.Categorical.from_codes(home, categories=names)
-    persons["work_district"] = pd.Categorical.from_codes(work, categories=names)
+    persons["home_district"] = pd.Categorical.from_codes(home, categories=pd.Index(names))
+    persons["work_district"] = pd.Categorical.from_codes(work, categories=pd.Index(names))
     persons["employed"] = employed
     persons["enrolled_years_ago"] = (
         rng.random(size) * scenario.algorithm.enrollment_years_max

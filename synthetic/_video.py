@@ -137,14 +137,13 @@ def _render_scene(
     rng: np.random.Generator,
 ) -> list[tuple[object, ...]]:
     width, height = settings.width, settings.height
-    writer = cv2.VideoWriter(
-        str(path), cv2.VideoWriter_fourcc(*_FOURCC), settings.fps, (width, height)
-    )
+    fourcc = cv2.VideoWriter_fourcc(*_FOURCC)  # type: ignore[attr-defined]
+    writer = cv2.VideoWriter(str(path), fourcc, settings.fps, (width, height))
     if not writer.isOpened():
         raise DataError(f"{path}: OpenCV cannot write {_FOURCC} video here")
     wall = background(height, width, rng)
     lanes = len(faces)
-    size = rng.uniform(*settings.face_px, lanes)
+    size = rng.uniform(settings.face_px[0], settings.face_px[1], lanes)
     direction = rng.choice([-1.0, 1.0], lanes)
     speed = rng.uniform(0.6, 1.0, lanes) * width / settings.frames
     start = np.where(
