@@ -14,6 +14,7 @@ from riskclass import validate_config
 from riskclass._cli import EXIT_USAGE, main
 from riskclass._report import build_report
 from riskclass._run import run
+from riskclass.analysis import Metric, group_cells, rates_by_group
 
 from .test_run_pipeline import _scenario
 
@@ -176,3 +177,20 @@ def test_report_of_a_directory_that_is_not_a_run_names_it(
     message = capsys.readouterr().err
     assert str(tmp_path) in message and "manifest.json" in message
     assert "Traceback" not in message
+
+
+def test_groups_without_trials_show_n_and_no_rate() -> None:
+    persons = pd.DataFrame({"sex": ["f", "f", "m", "m"], "age": ["old", "young", "old", "young"]})
+    cells = group_cells(persons, ["sex", "age"])
+    # Only the young are ever searched: the old have no trials at all.
+    trials = np.array([0.0, 5.0, 0.0, 7.0])
+    errors = np.array([0.0, 1.0, 0.0, 2.0])
+    table, disparities = rates_by_group(
+        "gate", [Metric("fnir", errors, trials)], cells, reference={},
+        rng=np.random.default_rng(0),
+    )  # fmt: skip
+    old = table[(table["attribute"] == "age") & (table["value"] == "old")].iloc[0]
+    assert old["n"] == 0 and np.isnan(old["rate"]) and np.isnan(old["ci_high"])
+    young = table[(table["attribute"] == "age") & (table["value"] == "young")].iloc[0]
+    assert young["n"] == 12 and young["rate"] == pytest.approx(3 / 12)
+    assert not disparities.loc[disparities["attribute"] == "age", "significant"].any()
