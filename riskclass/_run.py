@@ -30,6 +30,7 @@ from riskclass.synthetic import (
 )
 
 from ._config import Scenario
+from ._errors import ConfigError
 from ._outputs import (
     MANIFEST,
     atomic_output_dir,
@@ -51,6 +52,10 @@ PERSON_OUTCOMES = "person_outcomes.parquet"
 PERSONS = "persons.parquet"
 PER_GROUP = "per_group.csv"
 
+_NO_DEPLOYMENTS = (
+    "a run needs at least one deployment; for the world alone use `riskclass generate`, "
+    "for rendered video `riskclass video render`"
+)
 # The out-of-sample check of calibration uses its own seed, derived from the scenario's.
 _CHECK_SEED_OFFSET = 1_000_003
 
@@ -117,6 +122,11 @@ def run(
     ``embedding_model.json``, ``galleries.parquet``, ``decisions.parquet``,
     ``hits.parquet``, ``person_outcomes.parquet`` and ``per_group.csv``; ``manifest.json`` last.
     """
+    if not scenario.deployments:
+        raise ConfigError(
+            config_path or scenario.name,
+            [("deployments", _NO_DEPLOYMENTS)],
+        )
     scenario = scenario.with_mechanisms_applied()
     with _staged(scenario, out, force=force, config_path=config_path) as (staging, summary):
         persons, cameras = _write_world(scenario, staging, summary)

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from riskclass import validate_config
-from riskclass._cli import main
+from riskclass._cli import EXIT_USAGE, main
 from riskclass._run import run
 
 from .conftest import REPO, load_yaml
@@ -271,3 +271,13 @@ def test_shipped_scenarios_run(
     per_group = pd.read_csv(out / "per_group.csv")
     assert (per_group["events"] > 0).any()
     assert "events/s end to end" in capsys.readouterr().out
+
+
+def test_a_run_without_deployments_says_what_to_use_instead(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = REPO / "configs" / "video_lighting.yaml"
+    assert main(["run", str(config), "--out", str(tmp_path / "out")]) == EXIT_USAGE
+    message = capsys.readouterr().err
+    assert "deployments" in message and "riskclass video render" in message
+    assert not (tmp_path / "out").exists()
