@@ -6,7 +6,15 @@ from ._galleries import select_members
 from ._investigation import Candidates, TrajectorySearch
 from ._matcher import ExactMatcher, Hits, Matcher
 from ._pipeline import COUNTERS, DECISION_SCHEMA, HITS_SCHEMA, ChunkResult, Pipeline, Tally
-from ._video import VideoResults, encode_image, frames, iou, read_image, run_on_video
+from ._video import (
+    VideoResults,
+    encode_image,
+    frames,
+    iou,
+    load_face_recognition,
+    read_image,
+    run_on_video,
+)
 
 __all__ = [
     "COUNTERS",
@@ -28,6 +36,7 @@ __all__ = [
     "fit_profile",
     "frames",
     "iou",
+    "load_face_recognition",
     "make_matcher",
     "read_image",
     "read_labels",

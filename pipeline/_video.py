@@ -31,7 +31,8 @@ TRACK_IOU = 0.3
 _HAAR = "haarcascade_frontalface_default.xml"
 
 
-def _face_recognition() -> Any:
+def load_face_recognition() -> Any:
+    """The face_recognition module, imported quietly (it loads dlib and its models)."""
     with warnings.catch_warnings():
         # face_recognition_models still imports pkg_resources, which warns of its removal.
         warnings.simplefilter("ignore", UserWarning)
@@ -55,7 +56,7 @@ def encode_image(path: Path) -> tuple[npt.NDArray[np.float64] | None, int]:
 
     Returns ``(None, count)`` unless exactly one face is found.
     """
-    face_recognition = _face_recognition()
+    face_recognition = load_face_recognition()
     image = read_image(path)
     boxes = face_recognition.face_locations(image)
     if len(boxes) != 1:
@@ -156,7 +157,7 @@ def run_on_video(
     more accurate and much slower on a CPU); its detections make the tracks, and
     the Haar cascade runs beside it for comparison.
     """
-    face_recognition = _face_recognition()
+    face_recognition = load_face_recognition()
     truth = _read_csv(directory / "ground_truth.csv")
     persons = _read_csv(directory / "persons.csv")
     enrolled_ids, enrolled = _enroll(directory / "enroll", persons["person_id"].tolist())
@@ -259,7 +260,7 @@ def _decide(
     enrolled: npt.NDArray[np.float64],
     tolerance: float,
 ) -> tuple[object, ...]:
-    face_recognition = _face_recognition()
+    face_recognition = load_face_recognition()
     known = [t for t in track.truth if t >= 0]
     person = max(set(known), key=known.count) if known else -1
     lighting = expected["lighting"].iloc[0] if len(expected) else ""

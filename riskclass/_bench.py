@@ -13,7 +13,6 @@ import os
 import statistics
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from riskclass.pipeline import ExactMatcher, FaissMatcher
+from riskclass.pipeline import ExactMatcher, FaissMatcher, load_face_recognition
 
 from ._errors import ConfigError
 from ._progress import Progress, report
@@ -246,11 +245,8 @@ class FaceRecognitionLoop:
     """
 
     def __init__(self, gallery: npt.NDArray[np.float32]) -> None:
-        with warnings.catch_warnings():
-            # face_recognition_models still imports pkg_resources, which warns of its removal.
-            warnings.simplefilter("ignore", UserWarning)
-            import face_recognition  # loads dlib: only when this method is asked for
-
+        # Loads dlib: only when this method is asked for.
+        face_recognition = load_face_recognition()
         self._distance = face_recognition.face_distance
         self._encodings = np.asarray(gallery, dtype=np.float64)
 

@@ -147,7 +147,7 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
     }
     summary = _summary_lines(scenario, metrics.disparities, metrics.shares, burden_groups, burden)
     html = render_report(
-        _html_context(run_dir, scenario, manifest, specs, tables, burden, summary, attributes)
+        _html_context(run_dir, scenario, manifest, specs, tables, burden, summary, persons)
     )
     out = _write_report(run_dir, tables, html, summary, extra={"person_burden": burden})
     report(progress, "report", 5, _STEPS)
@@ -388,7 +388,7 @@ def _html_context(
     tables: dict[str, pd.DataFrame],
     burden: pd.DataFrame,
     summary: list[str],
-    attributes: list[str],
+    persons: pd.DataFrame,
 ) -> dict[str, Any]:
     deployments = []
     metric_names = ["fta", "fpir", "fnir", "fmr", "fnmr", "alert_precision",
@@ -432,9 +432,8 @@ def _html_context(
                    f"{r.multi_deployment_burdened:,}", _fmt(r.gini)]}
         for r in records(singles)
     ]  # fmt: skip
-    persons = pd.read_parquet(run_dir / _run.PERSONS, columns=attributes)
     curves = {"all residents": lorenz_curve(burden["burden"].to_numpy())}
-    first = attributes[0]
+    first = next(iter(scenario.population.attributes))
     for value in sorted(persons[first].astype(str).unique()):
         mine = burden["burden"].to_numpy()[(persons[first].astype(str) == value).to_numpy()]
         curves[f"{first}={value}"] = lorenz_curve(mine)
