@@ -21,7 +21,12 @@ _HAIR = np.array([[25, 25, 30], [30, 45, 70], [45, 75, 115], [110, 170, 210], [1
 # Hue of skin at reflectance 1 (BGR, before scaling): a warm tone.
 _SKIN_HUE = np.array([0.62, 0.78, 1.0])
 _SCLERA = np.array([235.0, 235.0, 235.0])
-_IRIS = np.array([45.0, 35.0, 25.0])
+# Iris colours (BGR): dark brown, light brown, blue, green.
+_IRIS = np.array([[25, 35, 45], [40, 75, 110], [150, 110, 60], [80, 120, 70]], dtype=np.float64)
+# Facial hair: none, moustache, full beard, stubble; and how often each occurs.
+_FACIAL_HAIR_SHARES = (0.55, 0.15, 0.15, 0.15)
+_GLASSES_SHARE = 0.2
+_MAX_MARKS = 3
 _LIPS = np.array([80.0, 70.0, 150.0])
 _MAX_GAIN = 4.0
 
@@ -43,15 +48,21 @@ class FaceParams:
     mouth_height: float
     mouth_y: float
     jaw: float  # how much the lower face narrows
+    eye_y: float
+    cheek: float  # width of the upper face relative to the lower
     hair_colour: int
     hair_volume: float
+    iris_colour: int
+    facial_hair: int  # index into _FACIAL_HAIR_SHARES
+    glasses: int  # 0 or 1
+    marks: int  # seed of moles and freckles
     skin_reflectance: float
 
     @classmethod
     def sample(cls, rng: np.random.Generator, skin_reflectance: float) -> FaceParams:
         """A random identity with the given skin reflectance."""
         return cls(
-            aspect=rng.uniform(0.68, 0.84),
+            aspect=rng.uniform(0.64, 0.88),
             eye_spacing=rng.uniform(0.17, 0.24),
             eye_width=rng.uniform(0.08, 0.12),
             eye_height=rng.uniform(0.025, 0.04),
@@ -63,13 +74,19 @@ class FaceParams:
             mouth_width=rng.uniform(0.15, 0.24),
             mouth_height=rng.uniform(0.025, 0.05),
             mouth_y=rng.uniform(0.22, 0.28),
-            jaw=rng.uniform(0.0, 0.25),
+            jaw=rng.uniform(0.0, 0.3),
+            eye_y=rng.uniform(-0.12, -0.04),
+            cheek=rng.uniform(0.92, 1.1),
             hair_colour=int(rng.integers(0, len(_HAIR))),
             hair_volume=rng.uniform(0.1, 0.3),
+            iris_colour=int(rng.integers(0, len(_IRIS))),
+            facial_hair=int(rng.choice(len(_FACIAL_HAIR_SHARES), p=_FACIAL_HAIR_SHARES)),
+            glasses=int(rng.random() < _GLASSES_SHARE),
+            marks=int(rng.integers(0, 2**31)),
             skin_reflectance=skin_reflectance,
         )
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, float | int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
@@ -101,16 +118,22 @@ def draw_face(
     cv2.rectangle(image, pt(-0.2, 0.3), pt(0.2, 0.8), (skin * 0.75).tolist(), -1)
     for step, scale in enumerate(np.linspace(1.0, 0.35, 8)):
         shade = skin * (0.8 + 0.2 * step / 7)
-        ellipse(0, 0, 0.5 * scale, 0.5 * scale, shade, 180, 360)
+        ellipse(0, 0, 0.5 * scale * face.cheek, 0.5 * scale, shade, 180, 360)
         ellipse(0, 0, 0.5 * scale * (1 - face.jaw), 0.5 * scale, shade, 0, 180)
-    ellipse(0, -0.33, 0.5, 0.2 + face.hair_volume * 0.15, hair, 180, 360)
-    eye_y = -0.08
+    ellipse(0, -0.33, 0.5 * face.cheek, 0.2 + face.hair_volume * 0.15, hair, 180, 360)
+    if face.facial_hair == 2:  # a short beard: hair showing through skin on the jaw
+        ellipse(0, 0.25, 0.46 * (1 - face.jaw), 0.24, 0.5 * hair + 0.5 * skin, 0, 180)
+    elif face.facial_hair == 3:  # stubble darkens the jaw a little
+        ellipse(0, 0.25, 0.44 * (1 - face.jaw), 0.22, skin * 0.88, 0, 180)
+    eye_y = face.eye_y
     for side in (-1, 1):
         x = side * face.eye_spacing
         ellipse(x, eye_y, face.eye_width * 1.3, face.eye_height * 1.6, skin * 0.7)
         ellipse(x, eye_y, face.eye_width, face.eye_height, _SCLERA)
         cv2.circle(image, pt(x, eye_y), max(1, round(face.eye_height * h * 0.9)),
-                   _IRIS.tolist(), -1, cv2.LINE_AA)  # fmt: skip
+                   _IRIS[face.iris_colour].tolist(), -1, cv2.LINE_AA)  # fmt: skip
+        cv2.circle(image, pt(x, eye_y), max(1, round(face.eye_height * h * 0.4)),
+                   (10, 10, 10), -1, cv2.LINE_AA)  # fmt: skip
         brow_y = eye_y - face.brow_height
         inner = pt(side * 0.07, brow_y)
         outer = pt(side * (face.eye_spacing + 0.13), brow_y + side * face.brow_tilt)
@@ -132,6 +155,21 @@ def draw_face(
     )
     cv2.line(image, pt(-face.mouth_width / 2, face.mouth_y), pt(face.mouth_width / 2, face.mouth_y),
              (_LIPS * 0.45).tolist(), thick, cv2.LINE_AA)  # fmt: skip
+    if face.facial_hair in (1, 2):  # moustache
+        ellipse(0, (nose_tip + face.mouth_y) / 2 + 0.01, face.mouth_width * 0.6, 0.03, hair * 0.85)
+    if face.glasses:
+        rim = max(1, round(h * 0.012))
+        for side in (-1, 1):
+            cv2.ellipse(image, pt(side * face.eye_spacing, eye_y),
+                        (round(face.eye_width * 1.7 * w), round(0.07 * h)), 0, 0, 360,
+                        (30, 30, 30), rim, cv2.LINE_AA)  # fmt: skip
+        cv2.line(image, pt(-face.eye_spacing + face.eye_width * 1.7, eye_y),
+                 pt(face.eye_spacing - face.eye_width * 1.7, eye_y), (30, 30, 30), rim,
+                 cv2.LINE_AA)  # fmt: skip
+    marks = np.random.default_rng(face.marks)
+    for _ in range(int(marks.integers(0, _MAX_MARKS + 1))):
+        spot = pt(marks.uniform(-0.3, 0.3), marks.uniform(-0.1, 0.35))
+        cv2.circle(image, spot, max(1, round(h * 0.012)), (skin * 0.45).tolist(), -1, cv2.LINE_AA)
     top, bottom = pt(0, -0.3)[1], pt(0, 0.5)[1]
     left, right = pt(-0.5, 0)[0], pt(0.5, 0)[0]
     return top, right, bottom, left
