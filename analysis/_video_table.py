@@ -22,6 +22,7 @@ DETECTORS = ("hog", "cnn", "haar")
 def video_per_group(
     detections: pd.DataFrame,
     tracks: pd.DataFrame,
+    enrollment: pd.DataFrame,
     *,
     attributes: Sequence[str],
     tolerance: float,
@@ -32,7 +33,8 @@ def video_per_group(
     of ground-truth faces a detector found, per face and frame; ``fnmr``: tracks
     of an enrolled person whose encoding lies farther than ``tolerance`` from
     their own enrollment; ``false_match``: tracks whose nearest enrollment within
-    ``tolerance`` is someone else. Groups are ``all``, every attribute value, and
+    ``tolerance`` is someone else; ``failure_to_enroll``: portraits (lighting
+    ``portrait``) without exactly one detected face. Groups are ``all``, every attribute value, and
     ``skin_reflectance``. Intervals are Wilson; frames of one face are correlated,
     so detection intervals are optimistic.
     """
@@ -44,6 +46,7 @@ def video_per_group(
         **{f"{d}_detection": (detections, detections[d]) for d in detectors},
         "fnmr": (genuine, genuine["own_distance"] > tolerance),
         "false_match": (known, known["outcome"] == "false_match"),
+        "failure_to_enroll": (enrollment.assign(lighting="portrait"), ~enrollment["enrolled"]),
     }
     rows = []
     for stage, (frame, hit) in stages.items():

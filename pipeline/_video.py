@@ -137,10 +137,12 @@ class _Track:
 
 @dataclass(frozen=True)
 class VideoResults:
-    """Per ground-truth face and frame (``detections``) and per track (``tracks``)."""
+    """Per ground-truth face and frame (``detections``), per track (``tracks``) and per
+    person's enrollment portrait (``enrollment``: faces found, enrolled or not)."""
 
     detections: pd.DataFrame
     tracks: pd.DataFrame
+    enrollment: pd.DataFrame
 
 
 def run_on_video(
@@ -160,7 +162,11 @@ def run_on_video(
     face_recognition = load_face_recognition()
     truth = _read_csv(directory / "ground_truth.csv")
     persons = _read_csv(directory / "persons.csv")
-    enrolled_ids, enrolled = _enroll(directory / "enroll", persons["person_id"].tolist())
+    enrollment = _enroll(directory / "enroll", persons["person_id"].tolist())
+    enrolled_ids = enrollment.loc[enrollment["enrolled"], "person_id"].to_numpy(np.int64)
+    enrolled = np.array(
+        [e for e in enrollment["encoding"] if e is not None], dtype=np.float64
+    ).reshape(len(enrolled_ids), 128)
     haar = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / _HAAR))  # type: ignore[attr-defined]
     videos = sorted((directory / "scenes").glob("*.mp4"))
     if not videos:
@@ -204,8 +210,11 @@ def run_on_video(
         columns=["video", "lighting", "frames", "person_id", "best_face_px", "encoded",
                  "nearest_id", "nearest_distance", "own_distance", "matched", "outcome"],
     )  # fmt: skip
-    return VideoResults(detection_frame.merge(persons, on="person_id", how="left"),
-                        track_frame.merge(persons, on="person_id", how="left"))  # fmt: skip
+    return VideoResults(
+        detection_frame.merge(persons, on="person_id", how="left"),
+        track_frame.merge(persons, on="person_id", how="left"),
+        enrollment.drop(columns=["encoding"]).merge(persons, on="person_id", how="left"),
+    )
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -215,17 +224,13 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: cannot read ({exc})") from None
 
 
-def _enroll(
-    directory: Path, person_ids: list[int]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Encodings of the enrollment portraits that yield exactly one face."""
-    ids, encodings = [], []
+def _enroll(directory: Path, person_ids: list[int]) -> pd.DataFrame:
+    """Each portrait's faces found and encoding; enrolled when exactly one face is found."""
+    rows = []
     for person_id in person_ids:
-        encoding, _ = encode_image(directory / f"{person_id}.png")
-        if encoding is not None:
-            ids.append(person_id)
-            encodings.append(encoding)
-    return np.array(ids, dtype=np.int64), np.array(encodings).reshape(len(ids), 128)
+        encoding, faces = encode_image(directory / f"{person_id}.png")
+        rows.append((person_id, faces, encoding is not None, encoding))
+    return pd.DataFrame(rows, columns=["person_id", "faces_found", "enrolled", "encoding"])
 
 
 def _extend_tracks(

@@ -78,6 +78,7 @@ def run_video(directory: str | Path, *, progress: Progress | None = None) -> Vid
     per_group = video_per_group(
         results.detections,
         results.tracks,
+        results.enrollment,
         attributes=list(scenario.population.attributes),
         tolerance=scenario.video.tolerance,
     )
@@ -85,6 +86,7 @@ def run_video(directory: str | Path, *, progress: Progress | None = None) -> Vid
     with atomic_output_dir(directory / RESULTS_DIR, force=True) as staging:
         results.detections.to_csv(staging / "detections.csv", index=False)
         results.tracks.to_csv(staging / "tracks.csv", index=False)
+        results.enrollment.to_csv(staging / "enrollment.csv", index=False)
         per_group.to_csv(staging / "video_per_group.csv", index=False)
         write_json(
             {"complete": True, "frames": frames, "seconds": round(seconds, 3),

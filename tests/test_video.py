@@ -78,6 +78,12 @@ def test_ground_truth_and_portraits_are_complete(rendered: Path) -> None:
                      & (per_group["lighting"] == "all")]  # fmt: skip
     assert fnmr["n"].iloc[0] == len(genuine) > 0
     assert fnmr["count"].iloc[0] == (genuine["own_distance"] > 0.6).sum()
+    enrollment = pd.read_csv(rendered / "results" / "enrollment.csv")
+    assert len(enrollment) == len(persons)
+    assert (enrollment["enrolled"] == (enrollment["faces_found"] == 1)).all()
+    fte = per_group[(per_group["stage"] == "failure_to_enroll") & (per_group["attribute"] == "all")
+                    & (per_group["lighting"] == "all")]  # fmt: skip
+    assert fte["count"].iloc[0] == (~enrollment["enrolled"]).sum()
 
 
 def test_unreadable_video_is_named(
