@@ -270,19 +270,11 @@ def _print_per_group(
     for deployment, rows in shown.groupby("deployment", sort=False):
         kind = kinds[str(deployment)]
         note = f"\n({_KIND_NOTES[kind]})" if kind in _KIND_NOTES else ""
-        view = Table(title=f"deployment {deployment}: {kind}{note}", title_justify="left")
-        headers = (
-            "group",
-            "persons",
-            "events",
-            "detected",
-            "false alerts",
-            "per 1,000/day",
-            "FPIR",
-            "FNIR",
-        )
-        for header in headers:
-            view.add_column(header, justify="left" if header == "group" else "right")
+        view = _table(
+            f"deployment {deployment}: {kind}{note}",
+            ["group", "persons", "events", "detected", "false alerts", "per 1,000/day", "FPIR",
+             "FNIR"],
+        )  # fmt: skip
         for row in records(rows):
             detection = row.detected / row.events if row.events else float("nan")
             view.add_row(
@@ -296,6 +288,14 @@ def _print_per_group(
                 _rate(row.fnir),
             )
         _stdout.print(view)
+
+
+def _table(title: str, columns: Sequence[str], *, labels: int = 1) -> Table:
+    """A terminal table: the first ``labels`` columns name things (left), the rest are numbers."""
+    view = Table(title=title, title_justify="left")
+    for position, column in enumerate(columns):
+        view.add_column(column, justify="left" if position < labels else "right")
+    return view
 
 
 def _rate(value: float) -> str:
@@ -317,13 +317,11 @@ def _print_report(summary: _report_module.ReportSummary) -> None:
         & ~disparities["metric"].str.contains("@")
     ]
     shown = flagged.sort_values("ratio", ascending=False).head(_TERMINAL_ROWS)
-    view = Table(
-        title=f"largest significant disparities ({len(shown)} of {len(flagged)}; all in "
-        "disparities.csv)",
-        title_justify="left",
+    view = _table(
+        f"largest significant disparities ({len(shown)} of {len(flagged)}; all in disparities.csv)",
+        ["deployment", "metric", "group", "reference", "ratio", "95% interval"],
+        labels=4,
     )
-    for column in ("deployment", "metric", "group", "reference", "ratio", "95% interval"):
-        view.add_column(column, justify="right" if column in ("ratio", "95% interval") else "left")
     for row in records(shown):
         view.add_row(
             row.deployment, row.metric, f"{row.attribute}={row.value}", row.reference,
@@ -347,14 +345,12 @@ def _bench_command(args: argparse.Namespace) -> int:
             rounds=args.rounds, seed=args.seed, progress=progress,
         )  # fmt: skip
     environment = bench_environment()
-    view = Table(
-        title=f"1:N search, gallery {args.gallery:,}, {args.probes:,} probes, k={args.k} "
+    view = _table(
+        f"1:N search, gallery {args.gallery:,}, {args.probes:,} probes, k={args.k} "
         f"(OPENBLAS_CORETYPE={environment['openblas_coretype']}, {environment['cpus']} CPUs)",
-        title_justify="left",
-    )
-    for column in ("method", "probes/s", "vs exact", "recall@1", f"recall@{args.k}",
-                   "mates found", "build s", "bytes/identity"):  # fmt: skip
-        view.add_column(column, justify="left" if column == "method" else "right")
+        ["method", "probes/s", "vs exact", "recall@1", f"recall@{args.k}", "mates found",
+         "build s", "bytes/identity"],
+    )  # fmt: skip
     exact = next((r.probes_per_s for r in results if r.method == "exact"), float("nan"))
     for r in results:
         view.add_row(
@@ -395,12 +391,11 @@ def _video_run(args: argparse.Namespace) -> int:
         & (table["lighting"] != "all")
         & (table["attribute"] != "skin_reflectance")
     ]
-    view = Table(title="detection rate by lighting and group (95% Wilson interval)",
-                 title_justify="left")  # fmt: skip
-    for column in ("detector", "lighting", "group", "faces", "detected", "rate", "95% interval"):
-        view.add_column(
-            column, justify="left" if column in ("detector", "lighting", "group") else "right"
-        )
+    view = _table(
+        "detection rate by lighting and group (95% Wilson interval)",
+        ["detector", "lighting", "group", "faces", "detected", "rate", "95% interval"],
+        labels=3,
+    )
     for row in records(shown):
         view.add_row(
             row.stage.removesuffix("_detection"), row.lighting,
@@ -429,10 +424,11 @@ def _enroll(args: argparse.Namespace) -> int:
         f"# Use it in a scenario: algorithm: {{error_profile: {args.out.name}}}\n"
     )
     write_file_atomically(args.out, header + yaml.safe_dump(profile, sort_keys=False))
-    view = Table(title=f"error profile at distance {args.tolerance}", title_justify="left")
-    for column in ("group", "images", "no face", "genuine pairs", "impostor pairs",
-                   "FNMR seen", "FMR seen", "FNMR fitted", "FMR fitted"):  # fmt: skip
-        view.add_column(column, justify="left" if column == "group" else "right")
+    view = _table(
+        f"error profile at distance {args.tolerance}",
+        ["group", "images", "no face", "genuine pairs", "impostor pairs", "FNMR seen",
+         "FMR seen", "FNMR fitted", "FMR fitted"],
+    )  # fmt: skip
     for group, fit in profile["fit"].items():
         view.add_row(
             group, str(fit["images"]), str(fit["no_single_face"]), str(fit["genuine_pairs"]),
@@ -462,9 +458,11 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def _print_calibration(table: pd.DataFrame) -> None:
     holds = calibration_holds(table)
-    view = Table(title="calibration: configured vs realized (fresh samples)", title_justify="left")
-    for column in ("group", "metric", "target", "realized", "95% interval", "n", ""):
-        view.add_column(column, justify="left" if column in ("group", "metric") else "right")
+    view = _table(
+        "calibration: configured vs realized (fresh samples)",
+        ["group", "metric", "target", "realized", "95% interval", "n", ""],
+        labels=2,
+    )
     for row, ok in zip(records(table), holds, strict=True):
         view.add_row(
             row.group,
@@ -506,15 +504,10 @@ def _print_world(summary: _run.RunSummary, seconds: float) -> None:
         f"{rows['events']:,} events in {seconds:.1f} s",
         highlight=False,
     )
-    table = Table(title="exposure by home district", title_justify="left")
-    for column in (
-        "district",
-        "residents",
-        "cameras",
-        "cameras / 1,000",
-        "sightings / resident / day",
-    ):
-        table.add_column(column, justify="left" if column == "district" else "right")
+    table = _table(
+        "exposure by home district",
+        ["district", "residents", "cameras", "cameras / 1,000", "sightings / resident / day"],
+    )
     for row in records(summary.districts):
         table.add_row(
             row.district,
