@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 
+from ._bounds import SLICE, Int8Bounds
+
 Precision = Literal["float32", "float16"]
 _Result = TypeVar("_Result")
 
@@ -28,6 +30,8 @@ _PROBE_BLOCK = 2_048
 _TILE = 8_192
 # Hits beyond this many per probe (times `limit`) trigger an early cut to `limit`.
 _HIT_SLACK = 4
+# Below this many identities the int8 pass costs more than the scores it saves.
+_BOUNDED_FROM = 8_192
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,13 @@ class ExactMatcher:
     Probe blocks are split across ``threads`` threads, each running a
     single-threaded matrix product, so that the reductions run in parallel too.
 
+    On galleries of 8,192 identities or more, an int8 matrix product first
+    bounds each probe's best score in every slice of 1,024 identities
+    (`Int8Bounds`); float32 scores are then computed only for the slices that
+    can hold a result (the k best, or a hit at or above the floor). The bounds
+    are guaranteed, so results are those of scoring every identity in float32;
+    they cost 128 more bytes per identity.
+
     Parameters
     ----------
     gallery:
@@ -88,6 +99,9 @@ class ExactMatcher:
         product.
     threads:
         Worker threads (default: the CPUs available).
+    bounded:
+        Skip slices by int8 bounds (on large galleries); ``False`` scores every
+        identity in float32.
 
     Examples
     --------
@@ -104,6 +118,7 @@ class ExactMatcher:
         *,
         precision: Precision = "float32",
         threads: int | None = None,
+        bounded: bool = True,
     ) -> None:
         self._gallery: npt.NDArray[np.floating[Any]]
         if isinstance(gallery, np.memmap) and gallery.dtype == np.dtype(precision):
@@ -111,6 +126,7 @@ class ExactMatcher:
         else:
             self._gallery = np.ascontiguousarray(gallery, dtype=precision)
         self._threads = max(1, threads or len(os.sched_getaffinity(0)))
+        self._bounds = Int8Bounds(self._gallery) if bounded and self.size >= _BOUNDED_FROM else None
 
     @property
     def size(self) -> int:
@@ -118,7 +134,8 @@ class ExactMatcher:
 
     @property
     def nbytes(self) -> int:
-        return int(self._gallery.nbytes)
+        bounds = self._bounds.nbytes if self._bounds else 0
+        return int(self._gallery.nbytes) + bounds
 
     def search(
         self, probes: npt.NDArray[np.float32], k: int = 1
@@ -158,58 +175,99 @@ class ExactMatcher:
         with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(self._threads) as pool:
             return list(pool.map(work, blocks))
 
+    def _reach(
+        self, block: npt.NDArray[np.float32], k: int, floor: float | None = None
+    ) -> tuple[npt.NDArray[np.bool_] | None, npt.NDArray[np.float64]]:
+        """Which slices each probe must score, and a lower bound on its k-th best score.
+
+        ``None`` (score everything) without bounds, or when a probe needs more
+        candidates than there are slices to bound them.
+        """
+        unbounded = np.full(len(block), -np.inf)
+        if self._bounds is None or k > self._bounds.slices:
+            return None, unbounded
+        upper, lower = self._bounds.slice_bounds(block)
+        # k slices each hold a vector scoring at least their lower bound.
+        kth = -np.partition(-lower, k - 1, axis=1)[:, k - 1]
+        needed = kth if floor is None else np.minimum(kth, floor)
+        return (upper >= needed[:, None]).T.copy(), kth
+
     def _tiles(
-        self, block: npt.NDArray[np.float32]
-    ) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
-        scores = np.empty((len(block), min(_TILE, self.size)), dtype=np.float32)
-        for start in range(0, self.size, _TILE):
-            tile = self._gallery[start : start + _TILE]
-            if tile.dtype != np.float32:
-                tile = tile.astype(np.float32)
-            view = scores[:, : len(tile)]
-            np.matmul(block, tile.T, out=view)
-            yield start, view
+        self, block: npt.NDArray[np.float32], reach: npt.NDArray[np.bool_] | None
+    ) -> Iterator[tuple[int, npt.NDArray[np.intp], npt.NDArray[np.float32]]]:
+        """``(start, rows, scores)``: float32 scores of the probes ``rows`` against
+        the gallery from ``start``, for every tile, or for each slice some probe
+        must reach."""
+        everyone = np.arange(len(block))
+        if reach is None:
+            scores = np.empty((len(block), min(_TILE, self.size)), dtype=np.float32)
+            for start in range(0, self.size, _TILE):
+                tile = self._tile(start, _TILE)
+                view = scores[:, : len(tile)]
+                np.matmul(block, tile.T, out=view)
+                yield start, everyone, view
+            return
+        for index in np.flatnonzero(reach.any(axis=1)):
+            rows = everyone[reach[index]]
+            start = int(index) * SLICE
+            yield start, rows, block[rows] @ self._tile(start, SLICE).T
+
+    def _tile(self, start: int, width: int) -> npt.NDArray[np.float32]:
+        tile = self._gallery[start : start + width]
+        return tile if tile.dtype == np.float32 else tile.astype(np.float32)
 
     def _top_k(
         self, block: npt.NDArray[np.float32], k: int
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
-        rows = np.arange(len(block))
+        reach, kth = self._reach(block, k)
         top_p = np.full((len(block), k), -1, dtype=np.intp)
         top_s = np.full((len(block), k), -np.inf, dtype=np.float32)
-        for start, scores in self._tiles(block):
+        for start, rows, scores in self._tiles(block, reach):
             if k == 1:
-                best = scores.argmax(axis=1)
-                value = scores[rows, best]
-                better = value > top_s[:, 0]
-                top_s[better, 0], top_p[better, 0] = value[better], best[better] + start
+                _keep_best(top_p[:, 0], top_s[:, 0], rows, start, scores)
                 continue
-            if start == 0:
-                top_p = _row_top_k(scores, k)
-                top_s = np.take_along_axis(scores, top_p, axis=1)
-                continue
-            # Only scores above a probe's current k-th best can enter its top k.
-            probe, column = np.nonzero(scores > top_s[:, -1:])
-            top_p, top_s = _merge(top_p, top_s, probe, column + start, scores[probe, column], k)
+            # Only scores reaching a probe's current k-th best can enter its top k.
+            bar = np.maximum(top_s[rows, -1], kth[rows])
+            if np.isneginf(bar).all():
+                # Nothing to beat yet: the tile's own k-th best, found by partition,
+                # rather than merging the whole tile.
+                width = min(k, scores.shape[1])
+                bar = np.partition(scores, -width, axis=1)[:, -width]
+            row, column = np.nonzero(scores >= bar[:, None])
+            top_p, top_s = _merge(top_p, top_s, rows[row], column + start, scores[row, column], k)
         return top_p, top_s
 
     def _hits(self, block: npt.NDArray[np.float32], floor: float, limit: int) -> Hits:
-        rows = np.arange(len(block))
+        reach, _ = self._reach(block, 1, floor)
         best = np.zeros(len(block), dtype=np.intp)
         best_score = np.full(len(block), -np.inf, dtype=np.float32)
         found: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32]]]
         found, count = [], 0
-        for start, scores in self._tiles(block):
-            column = scores.argmax(axis=1)
-            value = scores[rows, column]
-            better = value > best_score
-            best_score[better], best[better] = value[better], column[better] + start
-            probe, position = np.nonzero(scores >= floor)
-            found.append((probe, position + start, scores[probe, position]))
-            count += len(probe)
+        for start, rows, scores in self._tiles(block, reach):
+            _keep_best(best, best_score, rows, start, scores)
+            row, position = np.nonzero(scores >= floor)
+            found.append((rows[row], position + start, scores[row, position]))
+            count += len(row)
             if count > _HIT_SLACK * limit * len(block):
                 found, count = [_cap(*_concat(found), limit)], len(block) * limit
         probe, position, score = _cap(*_concat(found), limit) if found else _concat([])
         return Hits(best, best_score, probe, position, score)
+
+
+def _keep_best(
+    best: npt.NDArray[np.intp],
+    best_score: npt.NDArray[np.float32],
+    rows: npt.NDArray[np.intp],
+    start: int,
+    scores: npt.NDArray[np.float32],
+) -> None:
+    """Update ``best``/``best_score`` in place where a tile's best beats them
+    (ties keep the earlier, lower position)."""
+    column = scores.argmax(axis=1)
+    value = scores[np.arange(len(rows)), column]
+    better = value > best_score[rows]
+    best_score[rows[better]] = value[better]
+    best[rows[better]] = column[better] + start
 
 
 def _concat(
@@ -255,10 +313,3 @@ def _merge(
     # has exactly k, in row order.
     _, kept_position, kept_score = _cap(all_probe, all_position, all_score, k)
     return kept_position.reshape(n, k), kept_score.reshape(n, k)
-
-
-def _row_top_k(block: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
-    """Column positions of each row's ``k`` largest values, largest first."""
-    top = np.argpartition(-block, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(block, top, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(top, order, axis=1)

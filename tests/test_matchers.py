@@ -48,16 +48,18 @@ def test_exact_top_k_and_hits_match_brute_force(threads: int) -> None:
 
 
 def test_bench_methods_agree_with_exact_search(tmp_path: Path) -> None:
-    methods = ["face_recognition", "exact", "exact-f16", "exact-mmap", "faiss-flat",
-               *MATED_RECALL_FLOORS]  # fmt: skip
+    methods = ["face_recognition", "exact", "exact-gemm", "exact-f16", "exact-mmap",
+               "faiss-flat", *MATED_RECALL_FLOORS]  # fmt: skip
     results = {
         r.method: r for r in run_bench(gallery=20_000, probes=600, k=5, methods=methods, rounds=1)
     }
-    for method in ("face_recognition", "exact", "exact-mmap", "faiss-flat"):
+    for method in ("face_recognition", "exact", "exact-gemm", "exact-mmap", "faiss-flat"):
         assert results[method].recall_at_1 == 1.0 and results[method].recall_at_k == 1.0, method
     assert results["exact-f16"].recall_at_1 >= 0.995
-    assert results["exact-f16"].bytes_per_identity == 256
-    assert results["exact"].bytes_per_identity == 512
+    # float32 or float16 vectors, plus 128 bytes of int8 codes for the bounds.
+    assert results["exact-gemm"].bytes_per_identity == 512
+    assert results["exact"].bytes_per_identity == 640
+    assert results["exact-f16"].bytes_per_identity == 384
     for method, floor in MATED_RECALL_FLOORS.items():
         assert results[method].mated_found_at_1 >= floor, (method, results[method])
     assert results["exact"].mated_found_at_1 == 1.0
