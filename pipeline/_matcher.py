@@ -84,8 +84,9 @@ class ExactMatcher:
     bounds each probe's best score in every slice of 1,024 identities
     (`Int8Bounds`); float32 scores are then computed only for the slices that
     can hold a result (the k best, or a hit at or above the floor). The bounds
-    are guaranteed, so results are those of scoring every identity in float32;
-    they cost 128 more bytes per identity.
+    are guaranteed, so the candidates are those that scoring every identity in
+    float32 finds (scores can differ in the last bit, since they come from
+    smaller products); the codes cost 128 more bytes per identity.
 
     Parameters
     ----------
@@ -95,8 +96,8 @@ class ExactMatcher:
         than memory is searched in shards from disk.
     precision:
         ``"float16"`` stores the gallery at half the memory (256 bytes per
-        identity at 128 dimensions); each tile is widened to float32 for the
-        product.
+        identity at 128 dimensions, plus the int8 codes); each tile is widened
+        to float32 for the product.
     threads:
         Worker threads (default: the CPUs available).
     bounded:

@@ -468,8 +468,9 @@ MatchingMethod = Literal["exact", "faiss-flat", "faiss-ivf", "faiss-hnsw"]
 class Matching(_Strict):
     """How 1:N searches run.
 
-    ``exact`` (default) is the project's tiled matrix-product search; ``precision:
-    float16`` halves its gallery memory. ``faiss-flat`` is faiss's exact index;
+    ``exact`` (default) is the project's tiled matrix-product search, which skips
+    the parts of a large gallery that int8 bounds rule out; ``precision: float16``
+    halves its gallery memory. ``faiss-flat`` is faiss's exact index;
     ``faiss-ivf`` (``nlist`` lists, default sqrt of the gallery size, ``nprobe``
     searched) and ``faiss-hnsw`` (``hnsw_m``, ``ef_search``) are approximate: they
     can miss a mate or a false match that exact search finds. ``threads``: search
