@@ -11,8 +11,8 @@ from ._burden import BURDEN_COLUMNS, burden_by_group, gini, lorenz_curve, person
 from ._calibration_table import CALIBRATION_COLUMNS, calibration_holds, calibration_table
 from ._cells import GroupCells, group_cells
 from ._det import DET_COLUMNS, det_points
-from ._heatmap import IMPOSTOR_COLUMNS, impostor_heatmap
 from ._html import figure, render_report
+from ._impostors import IMPOSTOR_COLUMNS, ImpostorRates, impostor_heatmap, impostor_rates
 from ._intervals import pair_bootstrap_interval, wilson_interval
 from ._metrics import (
     DISPARITY_COLUMNS,
@@ -40,6 +40,7 @@ __all__ = [
     "DeploymentSpec",
     "GroupCells",
     "GroupMetrics",
+    "ImpostorRates",
     "Metric",
     "burden_by_group",
     "calibration_holds",
@@ -52,6 +53,7 @@ __all__ = [
     "group_cells",
     "group_metrics",
     "impostor_heatmap",
+    "impostor_rates",
     "lorenz_curve",
     "pair_bootstrap_interval",
     "per_group_table",

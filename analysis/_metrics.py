@@ -12,6 +12,7 @@ import pandas as pd
 
 from ._bootstrap import BootstrapRates, cluster_bootstrap
 from ._cells import ALL, GroupCells
+from ._impostors import ImpostorRates
 from ._intervals import CONFIDENCE
 from ._run_counts import DeploymentCounts, DeploymentSpec
 
@@ -28,7 +29,12 @@ HIGHER_IS_WORSE = {"alert_precision": False}
 
 @dataclass(frozen=True)
 class Metric:
-    """A rate to report per group: per-person (or per-cluster) numerators and denominators."""
+    """A rate to report per group: per-person (or per-cluster) numerators and denominators.
+
+    ``replicates`` ``(replicates, groups)``, where given, come from a bootstrap
+    that reweighs more than persons (impostor FMR also reweighs gallery members,
+    see `impostor_rates`) and replace the person-level ones.
+    """
 
     name: str
     numerator: npt.NDArray[np.float64]
@@ -36,6 +42,7 @@ class Metric:
     proportion: bool = True
     threshold: float | None = None
     gallery_fraction: float | None = None
+    replicates: npt.NDArray[np.float64] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class GroupMetrics:
 def group_metrics(
     tally: pd.DataFrame,
     counts: Mapping[str, DeploymentCounts],
+    impostors: Mapping[str, ImpostorRates],
     *,
     specs: Sequence[DeploymentSpec],
     cells: GroupCells,
@@ -69,6 +77,8 @@ def group_metrics(
         ``person_outcomes.parquet``: one row per deployment and person.
     counts:
         Per deployment, the counts of `count_run`.
+    impostors:
+        Per 1:N deployment, its `impostor_rates` (two-way replicates of FMR).
     specs, cells, days:
         The deployments, the reported groups, and the days simulated.
     thresholds, fractions:
@@ -85,7 +95,8 @@ def group_metrics(
     for spec in specs:
         mine = tally[tally["deployment"] == spec.name].sort_values("person_id")
         column = {name: mine[name].to_numpy(np.float64) for name in mine.columns[2:]}
-        metrics = _metrics_of(spec, column, counts[spec.name], days, thresholds, fractions)
+        two_way = impostors[spec.name] if spec.searches_gallery else None
+        metrics = _metrics_of(spec, column, counts[spec.name], two_way, days, thresholds, fractions)
         table, disparities = rates_by_group(spec.name, metrics, cells, reference=reference, rng=rng)
         plain = table["threshold"].isna() & table["gallery_fraction"].isna()
         parts["metrics"].append(table[plain].drop(columns=["threshold", "gallery_fraction"]))
@@ -124,6 +135,9 @@ def rates_by_group(
         cells.cells,
         rng=rng,
     )
+    for i, metric in enumerate(metrics):
+        if metric.replicates is not None:
+            rates.replicates[:, :, i] = metric.replicates
     metrics = list(metrics)
     return (
         _long_table(deployment, metrics, rates, cells),
@@ -135,6 +149,7 @@ def _metrics_of(
     spec: DeploymentSpec,
     c: dict[str, npt.NDArray[np.float64]],
     counts: DeploymentCounts,
+    impostors: ImpostorRates | None,
     days: int,
     thresholds: Sequence[float],
     fractions: Sequence[float],
@@ -158,10 +173,15 @@ def _metrics_of(
             Metric("fmr", c["nonmated_alerts"], nonmated),
             Metric("fnmr", mated - c["true_alerts"], mated),
         ]
-    elif spec.searches_gallery:
+    elif impostors is not None:
         comparisons = c["detected"] * len(spec.members) - mated
         metrics += [
-            Metric("fmr", counts.impostor_hits.astype(np.float64), comparisons),
+            Metric(
+                "fmr",
+                counts.impostor_hits.astype(np.float64),
+                comparisons,
+                replicates=impostors.whole_gallery,
+            ),
             Metric("fnmr", mated - counts.mate_hits, mated),
         ]
     if spec.kind != "investigation":

@@ -29,6 +29,7 @@ from riskclass.analysis import (
     group_cells,
     group_metrics,
     impostor_heatmap,
+    impostor_rates,
     lorenz_curve,
     person_burden,
     render_report,
@@ -98,11 +99,6 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
     attributes = list(scenario.population.attributes)
     cells = group_cells(persons, attributes)
     specs = _specs(scenario, galleries)
-    names = {a: sorted(persons[a].astype(str).unique()) for a in attributes}
-    codes = {
-        a: pd.Categorical(persons[a].astype(str), categories=names[a]).codes.astype(np.intp)
-        for a in attributes
-    }
     settings = scenario.report
     thresholds = settings.sweep_thresholds(scenario.algorithm.threshold)
     report(progress, "report", 1, _STEPS)
@@ -116,16 +112,23 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
         seed=scenario.seed,
     )  # fmt: skip
     report(progress, "report", 2, _STEPS)
+    impostor_rng = rng_for(scenario.seed, Stream.REPORT, 1)
+    impostors = {
+        spec.name: impostor_rates(
+            spec, counts[spec.name], tally[tally["deployment"] == spec.name], cells,
+            rng=impostor_rng,
+        )
+        for spec in specs
+        if spec.searches_gallery
+    }  # fmt: skip
     metrics = group_metrics(
-        tally, counts, specs=specs, cells=cells, days=scenario.days, thresholds=thresholds,
-        fractions=settings.gallery_fractions, reference=settings.reference,
-        rng=rng_for(scenario.seed, Stream.REPORT),
+        tally, counts, impostors, specs=specs, cells=cells, days=scenario.days,
+        thresholds=thresholds, fractions=settings.gallery_fractions,
+        reference=settings.reference, rng=rng_for(scenario.seed, Stream.REPORT),
     )  # fmt: skip
     report(progress, "report", 3, _STEPS)
     det = det_points(counts, specs, cells)
-    heatmap = impostor_heatmap(
-        counts, specs, tally, codes, names, rng=rng_for(scenario.seed, Stream.REPORT, 1)
-    )
+    heatmap = impostor_heatmap(impostors, cells)
     deployments = [spec.name for spec in specs]
     burden = person_burden(
         _row_groups(
@@ -498,7 +501,8 @@ _EVENT_METHODS = (
     "above the threshold. FMR/FNMR: per comparison. FTA: captures with no usable face. "
     "Intervals: 95%, from a bootstrap that resamples persons (a person's repeated sightings "
     "stay together), widened to the Wilson interval of the pooled counts where that is wider; "
-    "the impostor heatmap resamples probe persons and gallery members independently. "
+    "impostor FMR (per group and in the heatmap) also resamples gallery members, "
+    "independently of probe persons, since one member can draw many false matches. "
     "Disparity ratios follow NIST: a group's rate over the reference group's (the best-off "
     "group unless configured), worse over better. Groups with no trials show n = 0 and no rate."
 )

@@ -9,9 +9,20 @@ the ratio of two groups' means.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import NamedTuple
 
-from riskclass.analysis import cluster_bootstrap, wilson_interval
+import numpy as np
+import pandas as pd
+
+from riskclass.analysis import (
+    DeploymentCounts,
+    DeploymentSpec,
+    GroupCells,
+    cluster_bootstrap,
+    group_cells,
+    impostor_rates,
+    wilson_interval,
+)
 
 REPETITIONS = 200
 PERSONS = 1500
@@ -50,3 +61,74 @@ def test_cluster_bootstrap_intervals_cover_the_truth() -> None:
     # Treating correlated sightings as independent trials under-covers, which is why
     # the report resamples persons.
     assert covered_naive < 0.90 * REPETITIONS, covered_naive
+
+
+# Impostor FMR: each probe person's searches share a susceptibility, and each
+# gallery member an attraction that all probes share (mean 1 each, exponential
+# attraction: some members draw many false matches). The true FMR of a group is
+# the base rate times its factor.
+MEMBERS = 150
+IMPOSTOR_BASE = 2e-3
+IMPOSTOR_FACTORS = np.array([1.0, 3.0])
+
+
+def _impostor_scenario(rng: np.random.Generator) -> tuple[ImpostorInputs, np.ndarray]:
+    group = rng.integers(0, 2, PERSONS)
+    searches = 1 + rng.poisson(4.0, PERSONS)
+    susceptibility = rng.gamma(2.0, 0.5, PERSONS) * IMPOSTOR_FACTORS[group]
+    attraction = rng.exponential(1.0, MEMBERS)
+    hits = rng.poisson(IMPOSTOR_BASE * np.outer(searches * susceptibility, attraction))
+    person, member = np.nonzero(hits)
+    person, member = (
+        np.repeat(person, hits[person, member]),
+        np.repeat(member, hits[person, member]),
+    )
+    members = np.arange(PERSONS, PERSONS + MEMBERS)
+    empty = np.zeros(PERSONS + MEMBERS, np.int64)
+    counts = DeploymentCounts(
+        sweep_nonmated_alerts=empty[None], sweep_true_alerts=empty[None],
+        impostor_hits=np.bincount(person, minlength=len(empty)), mate_hits=empty,
+        gallery_nonmated_alerts=empty[None], histogram=np.zeros((1, 2, 1), np.int64),
+        impostor_probe=[person], impostor_candidate=[members[member]],
+    )  # fmt: skip
+    tally = pd.DataFrame(
+        {"person_id": np.arange(len(empty)), "detected": np.r_[searches, np.zeros(MEMBERS)],
+         "mated_searches": 0}
+    )  # fmt: skip
+    labels = np.r_[np.where(group == 0, "a", "b"), np.full(MEMBERS, "member")]
+    inputs = ImpostorInputs(
+        DeploymentSpec("street", "watchlist_screening", 0.6, members), counts, tally,
+        group_cells(pd.DataFrame({"group": labels}), ["group"]),
+    )  # fmt: skip
+    return inputs, group
+
+
+class ImpostorInputs(NamedTuple):
+    spec: DeploymentSpec
+    counts: DeploymentCounts
+    tally: pd.DataFrame
+    cells: GroupCells
+
+
+def test_two_way_impostor_intervals_cover_the_truth() -> None:
+    rng = np.random.default_rng(2027)
+    covered = np.zeros(2, dtype=int)
+    covered_persons_only = np.zeros(2, dtype=int)
+    for _ in range(REPETITIONS):
+        inputs, group = _impostor_scenario(rng)
+        found = impostor_rates(*inputs, rng=rng)
+        rows = [1, 2]  # the cells of groups a and b (0 is everyone)
+        low, high = found.rates.interval(proportion=np.ones(len(found.member_groups), bool))
+        truth = IMPOSTOR_BASE * IMPOSTOR_FACTORS
+        covered += (low[rows, 0] <= truth) & (truth <= high[rows, 0])
+        searches = inputs.tally["detected"].to_numpy(float)[:PERSONS]
+        persons_only = cluster_bootstrap(
+            inputs.counts.impostor_hits[:PERSONS, None].astype(float),
+            searches[:, None] * MEMBERS, group, np.eye(2, dtype=bool), rng=rng,
+        )  # fmt: skip
+        low, high = persons_only.interval(proportion=np.array([True]))
+        covered_persons_only += (low[:, 0] <= truth) & (truth <= high[:, 0])
+    for count in covered:
+        assert 0.90 * REPETITIONS <= count <= 0.99 * REPETITIONS, covered
+    # Reweighing probe persons alone ignores what members share, and under-covers.
+    assert (covered_persons_only < 0.85 * REPETITIONS).all(), covered_persons_only
