@@ -8,16 +8,21 @@ so the product of the codes bounds the score from both sides::
 
 The code products come from one int8 matrix product (onnxruntime's
 ``MatMulInteger``, which runs on the CPU's int8 dot-product instructions,
-about three times the float32 rate here). For each probe and each slice of
-`SLICE` consecutive gallery vectors, the largest code product gives an upper
-bound on the slice's best score and a lower bound on it (the vector that
-attains it scores at least that). `riskclass.pipeline.ExactMatcher` scores in
-float32 only the slices that can hold a probe's best candidates, so its results
-stay exact.
+about three times the float32 rate here). Without those instructions (x86
+CPUs before VNNI), onnxruntime multiplies with an instruction that saturates
+16-bit pair sums; probe codes then use 7 bits, which keeps every pair sum in
+range. For each probe and each slice of `SLICE` consecutive gallery vectors,
+the largest code product gives an upper bound on the slice's best score and a
+lower bound on it (the vector that attains it scores at least that).
+`riskclass.pipeline.ExactMatcher` scores in float32 only the slices that can
+hold a probe's best candidates, so its results stay exact.
 """
 
 from __future__ import annotations
 
+import platform
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,9 +35,11 @@ SLICE = 1_024
 # Gallery vectors per int8 product (a multiple of SLICE).
 _CODE_TILE = 4 * SLICE
 _LEVELS = 127
-# Covers float32 rounding of the scores that the bounds are compared with
-# (at most about dims x 2**-24 of |q|·|g| at 128 dimensions), with room to spare.
-_ROUNDING = 1e-4
+# 7-bit probe codes: 127 x 127 x 2 fits the 16-bit pair sums of VPMADDUBSW.
+_NARROW_LEVELS = 63
+# Float32 scores, which the bounds are compared with, are off by at most
+# dims x 2**-24 of |q|·|g|; the margin allows four times that.
+_ROUNDING_PER_DIM = 4 * 2.0**-24
 
 
 class Int8Bounds:
@@ -52,13 +59,16 @@ class Int8Bounds:
     ((1, 2), True)
     """
 
-    def __init__(self, gallery: npt.NDArray[np.floating[Any]]) -> None:
+    def __init__(
+        self, gallery: npt.NDArray[np.floating[Any]], *, probe_levels: int | None = None
+    ) -> None:
+        self._probe_levels = probe_levels or _probe_levels()
         self._codes: list[npt.NDArray[np.int8]] = []
         scales, norm_max, residual_max = [], [], []
         for start in range(0, len(gallery), _CODE_TILE):
             tile = np.asarray(gallery[start : start + _CODE_TILE], dtype=np.float64)
-            scale = _scale(tile.reshape(1, -1))[0]
-            codes = _codes(tile, scale)
+            scale = _scale(tile.reshape(1, -1), _LEVELS)[0]
+            codes = _codes(tile, scale, _LEVELS)
             slices = np.arange(0, len(tile), SLICE)
             norm = np.linalg.norm(tile, axis=1)
             residual = np.linalg.norm(tile - scale * codes, axis=1)
@@ -69,7 +79,7 @@ class Int8Bounds:
         self._tile_scale = np.concatenate(scales) if scales else np.empty(0)
         self._norm_max = np.concatenate(norm_max) if norm_max else np.empty(0)
         self._residual_max = np.concatenate(residual_max) if residual_max else np.empty(0)
-        self._session = _int8_product() if self._codes else None
+        self._session = _int8_product(self._probe_levels + 1) if self._codes else None
 
     @property
     def slices(self) -> int:
@@ -85,16 +95,18 @@ class Int8Bounds:
         """``(upper, lower)``, each ``(probes, slices)``: every score of a probe in a
         slice is at most ``upper``, and the slice's best score is at least ``lower``."""
         block = np.asarray(probes, dtype=np.float64)
-        scale = _scale(block)
-        codes = _codes(block, scale[:, None])
+        levels = self._probe_levels
+        scale = _scale(block, levels)
+        codes = _codes(block, scale[:, None], levels)
         quantized = scale[:, None] * codes
         error = np.linalg.norm(block - quantized, axis=1)[:, None]
+        rounding = _ROUNDING_PER_DIM * block.shape[1]
         margin = (
             error * self._norm_max
             + np.linalg.norm(quantized, axis=1)[:, None] * self._residual_max
-            + _ROUNDING * np.linalg.norm(block, axis=1)[:, None] * self._norm_max
+            + rounding * np.linalg.norm(block, axis=1)[:, None] * self._norm_max
         )
-        best = self._slice_maxima((codes.astype(np.int16) + 128).astype(np.uint8))
+        best = self._slice_maxima((codes.astype(np.int16) + levels + 1).astype(np.uint8))
         center = best * (scale[:, None] * self._tile_scale)
         return center + margin, center - margin
 
@@ -111,22 +123,35 @@ class Int8Bounds:
         return maxima
 
 
-def _scale(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Per row, the step that maps its largest magnitude onto the largest int8 level."""
+def _scale(rows: npt.NDArray[np.float64], levels: int) -> npt.NDArray[np.float64]:
+    """Per row, the step that maps its largest magnitude onto the top code level."""
     largest = np.abs(rows).max(axis=1) if rows.shape[1] else np.zeros(len(rows))
-    return np.maximum(largest, np.finfo(np.float32).tiny) / _LEVELS
+    return np.maximum(largest, np.finfo(np.float32).tiny) / levels
 
 
-def _codes(rows: npt.NDArray[np.float64], scale: Any) -> npt.NDArray[np.int8]:
-    return np.clip(np.rint(rows / scale), -_LEVELS, _LEVELS).astype(np.int8)
+def _codes(rows: npt.NDArray[np.float64], scale: Any, levels: int) -> npt.NDArray[np.int8]:
+    return np.clip(np.rint(rows / scale), -levels, levels).astype(np.int8)
 
 
-def _int8_product() -> Any:
-    """An onnxruntime session computing ``(probes - 128) @ gallery`` in int32.
+@cache
+def _probe_levels() -> int:
+    """Probe code levels this CPU's int8 product handles exactly: full int8 with
+    VNNI dot products (or on ARM), 7 bits otherwise."""
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
+        return _LEVELS
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return _NARROW_LEVELS
+    return _LEVELS if {"avx512_vnni", "avx_vnni"} & set(flags) else _NARROW_LEVELS
 
-    Probe codes travel shifted into uint8 with a zero point of 128 because the
-    CPU's int8 dot product multiplies unsigned by signed bytes. One thread per
-    session call: the matcher runs its probe blocks in parallel threads itself.
+
+def _int8_product(zero_point: int) -> Any:
+    """An onnxruntime session computing ``(probes - zero_point) @ gallery`` in int32.
+
+    Probe codes travel shifted into uint8 because the CPU's int8 dot product
+    multiplies unsigned by signed bytes. One thread per session call: the
+    matcher runs its probe blocks in parallel threads itself.
     """
     import onnx
     import onnxruntime
@@ -140,7 +165,7 @@ def _int8_product() -> Any:
             helper.make_tensor_value_info("gallery", TensorProto.INT8, [None, None]),
         ],
         [helper.make_tensor_value_info("products", TensorProto.INT32, [None, None])],
-        initializer=[helper.make_tensor("zero", TensorProto.UINT8, [], [128])],
+        initializer=[helper.make_tensor("zero", TensorProto.UINT8, [], [zero_point])],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8

@@ -32,6 +32,10 @@ _TILE = 8_192
 _HIT_SLACK = 4
 # Below this many identities the int8 pass costs more than the scores it saves.
 _BOUNDED_FROM = 8_192
+# Bounds are (probes x slices) float64 arrays: a block holds at most this many
+# entries (32 MiB per array), so very large galleries take fewer probes at a time.
+_BOUND_ENTRIES = 1 << 22
+_MIN_BOUNDED_BLOCK = 128
 
 
 @dataclass(frozen=True)
@@ -168,8 +172,13 @@ class ExactMatcher:
     ) -> list[_Result]:
         """Apply ``work`` to consecutive blocks of probes, in parallel, in order."""
         probes = np.ascontiguousarray(probes, dtype=np.float32)
+        largest = _PROBE_BLOCK
+        if self._bounds is not None:
+            largest = min(largest, max(_MIN_BOUNDED_BLOCK, _BOUND_ENTRIES // self._bounds.slices))
+        # Equal blocks, as many for every thread, none larger than `largest`.
         per_thread = -(-len(probes) // self._threads)
-        size = max(1, min(_PROBE_BLOCK, per_thread))
+        count = max(1, self._threads * -(-per_thread // largest))
+        size = max(1, -(-len(probes) // count))
         blocks = [probes[start : start + size] for start in range(0, len(probes), size)]
         if self._threads == 1 or len(blocks) == 1:
             return [work(block) for block in blocks]

@@ -21,13 +21,18 @@ def _gallery(rng: np.random.Generator, n: int, dims: int) -> np.ndarray:
     return vectors.astype(np.float32)
 
 
+@pytest.mark.parametrize("probe_levels", [127, 63])
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])
 @pytest.mark.parametrize("dims", [128, 16])
-def test_every_score_lies_within_its_slice_bounds(dtype: type, dims: int) -> None:
+def test_every_score_lies_within_its_slice_bounds(
+    dtype: type, dims: int, probe_levels: int
+) -> None:
+    """Both probe code widths: 8 bits where the CPU has VNNI, 7 where it has not."""
     rng = np.random.default_rng(11)
     gallery = _gallery(rng, 10_000, dims).astype(dtype)
     probes = np.vstack([_gallery(rng, 300, dims), gallery[:40].astype(np.float32)])
-    upper, lower = Int8Bounds(gallery).slice_bounds(probes)
+    bounds = Int8Bounds(gallery, probe_levels=probe_levels)
+    upper, lower = bounds.slice_bounds(probes)
     scores = probes.astype(np.float64) @ gallery.astype(np.float64).T
     starts = np.arange(0, len(gallery), SLICE)
     assert upper.shape == lower.shape == (len(probes), len(starts))
@@ -53,6 +58,7 @@ def test_bounded_search_returns_what_scoring_everything_returns(threads: int, k:
     bounded = ExactMatcher(gallery, threads=threads)
     everything = ExactMatcher(gallery, threads=threads, bounded=False)
     positions, scores = bounded.search(probes, k=k)
+    assert bounded.search(probes[:0], k=k)[0].shape == (0, k)
     expected, expected_scores = everything.search(probes, k=k)
     np.testing.assert_array_equal(positions, expected)
     np.testing.assert_allclose(scores, expected_scores, rtol=1e-5, atol=1e-5)
