@@ -104,6 +104,8 @@ def impostor_rates(
             weight[np.searchsorted(block, enrolled)] * own[enrolled, None]
             * member_weight[:, position[enrolled]].T,
         )  # fmt: skip
+        # Only searched persons draw hits, so the block's span of person ids
+        # holds exactly the hits of its persons.
         first, last = np.searchsorted(hit_person, [block[0], block[-1] + 1])
         for chunk in range(first, last, _BLOCK):
             person = hit_person[chunk : min(chunk + _BLOCK, last)]

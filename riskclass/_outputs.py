@@ -38,6 +38,7 @@ _RECORDED_PACKAGES = (
     "dlib-bin",
     "opencv-python-headless",
     "faiss-cpu",
+    "onnxruntime",
     "scikit-learn",
 )
 _EXISTS = "output directory {path} already exists; pass --force to replace it"
