@@ -6,9 +6,10 @@ The stages live in subpackages: `riskclass.synthetic` (the synthetic world),
 share: the scenario config, group keys, errors and output writing.
 """
 
-from ._config import Scenario, load_config, validate_config
+from ._config import Scenario
 from ._errors import ConfigError, DataError, OutputExistsError, RiskclassError
 from ._groups import GroupKey
+from ._loading import load_config, validate_config
 
 __all__ = [
     "ConfigError",

@@ -34,8 +34,9 @@ from riskclass.pipeline import encode_photos, fit_profile, read_labels
 
 from . import _bench, _run, _video
 from . import _report as _report_module
-from ._config import Scenario, load_config
+from ._config import Scenario
 from ._errors import RiskclassError
+from ._loading import load_config
 from ._outputs import bench_environment, records, write_file_atomically
 from ._progress import Progress as ProgressFn
 from ._report import build_report

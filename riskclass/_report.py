@@ -37,8 +37,9 @@ from riskclass.analysis import (
 )
 
 from . import _run, _video
-from ._config import Scenario, validate_config
+from ._config import Scenario
 from ._errors import DataError
+from ._loading import validate_config
 from ._outputs import (
     MANIFEST,
     atomic_output_dir,

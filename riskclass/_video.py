@@ -14,8 +14,9 @@ from riskclass.analysis import video_per_group
 from riskclass.pipeline import run_on_video
 from riskclass.synthetic import VideoSummary, render_video
 
-from ._config import Scenario, validate_config
+from ._config import Scenario
 from ._errors import DataError
+from ._loading import validate_config
 from ._outputs import MANIFEST, atomic_output_dir, package_versions, write_json
 from ._progress import Progress
 from ._run import provenance

@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from riskclass.pipeline import ExactMatcher
-from riskclass.pipeline._bounds import SLICE, Int8Bounds
+from riskclass.pipeline._bounds import SLICE, Int8Bounds, _probe_levels
+
+# Full int8 probe codes are exact only where the CPU's int8 product does not
+# saturate (VNNI); elsewhere the matcher itself uses 7-bit codes.
+_FULL_CODES = pytest.param(
+    127,
+    marks=pytest.mark.skipif(
+        _probe_levels() != 127, reason="this CPU has no VNNI: the matcher uses 7-bit codes here"
+    ),
+)
 
 
 def _gallery(rng: np.random.Generator, n: int, dims: int) -> np.ndarray:
@@ -21,7 +30,7 @@ def _gallery(rng: np.random.Generator, n: int, dims: int) -> np.ndarray:
     return vectors.astype(np.float32)
 
 
-@pytest.mark.parametrize("probe_levels", [127, 63])
+@pytest.mark.parametrize("probe_levels", [_FULL_CODES, 63])
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])
 @pytest.mark.parametrize("dims", [128, 16])
 def test_every_score_lies_within_its_slice_bounds(
@@ -60,13 +69,34 @@ def test_bounded_search_returns_what_scoring_everything_returns(threads: int, k:
     positions, scores = bounded.search(probes, k=k)
     assert bounded.search(probes[:0], k=k)[0].shape == (0, k)
     expected, expected_scores = everything.search(probes, k=k)
-    np.testing.assert_array_equal(positions, expected)
+    _same_up_to_ties(probes, gallery, positions, expected)
     np.testing.assert_allclose(scores, expected_scores, rtol=1e-5, atol=1e-5)
     floor = float(np.quantile(expected_scores[:, 0], 0.3))
     hits, expected_hits = (m.search_hits(probes, floor, limit=5) for m in (bounded, everything))
-    for field in ("best", "probe", "position"):
-        np.testing.assert_array_equal(getattr(hits, field), getattr(expected_hits, field))
+    np.testing.assert_array_equal(hits.probe, expected_hits.probe)
+    _same_up_to_ties(probes, gallery, hits.best, expected_hits.best)
+    _same_up_to_ties(probes[hits.probe], gallery, hits.position, expected_hits.position)
     assert len(hits.probe) > len(probes)
+
+
+def _same_up_to_ties(
+    probes: np.ndarray, gallery: np.ndarray, positions: np.ndarray, expected: np.ndarray
+) -> None:
+    """The same candidates, except that exact duplicates in the gallery may swap places.
+
+    Duplicated rows score the same up to float32 rounding, which depends on how the
+    product is tiled, so which of them comes first is not part of the contract.
+    """
+    rows = np.arange(len(probes)).reshape(-1, *([1] * (positions.ndim - 1)))
+
+    def exact(where: np.ndarray) -> np.ndarray:
+        return np.einsum(
+            "...d,...d->...", probes[rows].astype(np.float64), gallery[where].astype(np.float64)
+        )
+
+    differ = positions != expected
+    assert differ.mean() < 0.01
+    np.testing.assert_allclose(exact(positions)[differ], exact(expected)[differ], atol=1e-6)
 
 
 def test_float16_and_memory_mapped_galleries_search_exactly(tmp_path: Path) -> None:
@@ -95,4 +125,5 @@ def test_bounds_leave_most_slices_unscored() -> None:
     reached = upper >= lower.max(axis=1, keepdims=True)
     # Mated probes need only their mate's slice; strangers a few close calls.
     assert reached[:200].sum(axis=1).max() == 1
-    assert reached[200:].mean() < 0.1
+    # 7-bit probe codes (CPUs without VNNI) bound less tightly than 8-bit ones.
+    assert reached[200:].mean() < (0.1 if _probe_levels() == 127 else 0.2)
