@@ -1,10 +1,14 @@
-"""Subject-level (cluster) bootstrap of rates whose trials repeat within persons.
+"""Confidence intervals for error rates: Wilson, and bootstraps over subjects.
 
-A person sighted twenty times contributes twenty searches that share one face, one
-home and one gallery neighbourhood; treating them as independent trials would make
-intervals too narrow. Here every replicate reweighs whole persons (Poisson(1)
-weights), and a rate is the weighted sum of its per-person numerators over that of
-its denominators.
+Rates from independent trials get Wilson intervals (scipy's). Trials that repeat
+within subjects do not: a person sighted twenty times contributes twenty searches
+that share one face, one home and one gallery neighbourhood, and impostor pairs
+share a subject on each side. Their replicates reweigh whole subjects with
+Poisson(1) weights: persons (`cluster_bootstrap`), or the two sides of all-pairs
+counts independently (`pair_bootstrap_interval`; the report's two-way impostor
+bootstrap in `_impostors` uses the same weights and block size). Every bootstrap
+interval is widened to the Wilson interval of the pooled counts where that is
+wider, so a rare rate keeps an honest upper bound.
 """
 
 from __future__ import annotations
@@ -15,14 +19,78 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
+from scipy.stats import binomtest
 
-from ._intervals import CONFIDENCE, wilson_interval
-
-# Persons per block of bootstrap weights: bounds memory at replicates x block floats.
-_BLOCK = 16_384
-# Enough for 95% percentile intervals (the coverage test runs with this number);
+CONFIDENCE = 0.95
+# Subjects per block of bootstrap weights: bounds memory at replicates x block floats.
+BLOCK = 16_384
+# Enough for 95% percentile intervals (the coverage tests run with this number);
 # the cost of a report grows with it, persons x metrics x replicates.
 CLUSTER_REPLICATES = 400
+# The calibration check's all-pairs intervals are few and cheap: more replicates.
+PAIR_REPLICATES = 1000
+
+
+def wilson_interval(hits: int, n: int, *, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Wilson score interval of ``hits / n``; ``(nan, nan)`` when ``n`` is 0.
+
+    Examples
+    --------
+    >>> low, high = wilson_interval(5, 1000)
+    >>> round(low, 4), round(high, 4)
+    (0.0021, 0.0117)
+    """
+    if n == 0:
+        return (float("nan"), float("nan"))
+    interval = binomtest(hits, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return (float(interval.low), float(interval.high))
+
+
+def pair_bootstrap_interval(
+    hit_rows: npt.NDArray[np.intp],
+    hit_cols: npt.NDArray[np.intp],
+    n_rows: int,
+    n_cols: int,
+    *,
+    rng: np.random.Generator,
+    confidence: float = CONFIDENCE,
+    replicates: int = PAIR_REPLICATES,
+) -> tuple[float, float]:
+    """Interval for a rate counted over all ``n_rows x n_cols`` pairs of two subject sets.
+
+    Resamples rows and columns independently (Owen's pigeonhole bootstrap, with
+    Poisson(1) weights): a replicate weighs each hit ``(i, j)`` by ``w_i x w'_j``
+    and divides by ``sum(w) x sum(w')``. Only subjects with hits need their own
+    weight; the others enter through the sum of their weights, itself Poisson. The
+    result is widened to the Wilson interval where that is wider, so a rare rate
+    with few or no hits still gets an honest upper bound.
+    """
+    n_pairs = n_rows * n_cols
+    wilson = wilson_interval(len(hit_rows), n_pairs, confidence=confidence)
+    if len(hit_rows) == 0:
+        return wilson
+    rates = _weighted_hits(hit_rows, n_rows, hit_cols, n_cols, rng, replicates)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(rates, [tail, 1.0 - tail])
+    return (min(float(low), wilson[0]), max(float(high), wilson[1]))
+
+
+def _weighted_hits(
+    hit_rows: npt.NDArray[np.intp],
+    n_rows: int,
+    hit_cols: npt.NDArray[np.intp],
+    n_cols: int,
+    rng: np.random.Generator,
+    replicates: int,
+) -> npt.NDArray[np.float64]:
+    sides = []
+    for hits, n in ((hit_rows, n_rows), (hit_cols, n_cols)):
+        subjects, position = np.unique(hits, return_inverse=True)
+        weights = rng.poisson(1.0, (replicates, len(subjects))).astype(np.float64)
+        total = weights.sum(axis=1) + rng.poisson(n - len(subjects), replicates)
+        sides.append((weights[:, position], total))
+    (row_w, row_total), (col_w, col_total) = sides
+    return (row_w * col_w).sum(axis=1) / np.maximum(row_total * col_total, 1.0)
 
 
 @dataclass(frozen=True)
@@ -108,8 +176,8 @@ def cluster_bootstrap(
     # (side x metric x profile, replicates): summed weighted counts per profile.
     by_profile = np.zeros((2 * metrics * n_profiles, replicates))
     point = np.zeros(2 * metrics * n_profiles)
-    for start in range(0, len(profile), _BLOCK):
-        block = counts[start : start + _BLOCK]
+    for start in range(0, len(profile), BLOCK):
+        block = counts[start : start + BLOCK]
         persons = np.arange(len(block))
         # One sparse row per (side, metric, profile), holding its persons' counts.
         spread = sparse.csr_matrix(
@@ -118,7 +186,7 @@ def cluster_bootstrap(
                 (
                     (
                         np.arange(2 * metrics)[:, None] * n_profiles
-                        + profile[start : start + _BLOCK]
+                        + profile[start : start + BLOCK]
                     ).ravel(),
                     np.tile(persons, 2 * metrics),
                 ),

@@ -15,9 +15,17 @@ from ._cells import GroupCells
 # accept at a gate lets the presenter in: it is not a burden on them.
 WRONGFUL_OUTCOMES = ("false_alert", "false_reject", "not_detected")
 BURDEN_COLUMNS = (
-    "attribute", "value", "persons", "population_share", "mean_burden", "burdened_share",
-    "burden_share", "burden_to_population", "multi_deployment_burdened", "gini",
-)  # fmt: skip
+    "attribute",
+    "value",
+    "persons",
+    "population_share",
+    "mean_burden",
+    "burdened_share",
+    "burden_share",
+    "burden_to_population",
+    "multi_deployment_burdened",
+    "gini",
+)
 
 
 def person_burden(
@@ -107,10 +115,16 @@ def burden_by_group(
         population_share = n / len(total)
         rows.append(
             (
-                attribute, value, n, population_share,
-                mine.mean() if n else np.nan, (mine > 0).mean() if n else np.nan,
-                share, share / population_share if n else np.nan,
-                int((burdened_in[members] > 1).sum()), gini(mine),
+                attribute,
+                value,
+                n,
+                population_share,
+                mine.mean() if n else np.nan,
+                (mine > 0).mean() if n else np.nan,
+                share,
+                share / population_share if n else np.nan,
+                int((burdened_in[members] > 1).sum()),
+                gini(mine),
             )
-        )  # fmt: skip
+        )
     return pd.DataFrame(rows, columns=list(BURDEN_COLUMNS))

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from riskclass._seeds import Stream, rng_for
+from riskclass import Stream, rng_for
 from riskclass.synthetic import RateCount
 
-from ._intervals import pair_bootstrap_interval, wilson_interval
+from ._bootstrap import pair_bootstrap_interval, wilson_interval
 
 CALIBRATION_COLUMNS = ("group", "metric", "target", "realized", "ci_low", "ci_high", "n")
 

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-ALL = "all"
+from riskclass import ALL
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def det_points(
     rows = []
     single = cells.labels["attribute"].str.count("&") == 0
     for spec in specs:
-        if spec.kind == "investigation":
+        if not spec.info.sweeps_thresholds:
             continue
         histogram = counts[spec.name].histogram
         for index in np.flatnonzero(single.to_numpy()):

@@ -20,17 +20,23 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 
-from ._bootstrap import CLUSTER_REPLICATES, BootstrapRates
-from ._cells import ALL, GroupCells
+from riskclass import ALL
+
+from ._bootstrap import BLOCK, CLUSTER_REPLICATES, BootstrapRates
+from ._cells import GroupCells
 from ._run_counts import DeploymentCounts, DeploymentSpec
 
 IMPOSTOR_COLUMNS = (
-    "deployment", "attribute", "probe_value", "candidate_value", "hits", "comparisons", "fmr",
-    "ci_low", "ci_high",
-)  # fmt: skip
-# Probe persons (and impostor hits) per block of bootstrap weights: bounds memory
-# at replicates x block floats.
-_BLOCK = 16_384
+    "deployment",
+    "attribute",
+    "probe_value",
+    "candidate_value",
+    "hits",
+    "comparisons",
+    "fmr",
+    "ci_low",
+    "ci_high",
+)
 
 
 @dataclass(frozen=True)
@@ -92,24 +98,28 @@ def impostor_rates(
     members = np.asarray(belongs.T @ np.column_stack([member_weight.T, np.ones(len(spec.members))]))
     member_weight = np.vstack([member_weight, np.ones(len(spec.members))])
     active = np.flatnonzero(searches > 0)
-    for start in range(0, len(active), _BLOCK):
-        block = active[start : start + _BLOCK]
+    for start in range(0, len(active), BLOCK):
+        block = active[start : start + BLOCK]
         # The last column weighs everyone 1: the point estimate.
         weight = np.ones((len(block), replicates + 1))
         weight[:, :replicates] = rng.poisson(1.0, (len(block), replicates))
         searched += _onehot(cells.profile[block], profiles).T @ (weight * searches[block, None])
         enrolled = block[(own[block] > 0) & (position[block] >= 0)]
         own_comparisons += _spread(
-            cells.profile[enrolled], position[enrolled], belongs, profiles,
-            weight[np.searchsorted(block, enrolled)] * own[enrolled, None]
+            cells.profile[enrolled],
+            position[enrolled],
+            belongs,
+            profiles,
+            weight[np.searchsorted(block, enrolled)]
+            * own[enrolled, None]
             * member_weight[:, position[enrolled]].T,
-        )  # fmt: skip
+        )
         # Only searched persons draw hits, so the block's span of person ids
         # holds exactly the hits of its persons.
         first, last = np.searchsorted(hit_person, [block[0], block[-1] + 1])
-        for chunk in range(first, last, _BLOCK):
-            person = hit_person[chunk : min(chunk + _BLOCK, last)]
-            member = hit_member[chunk : min(chunk + _BLOCK, last)]
+        for chunk in range(first, last, BLOCK):
+            person = hit_person[chunk : min(chunk + BLOCK, last)]
+            member = hit_member[chunk : min(chunk + BLOCK, last)]
             value = weight[np.searchsorted(block, person)] * member_weight[:, member].T
             hits += _spread(cells.profile[person], member, belongs, profiles, value)
     comparisons = searched[:, None, :] * members[None, :, :] - own_comparisons.reshape(
@@ -138,14 +148,23 @@ def impostor_heatmap(impostors: Mapping[str, ImpostorRates], cells: GroupCells) 
             candidates = member_labels[member_labels["attribute"] == attribute]
             for a, probe_value in zip(probe_groups.index, probe_groups["value"], strict=True):
                 for candidate_value, group in zip(
-                    candidates["value"], np.searchsorted(found.member_groups, candidates.index),
+                    candidates["value"],
+                    np.searchsorted(found.member_groups, candidates.index),
                     strict=True,
-                ):  # fmt: skip
+                ):
                     rows.append(
-                        (deployment, attribute, probe_value, candidate_value,
-                         int(rates.numerator[a, group]), int(rates.denominator[a, group]),
-                         rates.rate[a, group], low[a, group], high[a, group])
-                    )  # fmt: skip
+                        (
+                            deployment,
+                            attribute,
+                            probe_value,
+                            candidate_value,
+                            int(rates.numerator[a, group]),
+                            int(rates.denominator[a, group]),
+                            rates.rate[a, group],
+                            low[a, group],
+                            high[a, group],
+                        )
+                    )
     return pd.DataFrame(rows, columns=list(IMPOSTOR_COLUMNS))
 
 

@@ -10,19 +10,41 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ._bootstrap import BootstrapRates, cluster_bootstrap
-from ._cells import ALL, GroupCells
+from riskclass import ALL
+
+from ._bootstrap import CONFIDENCE, BootstrapRates, cluster_bootstrap
+from ._cells import GroupCells
 from ._impostors import ImpostorRates
-from ._intervals import CONFIDENCE
 from ._run_counts import DeploymentCounts, DeploymentSpec
 
 METRIC_COLUMNS = (
-    "deployment", "attribute", "value", "metric", "count", "n", "rate", "ci_low", "ci_high",
-)  # fmt: skip
+    "deployment",
+    "attribute",
+    "value",
+    "metric",
+    "count",
+    "n",
+    "rate",
+    "ci_low",
+    "ci_high",
+)
+# ``threshold``: the swept threshold (empty at the deployment's own); ``lighting``:
+# the light of video rows (empty over all light).
 DISPARITY_COLUMNS = (
-    "deployment", "metric", "attribute", "value", "reference", "rate", "reference_rate",
-    "ratio", "ci_low", "ci_high", "significant",
-)  # fmt: skip
+    "deployment",
+    "metric",
+    "threshold",
+    "lighting",
+    "attribute",
+    "value",
+    "reference",
+    "rate",
+    "reference_rate",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "significant",
+)
 # Metrics where a higher rate is worse for the group; precision is the exception.
 HIGHER_IS_WORSE = {"alert_precision": False}
 
@@ -42,6 +64,7 @@ class Metric:
     proportion: bool = True
     threshold: float | None = None
     gallery_fraction: float | None = None
+    lighting: str | None = None
     replicates: npt.NDArray[np.float64] | None = None
 
 
@@ -90,14 +113,19 @@ def group_metrics(
         Source of the bootstrap weights.
     """
     parts: dict[str, list[pd.DataFrame]] = {
-        "metrics": [], "threshold_sweep": [], "gallery_sweep": [], "disparities": [], "shares": [],
-    }  # fmt: skip
+        "metrics": [],
+        "threshold_sweep": [],
+        "gallery_sweep": [],
+        "disparities": [],
+        "shares": [],
+    }
     for spec in specs:
         mine = tally[tally["deployment"] == spec.name].sort_values("person_id")
         column = {name: mine[name].to_numpy(np.float64) for name in mine.columns[2:]}
         two_way = impostors[spec.name] if spec.searches_gallery else None
         metrics = _metrics_of(spec, column, counts[spec.name], two_way, days, thresholds, fractions)
         table, disparities = rates_by_group(spec.name, metrics, cells, reference=reference, rng=rng)
+        table = table.drop(columns=["lighting"])
         plain = table["threshold"].isna() & table["gallery_fraction"].isna()
         parts["metrics"].append(table[plain].drop(columns=["threshold", "gallery_fraction"]))
         parts["threshold_sweep"].append(
@@ -107,7 +135,7 @@ def group_metrics(
         parts["gallery_sweep"].append(
             gallery.assign(gallery_size=(gallery["gallery_fraction"] * len(spec.members)).round())
         )
-        parts["disparities"].append(disparities)
+        parts["disparities"].append(disparities.drop(columns=["lighting"]))
         parts["shares"].append(_shares(spec.name, column["false_alerts"], cells))
     return GroupMetrics(
         **{name: pd.concat(tables, ignore_index=True) for name, tables in parts.items()}
@@ -167,7 +195,7 @@ def _metrics_of(
             proportion=False,
         ),
     ]
-    if spec.kind == "access_gate":
+    if spec.info.search == "claim":
         # At a gate every comparison is 1:1: the identification rates are FMR and FNMR.
         metrics += [
             Metric("fmr", c["nonmated_alerts"], nonmated),
@@ -184,19 +212,27 @@ def _metrics_of(
             ),
             Metric("fnmr", mated - counts.mate_hits, mated),
         ]
-    if spec.kind != "investigation":
+    if spec.info.sweeps_thresholds:
         for i, threshold in enumerate(thresholds):
             metrics += [
-                Metric("fpir", counts.sweep_nonmated_alerts[i].astype(np.float64), nonmated,
-                        threshold=threshold),
+                Metric(
+                    "fpir",
+                    counts.sweep_nonmated_alerts[i].astype(np.float64),
+                    nonmated,
+                    threshold=threshold,
+                ),
                 Metric("fnir", mated - counts.sweep_true_alerts[i], mated, threshold=threshold),
-            ]  # fmt: skip
+            ]
     if spec.searches_gallery:
         for i, fraction in enumerate(fractions):
             metrics.append(
-                Metric("fpir", counts.gallery_nonmated_alerts[i].astype(np.float64), nonmated,
-                        gallery_fraction=fraction)
-            )  # fmt: skip
+                Metric(
+                    "fpir",
+                    counts.gallery_nonmated_alerts[i].astype(np.float64),
+                    nonmated,
+                    gallery_fraction=fraction,
+                )
+            )
     return metrics
 
 
@@ -220,6 +256,7 @@ def _long_table(
             "gallery_fraction": np.repeat([m.gallery_fraction for m in metrics], n_cells).astype(
                 float
             ),
+            "lighting": np.repeat([m.lighting for m in metrics], n_cells),
         }
     )
     return frame
@@ -268,18 +305,32 @@ def _disparities(
                 finite = np.isfinite(ratio[j])
                 rows.append(
                     (
-                        deployment, _metric_label(metric), attribute, values[j],
-                        labels.at[ref, "value"], point[cell, m], point[ref, m],
+                        deployment,
+                        metric.name,
+                        metric.threshold,
+                        metric.lighting,
+                        attribute,
+                        values[j],
+                        labels.at[ref, "value"],
+                        point[cell, m],
+                        point[ref, m],
                         ratio[j] if finite else np.nan,
-                        low[j] if finite else np.nan, high[j] if finite else np.nan,
+                        low[j] if finite else np.nan,
+                        high[j] if finite else np.nan,
                         bool(finite and (low[j] > 1.0 or high[j] < 1.0)),
                     )
-                )  # fmt: skip
+                )
     return pd.DataFrame(rows, columns=list(DISPARITY_COLUMNS))
 
 
-def _metric_label(metric: Metric) -> str:
-    return metric.name if metric.threshold is None else f"{metric.name}@{metric.threshold:g}"
+def overall(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a metrics or disparities table at the deployment's own threshold and
+    over all light: those of its ``threshold`` and ``lighting`` columns are empty."""
+    keep = pd.Series(True, index=table.index)
+    for column in ("threshold", "lighting"):
+        if column in table.columns:
+            keep &= table[column].isna()
+    return table[keep]
 
 
 def _shares(
@@ -295,5 +346,14 @@ def _shares(
         population_share=persons / persons[0],
         false_alerts=alerts.astype(np.int64),
         false_alert_share=alerts / total_alerts,
-    )[["deployment", "attribute", "value", "persons", "population_share", "false_alerts",
-       "false_alert_share"]]  # fmt: skip
+    )[
+        [
+            "deployment",
+            "attribute",
+            "value",
+            "persons",
+            "population_share",
+            "false_alerts",
+            "false_alert_share",
+        ]
+    ]

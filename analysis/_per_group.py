@@ -8,12 +8,23 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-ALL = "all"
+from riskclass import ALL
+
 PER_GROUP_COLUMNS = (
-    "deployment", "attribute", "value", "persons", "events", "detected",
-    "mated_searches", "nonmated_searches", "alerts", "false_alerts",
-    "fpir", "fnir", "false_alerts_per_1000_per_day",
-)  # fmt: skip
+    "deployment",
+    "attribute",
+    "value",
+    "persons",
+    "events",
+    "detected",
+    "mated_searches",
+    "nonmated_searches",
+    "alerts",
+    "false_alerts",
+    "fpir",
+    "fnir",
+    "false_alerts_per_1000_per_day",
+)
 _SUMMED = ("events", "detected", "mated_searches", "nonmated_searches", "alerts", "false_alerts")
 
 

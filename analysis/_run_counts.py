@@ -14,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from riskclass import KINDS, KindInfo
+
 # Score histograms for DET curves: 0.0025 wide over the whole cosine range.
 SCORE_EDGES = np.linspace(-1.0, 1.0, 801)
 _NEVER = 0  # histogram bin of mated searches whose mate was not returned at rank 1
@@ -29,8 +31,13 @@ class DeploymentSpec:
     members: npt.NDArray[np.int64]  # gallery members; empty for gates and investigations
 
     @property
+    def info(self) -> KindInfo:
+        """What this deployment's kind does."""
+        return KINDS[self.kind]
+
+    @property
     def searches_gallery(self) -> bool:
-        return self.kind in ("watchlist_screening", "blacklist_checkpoint")
+        return self.info.searches_gallery
 
 
 @dataclass
@@ -58,13 +65,13 @@ def count_run(
     n_profiles: int,
     thresholds: Sequence[float],
     fractions: Sequence[float],
-    seed: int,
+    rng: np.random.Generator,
 ) -> dict[str, DeploymentCounts]:
     """Count, per deployment and person, what the sweeps, FMR/FNMR and DET curves need.
 
-    Gallery subsamples for the
-    gallery-size sweep are nested: members are put in one random order (from
-    ``seed``) and a fraction ``f`` keeps the first ``f x size`` of them.
+    Gallery subsamples for the gallery-size sweep are nested: members are put in
+    one random order (from ``rng``) and a fraction ``f`` keeps the first
+    ``f x size`` of them.
     """
     persons = len(profile)
     counts = {
@@ -81,9 +88,8 @@ def count_run(
     by_name = {spec.name: spec for spec in specs}
     for table in decisions:
         for name, rows in _by_deployment(table):
-            if name in counts and by_name[name].kind != "investigation":
+            if name in counts and by_name[name].info.sweeps_thresholds:
                 _count_decisions(rows, counts[name], profile, thresholds)
-    rng = np.random.default_rng(seed)
     rank = {}
     listed = {}
     for spec in specs:

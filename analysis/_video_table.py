@@ -7,14 +7,23 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from riskclass import ALL
+
+from ._bootstrap import wilson_interval
 from ._cells import group_cells
-from ._intervals import wilson_interval
 from ._metrics import Metric, rates_by_group
 
 VIDEO_COLUMNS = (
-    "stage", "lighting", "attribute", "value", "n", "count", "rate", "ci_low", "ci_high",
-)  # fmt: skip
-ALL = "all"
+    "stage",
+    "lighting",
+    "attribute",
+    "value",
+    "n",
+    "count",
+    "rate",
+    "ci_low",
+    "ci_high",
+)
 # Detector columns of the per-face table, as `riskclass.pipeline.run_on_video` names them.
 DETECTORS = ("hog", "cnn", "haar")
 
@@ -71,9 +80,10 @@ def video_group_metrics(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Missed detections per detector, lighting and group, in the report's tables.
 
-    One "deployment" per detector; metrics ``missed_detection`` (all light) and
-    ``missed_detection@LIGHTING``. Each face (one person in one scene) is a bootstrap cluster, since
-    its frames share a face, a size and a light. Returns what `rates_by_group` does.
+    One "deployment" per detector; metric ``missed_detection``, over all light
+    (``lighting`` empty) and per ``lighting``. Each face (one person in one scene)
+    is a bootstrap cluster, since its frames share a face, a size and a light.
+    Returns what `rates_by_group` does.
     """
     detections = detections.assign(face=detections.groupby(["video", "person_id"]).ngroup())
     faces = detections.drop_duplicates("face").sort_values("face")
@@ -88,9 +98,9 @@ def video_group_metrics(
             missed = np.bincount(
                 mine["face"], weights=~mine[detector].astype(bool), minlength=len(faces)
             ).astype(np.float64)
-            name = "missed_detection" if lighting == ALL else f"missed_detection@{lighting}"
-            metrics.append(Metric(name, missed, frames))
+            light = None if lighting == ALL else lighting
+            metrics.append(Metric("missed_detection", missed, frames, lighting=light))
         table, disparity = rates_by_group(detector, metrics, cells, reference=reference, rng=rng)
         tables.append(table.drop(columns=["threshold", "gallery_fraction"]))
-        disparities.append(disparity)
+        disparities.append(disparity.drop(columns=["threshold"]))
     return pd.concat(tables, ignore_index=True), pd.concat(disparities, ignore_index=True)

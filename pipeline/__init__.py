@@ -1,10 +1,12 @@
-"""Detection, encoding, matching and decisions. Imported as ``riskclass.pipeline``."""
+"""Detection, encoding, matching and decisions. Imported as ``riskclass.pipeline``.
+
+The 1:N search backends are in `riskclass.pipeline.matching`; the common ones are
+re-exported here.
+"""
 
 from ._enroll import EnrolledPhotos, encode_photos, fit_profile, read_labels
-from ._faiss import FaissMatcher, make_matcher
 from ._galleries import select_members
 from ._investigation import Candidates, TrajectorySearch
-from ._matcher import ExactMatcher, Hits, Matcher
 from ._pipeline import COUNTERS, DECISION_SCHEMA, HITS_SCHEMA, ChunkResult, Pipeline, Tally
 from ._video import (
     VideoResults,
@@ -15,6 +17,14 @@ from ._video import (
     read_image,
     run_on_video,
 )
+from .matching import (
+    ExactMatcher,
+    FaceRecognitionLoop,
+    FaissMatcher,
+    Hits,
+    Matcher,
+    make_matcher,
+)
 
 __all__ = [
     "COUNTERS",
@@ -24,6 +34,7 @@ __all__ = [
     "ChunkResult",
     "EnrolledPhotos",
     "ExactMatcher",
+    "FaceRecognitionLoop",
     "FaissMatcher",
     "Hits",
     "Matcher",

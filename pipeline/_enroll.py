@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from riskclass._errors import DataError
+from riskclass import DataError
 
 from ._video import encode_image
 
@@ -79,8 +79,10 @@ def fit_profile(photos: EnrolledPhotos, *, tolerance: float) -> dict[str, Any]:
         for value in sorted(labels[attribute].dropna().unique()):
             groups.append((f"{attribute}={value}", (labels[attribute] == value).to_numpy()))
     pairs = _pairs(photos)
-    spread = {kind: _spread(pairs[pairs["genuine"] == (kind == "genuine")]["distance"])
-              for kind in ("genuine", "impostor")}  # fmt: skip
+    spread = {
+        kind: _spread(pairs[pairs["genuine"] == (kind == "genuine")]["distance"])
+        for kind in ("genuine", "impostor")
+    }
     rates: dict[str, dict[str, float]] = {}
     fit: dict[str, dict[str, float | int]] = {}
     no_face = np.array([f != 1 for f in photos.faces_found])

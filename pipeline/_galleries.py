@@ -6,9 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from riskclass._config import Gallery
-from riskclass._errors import ConfigError
-from riskclass._groups import resolve_by_group
+from riskclass import ConfigError, Gallery, resolve_by_group
 
 _TOO_LARGE = "asks for {wanted:,} members but only {eligible:,} persons have a positive weight"
 

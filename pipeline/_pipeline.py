@@ -14,15 +14,21 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from riskclass._arrow import CATEGORY, category_array
-from riskclass._config import OUTCOMES, POPULATION_GALLERY, Deployment, Scenario
-from riskclass._seeds import Stream, rng_for
+from riskclass import (
+    CATEGORY,
+    OUTCOMES,
+    POPULATION_GALLERY,
+    Deployment,
+    Scenario,
+    Stream,
+    category_array,
+    rng_for,
+)
 from riskclass.synthetic import EmbeddingModel, condition_deficits
 
-from ._faiss import make_matcher
 from ._galleries import select_members
 from ._investigation import TrajectorySearch
-from ._matcher import Hits, Matcher
+from .matching import Hits, Matcher, make_matcher
 
 _TEMPLATE_BLOCK = 65_536
 
@@ -192,7 +198,7 @@ class Pipeline:
         self._investigations = {
             index: self._trajectory_search(index, deployment)
             for index, deployment in enumerate(scenario.deployments)
-            if deployment.kind == "investigation"
+            if deployment.info.search == "captures"
         }
         # Deployments that differ only in threshold see the same probes against the
         # same gallery: each chunk is searched once per (gallery, cameras).
@@ -266,12 +272,16 @@ class Pipeline:
                 )
                 continue
             mine_detected = detected[mine]
-            if deployment.kind == "access_gate":
+            if deployment.info.search == "claim":
                 impostor_rng = rng_for(self._scenario.seed, Stream.IMPOSTORS, chunk, index)
                 decisions = self._verify(
-                    deployment, event_ids[mine], person[mine], mine_detected, probes[mine],
+                    deployment,
+                    event_ids[mine],
+                    person[mine],
+                    mine_detected,
+                    probes[mine],
                     impostor_rng,
-                )  # fmt: skip
+                )
             else:
                 decisions, found = self._identify(
                     index, deployment, event_ids[mine], person[mine], mine_detected, probes[mine]
@@ -302,16 +312,17 @@ class Pipeline:
                 confirms = np.where(mated, reviewer.confirms_target, reviewer.confirms_other)
                 alert = rng.random(len(mated)) < confirms
             decisions = _Decisions(
-                found.event_id, found.person_id, np.ones(len(mated), dtype=bool), mated,
-                found.target, found.score, alert, mated,
-            )  # fmt: skip
+                found.event_id,
+                found.person_id,
+                np.ones(len(mated), dtype=bool),
+                mated,
+                found.target,
+                found.score,
+                alert,
+                mated,
+            )
             tables.append(self._record(index, deployment, decisions))
         return pa.concat_tables(tables)
-
-    def _threshold(self, deployment: Deployment) -> float:
-        if deployment.threshold is not None:
-            return deployment.threshold
-        return self._model.threshold
 
     def _identify(
         self,
@@ -333,11 +344,17 @@ class Pipeline:
         found = np.full(len(person), -1, dtype=np.int64)
         score = np.full(len(person), np.nan, dtype=np.float32)
         found[detected], score[detected] = members[result.best], result.best_score
-        alert = detected & (score >= self._threshold(deployment))
+        alert = detected & (score >= self._scenario.threshold_of(deployment))
         decisions = _Decisions(
-            event_ids, person, detected, detected & self._listed[deployment.gallery][person],
-            found, score, alert, found == person,
-        )  # fmt: skip
+            event_ids,
+            person,
+            detected,
+            detected & self._listed[deployment.gallery][person],
+            found,
+            score,
+            alert,
+            found == person,
+        )
         searched = np.flatnonzero(detected)[result.probe]
         hits = pa.table(
             {
@@ -375,12 +392,18 @@ class Pipeline:
         score[detected] = np.einsum(
             "ij,ij->i", probes[detected], self._templates[claimed[detected]]
         )
-        accept = detected & (score >= self._threshold(deployment))
+        accept = detected & (score >= self._scenario.threshold_of(deployment))
         mated = claimed == person
         return _Decisions(
-            event_ids, person, detected, mated, np.where(detected, claimed, -1), score, accept,
+            event_ids,
+            person,
+            detected,
+            mated,
+            np.where(detected, claimed, -1),
+            score,
+            accept,
             accept & mated,
-        )  # fmt: skip
+        )
 
     def _record(self, index: int, deployment: Deployment, decisions: _Decisions) -> pa.Table:
         """Count decisions per person and lay them out as ``DECISION_SCHEMA`` rows."""
@@ -428,7 +451,7 @@ def _outcomes(
     correct: npt.NDArray[np.bool_],
 ) -> npt.NDArray[np.intp]:
     code = {name: i for i, name in enumerate(OUTCOMES)}
-    if deployment.kind == "access_gate":
+    if deployment.info.search == "claim":
         decided = np.select(
             [alert & mated, mated, alert],
             [code["true_accept"], code["false_reject"], code["false_accept"]],

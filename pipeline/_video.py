@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from riskclass._errors import DataError
+from riskclass import DataError
 
 Box = tuple[int, int, int, int]  # top, right, bottom, left (face_recognition's order)
 # A detection and a ground-truth face are the same face when their boxes overlap
@@ -186,13 +186,25 @@ def run_on_video(
                 for box in face_recognition.face_locations(frame, upsample, model=detector)
             ]
             gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-            haar_boxes = [(int(y), int(x + w), int(y + h), int(x))
-                          for x, y, w, h in haar.detectMultiScale(gray, 1.1, 4)]  # fmt: skip
+            haar_boxes = [
+                (int(y), int(x + w), int(y + h), int(x))
+                for x, y, w, h in haar.detectMultiScale(gray, 1.1, 4)
+            ]
             hog_pairs = _pair(hog, gt_boxes, MATCH_IOU)
             haar_pairs = _pair(haar_boxes, gt_boxes, MATCH_IOU)
             for ti, row in enumerate(gt.itertuples(index=False)):
-                detections.append((video.name, row.lighting, row.light, index, row.person_id,
-                                   row.face_px, ti in hog_pairs, ti in haar_pairs))  # fmt: skip
+                detections.append(
+                    (
+                        video.name,
+                        row.lighting,
+                        row.light,
+                        index,
+                        row.person_id,
+                        row.face_px,
+                        ti in hog_pairs,
+                        ti in haar_pairs,
+                    )
+                )
             owner = {di: int(gt["person_id"].iloc[ti]) for ti, di in hog_pairs.items()}
             open_tracks, done = _extend_tracks(open_tracks, hog, owner, index, frame)
             finished += done
@@ -207,9 +219,20 @@ def run_on_video(
     )
     track_frame = pd.DataFrame(
         tracks,
-        columns=["video", "lighting", "frames", "person_id", "best_face_px", "encoded",
-                 "nearest_id", "nearest_distance", "own_distance", "matched", "outcome"],
-    )  # fmt: skip
+        columns=[
+            "video",
+            "lighting",
+            "frames",
+            "person_id",
+            "best_face_px",
+            "encoded",
+            "nearest_id",
+            "nearest_distance",
+            "own_distance",
+            "matched",
+            "outcome",
+        ],
+    )
     return VideoResults(
         detection_frame.merge(persons, on="person_id", how="left"),
         track_frame.merge(persons, on="person_id", how="left"),
@@ -234,9 +257,12 @@ def _enroll(directory: Path, person_ids: list[int]) -> pd.DataFrame:
 
 
 def _extend_tracks(
-    tracks: list[_Track], boxes: list[Box], owner: dict[int, int], frame_index: int,
+    tracks: list[_Track],
+    boxes: list[Box],
+    owner: dict[int, int],
+    frame_index: int,
     frame: npt.NDArray[np.uint8],
-) -> tuple[list[_Track], list[_Track]]:  # fmt: skip
+) -> tuple[list[_Track], list[_Track]]:
     """Continue tracks with this frame's detections; tracks not continued end."""
     last = [track.boxes[-1][1] for track in tracks]
     pairs = _pair(boxes, last, TRACK_IOU)  # track index -> detection index
@@ -272,9 +298,9 @@ def _decide(
     assert track.best_frame is not None and track.best_box is not None
     size = track.best_box[2] - track.best_box[0]
     encodings = face_recognition.face_encodings(track.best_frame, [track.best_box])
+    track_fields = (video, lighting, len(track.boxes), person, size)
     if not encodings or len(enrolled_ids) == 0:
-        return (video, lighting, len(track.boxes), person, size, False, -1, np.nan, np.nan, False,
-                "not_encoded")  # fmt: skip
+        return (*track_fields, False, -1, np.nan, np.nan, False, "not_encoded")
     distance = face_recognition.face_distance(enrolled, encodings[0])
     nearest = int(np.argmin(distance))
     own = distance[enrolled_ids == person]
@@ -288,5 +314,5 @@ def _decide(
         outcome = "true_match"
     else:
         outcome = "false_match"
-    return (video, lighting, len(track.boxes), person, size, True, int(enrolled_ids[nearest]),
-            float(distance[nearest]), own_distance, matched, outcome)  # fmt: skip
+    nearest_id, nearest_distance = int(enrolled_ids[nearest]), float(distance[nearest])
+    return (*track_fields, True, nearest_id, nearest_distance, own_distance, matched, outcome)

@@ -1,24 +1,123 @@
 """riskclass: simulate face-recognition surveillance and measure who bears its errors.
 
-The stages live in subpackages: `riskclass.synthetic` (the synthetic world),
-`riskclass.pipeline` (detection, encoding, matching, decisions) and
-`riskclass.analysis` (per-group error measurement). This package holds what they
-share: the scenario config, group keys, errors and output writing.
+The package is built in three layers, each importing only from the layers below:
+
+- this package, the base: the scenario schema and its loading, groups, random
+  streams, errors, progress reporting and the run-directory contract;
+- the stages, in data-flow order: `riskclass.synthetic` (the synthetic world),
+  `riskclass.pipeline` (detection, encoding, matching, decisions) and
+  `riskclass.analysis` (per-group error measurement and reports);
+- `riskclass.commands`: what the command line runs (run, report, bench, video)
+  and the command line itself.
+
+What this module exports is the base's public API; the stages use nothing else.
 """
 
-from ._config import Scenario
+from ._config import (
+    KINDS,
+    OUTCOMES,
+    POPULATION_GALLERY,
+    Algorithm,
+    ConditionEffects,
+    Deployment,
+    ErrorRates,
+    Gallery,
+    KindInfo,
+    Matching,
+    ReferenceConditions,
+    Scenario,
+    VideoSettings,
+)
 from ._errors import ConfigError, DataError, OutputExistsError, RiskclassError
-from ._groups import GroupKey
+from ._groups import (
+    ALL,
+    DEFAULT_KEY,
+    GroupKey,
+    group_label,
+    resolve_by_group,
+    resolve_index,
+)
 from ._loading import load_config, validate_config
+from ._progress import Progress, report_progress
+from ._rundir import (
+    CALIBRATION,
+    CAMERAS,
+    DECISIONS,
+    EMBEDDING_MODEL,
+    EVENTS,
+    GALLERIES,
+    HITS,
+    MANIFEST,
+    PER_GROUP,
+    PERSON_OUTCOMES,
+    PERSONS,
+    REPORT_DIR,
+    VIDEO_RESULTS_DIR,
+    atomic_output_dir,
+    package_versions,
+    parquet_writer,
+    provenance,
+    read_manifest,
+    write_file_atomically,
+    write_json,
+    write_parquet,
+)
+from ._seeds import Stream, rng_for
+from ._tables import CATEGORY, category_array, records
 
 __all__ = [
+    "ALL",
+    "CALIBRATION",
+    "CAMERAS",
+    "CATEGORY",
+    "DECISIONS",
+    "DEFAULT_KEY",
+    "EMBEDDING_MODEL",
+    "EVENTS",
+    "GALLERIES",
+    "HITS",
+    "KINDS",
+    "MANIFEST",
+    "OUTCOMES",
+    "PERSONS",
+    "PERSON_OUTCOMES",
+    "PER_GROUP",
+    "POPULATION_GALLERY",
+    "REPORT_DIR",
+    "VIDEO_RESULTS_DIR",
+    "Algorithm",
+    "ConditionEffects",
     "ConfigError",
     "DataError",
+    "Deployment",
+    "ErrorRates",
+    "Gallery",
     "GroupKey",
+    "KindInfo",
+    "Matching",
     "OutputExistsError",
+    "Progress",
+    "ReferenceConditions",
     "RiskclassError",
     "Scenario",
+    "Stream",
+    "VideoSettings",
+    "atomic_output_dir",
+    "category_array",
+    "group_label",
     "load_config",
+    "package_versions",
+    "parquet_writer",
+    "provenance",
+    "read_manifest",
+    "records",
+    "report_progress",
+    "resolve_by_group",
+    "resolve_index",
+    "rng_for",
     "validate_config",
+    "write_file_atomically",
+    "write_json",
+    "write_parquet",
 ]
 __version__ = "0.1.0"

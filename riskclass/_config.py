@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -344,21 +345,82 @@ class Gallery(_Strict):
         return self
 
 
-DeploymentKind = Literal[
-    "watchlist_screening", "blacklist_checkpoint", "access_gate", "investigation"
-]
 POPULATION_GALLERY = "population"
 
 OUTCOMES = (
-    "not_detected", "true_alert", "false_alert", "miss", "no_alert",
-    "true_accept", "false_reject", "false_accept", "true_reject",
-)  # fmt: skip
-_DEFAULT_CONSEQUENCES: dict[str, dict[str, str]] = {
-    "watchlist_screening": {"true_alert": "police_stop", "false_alert": "police_stop"},
-    "blacklist_checkpoint": {"true_alert": "travel_denied", "false_alert": "travel_denied"},
-    "access_gate": {"false_reject": "entry_denied", "not_detected": "entry_denied"},
-    "investigation": {"true_alert": "located", "false_alert": "wrongly_placed"},
+    "not_detected",
+    "true_alert",
+    "false_alert",
+    "miss",
+    "no_alert",
+    "true_accept",
+    "false_reject",
+    "false_accept",
+    "true_reject",
+)
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """What a deployment kind does, in the terms every stage and report uses.
+
+    ``search``: what one decision compares: ``"gallery"`` (a capture searched 1:N
+    against a watchlist or blacklist), ``"claim"`` (a capture verified 1:1 against
+    the identity it claims) or ``"captures"`` (a target's photo searched against
+    every capture, candidates ranked). ``consequences``: the default consequence of
+    each outcome. ``key_metric``/``key_words``: the rate a summary line is about and
+    how to say it. ``note``: what the generic per-group columns mean for this kind,
+    where they mean something other than their names say.
+    """
+
+    search: Literal["gallery", "claim", "captures"]
+    consequences: Mapping[str, str]
+    key_metric: str
+    key_words: str
+    note: str = ""
+
+    @property
+    def searches_gallery(self) -> bool:
+        """Each capture is searched 1:N against a gallery of enrolled persons."""
+        return self.search == "gallery"
+
+    @property
+    def sweeps_thresholds(self) -> bool:
+        """Decisions rest on a score that a lower or higher threshold would change."""
+        return self.search != "captures"
+
+
+_FALSE_ALERTS = ("false_alerts_per_1000_per_day", "false alerts per 1,000 residents per day")
+
+# One entry per deployment kind: adding a kind means adding it here and to the
+# pipeline code that runs it.
+KINDS: Mapping[str, KindInfo] = {
+    "watchlist_screening": KindInfo(
+        "gallery", {"true_alert": "police_stop", "false_alert": "police_stop"}, *_FALSE_ALERTS
+    ),
+    "blacklist_checkpoint": KindInfo(
+        "gallery", {"true_alert": "travel_denied", "false_alert": "travel_denied"}, *_FALSE_ALERTS
+    ),
+    "access_gate": KindInfo(
+        "claim",
+        {"false_reject": "entry_denied", "not_detected": "entry_denied"},
+        "fnir",
+        "false rejects (FNIR)",
+        note="1:1 verification: FPIR and FMR are false accepts of impostor presentations; "
+        "FNIR and FNMR are genuine residents rejected",
+    ),
+    "investigation": KindInfo(
+        "captures",
+        {"true_alert": "located", "false_alert": "wrongly_placed"},
+        *_FALSE_ALERTS,
+        note="rows are candidate captures returned for a target; an alert is the reviewer's "
+        "confirmation; false alerts are persons wrongly placed on a target's trail; FNIR is "
+        "target captures not confirmed",
+    ),
 }
+DeploymentKind = Literal[
+    "watchlist_screening", "blacklist_checkpoint", "access_gate", "investigation"
+]
 
 
 class Reviewer(_Strict):
@@ -426,6 +488,11 @@ class Deployment(_Strict):
         return self
 
     @property
+    def info(self) -> KindInfo:
+        """What this deployment's kind does (see `KINDS`)."""
+        return KINDS[self.kind]
+
+    @property
     def investigation_settings(self) -> Investigation:
         return self.investigation if self.investigation is not None else Investigation()
 
@@ -441,7 +508,7 @@ class Deployment(_Strict):
     def outcome_consequences(self) -> dict[str, str]:
         if self.consequences is not None:
             return self.consequences
-        return _DEFAULT_CONSEQUENCES[self.kind]
+        return dict(KINDS[self.kind].consequences)
 
 
 class Mechanisms(_Strict):
@@ -458,7 +525,7 @@ class Mechanisms(_Strict):
     proportional_watchlists: bool = False
 
 
-MatchingMethod = Literal["exact", "faiss-flat", "faiss-ivf", "faiss-hnsw"]
+MatchingMethod = Literal["exact", "faiss-flat", "faiss-ivf", "faiss-hnsw", "face_recognition"]
 
 
 class Matching(_Strict):
@@ -470,7 +537,10 @@ class Matching(_Strict):
     ``faiss-ivf`` (``nlist`` lists, default sqrt of the gallery size, ``nprobe``
     searched) and ``faiss-hnsw`` (``hnsw_m``, ``ef_search``) are approximate: they
     can miss a mate or a false match that exact search finds. ``threads``: search
-    threads of the exact matcher (default: every CPU).
+    threads of the exact matcher (default: every CPU); ``bounded: false`` makes
+    it score every identity in float32 (the same results, slower: the benchmark's
+    reference). ``face_recognition`` is that library's own loop, one probe at a
+    time in float64: exact, and about a thousand times slower.
     """
 
     method: MatchingMethod = "exact"
@@ -480,11 +550,12 @@ class Matching(_Strict):
     hnsw_m: Annotated[int, Field(gt=1)] = 32
     ef_search: Annotated[int, Field(gt=0)] = 64
     threads: Annotated[int, Field(gt=0)] | None = None
+    bounded: bool = True
 
     @model_validator(mode="after")
     def _precision_is_exact_only(self) -> Matching:
-        if self.precision != "float32" and self.method != "exact":
-            raise ValueError("precision applies to the exact matcher only")
+        if self.method != "exact" and (self.precision != "float32" or not self.bounded):
+            raise ValueError("precision and bounded apply to the exact matcher only")
         return self
 
 
@@ -642,12 +713,21 @@ class Scenario(_Strict):
                     f"unknown value {value!r}; values are {values[attribute]}",
                 )
 
+    def threshold_of(self, deployment: Deployment) -> float:
+        """The score at or above which ``deployment`` counts a comparison as a match."""
+        if deployment.threshold is not None:
+            return deployment.threshold
+        return self.algorithm.threshold
+
+    @property
+    def sweep(self) -> list[float]:
+        """The thresholds a report sweeps (``report.thresholds``, or around the algorithm's)."""
+        return self.report.sweep_thresholds(self.algorithm.threshold)
+
     @property
     def hit_floor(self) -> float:
         """The lowest score a report may apply as a threshold: hits are kept from here."""
-        thresholds = self.report.sweep_thresholds(self.algorithm.threshold)
-        thresholds += [d.threshold for d in self.deployments if d.threshold is not None]
-        return min(thresholds)
+        return min([*self.sweep, *(self.threshold_of(d) for d in self.deployments)])
 
     @property
     def district_names(self) -> list[str]:

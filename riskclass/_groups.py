@@ -18,6 +18,8 @@ import numpy.typing as npt
 import pandas as pd
 
 DEFAULT_KEY = "default"
+# The ``attribute`` (and ``value``) of report rows about everyone.
+ALL = "all"
 
 T = TypeVar("T")
 
@@ -75,6 +77,24 @@ class GroupKey:
         for name, value in self.terms:
             selected &= (persons[name] == value).to_numpy()
         return selected
+
+
+def group_label(attribute: str, value: str) -> str:
+    """How reports name the group of an ``attribute``/``value`` row.
+
+    Examples
+    --------
+    >>> group_label("residency", "migrant")
+    'residency=migrant'
+    >>> group_label("age&sex", "elderly&female")
+    'age=elderly&sex=female'
+    >>> group_label(ALL, ALL)
+    'all'
+    """
+    if attribute == ALL:
+        return ALL
+    terms = zip(attribute.split("&"), value.split("&"), strict=True)
+    return "&".join(f"{name}={part}" for name, part in terms)
 
 
 def check_group_key(text: str, attributes: Mapping[str, list[str]]) -> str | None:

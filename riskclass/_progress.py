@@ -12,6 +12,6 @@ from collections.abc import Callable
 Progress = Callable[[str, int, int], None]
 
 
-def report(progress: Progress | None, task: str, done: int, total: int) -> None:
+def report_progress(progress: Progress | None, task: str, done: int, total: int) -> None:
     if progress is not None:
         progress(task, done, total)

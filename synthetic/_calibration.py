@@ -23,10 +23,16 @@ import numpy.typing as npt
 from scipy.optimize import brentq
 from scipy.special import betaincinv
 
-from riskclass._config import Algorithm, ConditionEffects, ErrorRates
-from riskclass._errors import ConfigError
-from riskclass._progress import Progress, report
-from riskclass._seeds import Stream, rng_for
+from riskclass import (
+    Algorithm,
+    ConditionEffects,
+    ConfigError,
+    ErrorRates,
+    Progress,
+    Stream,
+    report_progress,
+    rng_for,
+)
 
 from ._embeddings import DIMENSIONS, EmbeddingModel, orthogonal_noise, unit_rows
 
@@ -132,7 +138,7 @@ def calibrate(
         rho[index], sigma[index] = _solve_group(
             key, algorithm.error_rates[key], threshold, rng, dims
         )
-        report(progress, "calibrate", index + 1, steps)
+        report_progress(progress, "calibrate", index + 1, steps)
 
     kappa = np.eye(len(groups))
     done = len(groups)
@@ -143,7 +149,7 @@ def calibrate(
                 seed, (g, h), (rho[g], rho[h]), (sigma[g], sigma[h]), threshold, target, dims
             )
             done += 1
-            report(progress, "calibrate", done, steps)
+            report_progress(progress, "calibrate", done, steps)
     return EmbeddingModel(
         algorithm=algorithm,
         seed=seed,
@@ -308,7 +314,7 @@ def measure_rates(
             np.full(FTA_CHECKS, index), _no_deficits()
         )
         counts.append(RateCount(key, "fta", rates.fta, int(failed.sum()), FTA_CHECKS))
-        report(progress, "check", index + 1, steps)
+        report_progress(progress, "check", index + 1, steps)
     done = n_groups
     for g in range(n_groups):
         for h in range(g + 1, n_groups):
@@ -317,7 +323,7 @@ def measure_rates(
             name = f"{model.groups[g]} vs {model.groups[h]}"
             counts.append(_impostor_count(model, rng, (g, h), name, target, CROSS_TARGET_HITS))
             done += 1
-            report(progress, "check", done, steps)
+            report_progress(progress, "check", done, steps)
     return counts
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from riskclass._config import Scenario
+from riskclass import Scenario
 
 
 def place_cameras(scenario: Scenario, persons: pd.DataFrame) -> pd.DataFrame:

@@ -33,9 +33,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from riskclass._config import Algorithm, ConditionEffects, ReferenceConditions
-from riskclass._groups import resolve_index
-from riskclass._seeds import Stream, rng_for
+from riskclass import (
+    Algorithm,
+    ConditionEffects,
+    ReferenceConditions,
+    Stream,
+    resolve_index,
+    rng_for,
+)
 
 DIMENSIONS = 128
 IDENTITY_BLOCK = 65_536

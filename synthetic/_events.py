@@ -15,10 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from riskclass._arrow import CATEGORY, category_array
-from riskclass._config import Scenario
-from riskclass._groups import resolve_by_group
-from riskclass._seeds import Stream, rng_for
+from riskclass import CATEGORY, Scenario, Stream, category_array, resolve_by_group, rng_for
 
 from ._sampling import draw_categories
 

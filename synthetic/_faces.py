@@ -108,8 +108,15 @@ def draw_face(
     def pt(x: float, y: float) -> tuple[int, int]:
         return (round(cx + x * w), round(cy + y * h))
 
-    def ellipse(x: float, y: float, ax: float, ay: float, colour: npt.NDArray[np.float64],
-                start: int = 0, end: int = 360) -> None:  # fmt: skip
+    def ellipse(
+        x: float,
+        y: float,
+        ax: float,
+        ay: float,
+        colour: npt.NDArray[np.float64],
+        start: int = 0,
+        end: int = 360,
+    ) -> None:
         axes = (max(1, round(ax * w)), max(1, round(ay * h)))
         cv2.ellipse(image, pt(x, y), axes, 0, start, end, colour.tolist(), -1, cv2.LINE_AA)
 
@@ -130,15 +137,33 @@ def draw_face(
         x = side * face.eye_spacing
         ellipse(x, eye_y, face.eye_width * 1.3, face.eye_height * 1.6, skin * 0.7)
         ellipse(x, eye_y, face.eye_width, face.eye_height, _SCLERA)
-        cv2.circle(image, pt(x, eye_y), max(1, round(face.eye_height * h * 0.9)),
-                   _IRIS[face.iris_colour].tolist(), -1, cv2.LINE_AA)  # fmt: skip
-        cv2.circle(image, pt(x, eye_y), max(1, round(face.eye_height * h * 0.4)),
-                   (10, 10, 10), -1, cv2.LINE_AA)  # fmt: skip
+        cv2.circle(
+            image,
+            pt(x, eye_y),
+            max(1, round(face.eye_height * h * 0.9)),
+            _IRIS[face.iris_colour].tolist(),
+            -1,
+            cv2.LINE_AA,
+        )
+        cv2.circle(
+            image,
+            pt(x, eye_y),
+            max(1, round(face.eye_height * h * 0.4)),
+            (10, 10, 10),
+            -1,
+            cv2.LINE_AA,
+        )
         brow_y = eye_y - face.brow_height
         inner = pt(side * 0.07, brow_y)
         outer = pt(side * (face.eye_spacing + 0.13), brow_y + side * face.brow_tilt)
-        cv2.line(image, inner, outer, (hair * 0.8).tolist(),
-                 max(1, round(face.brow_thickness * h)), cv2.LINE_AA)  # fmt: skip
+        cv2.line(
+            image,
+            inner,
+            outer,
+            (hair * 0.8).tolist(),
+            max(1, round(face.brow_thickness * h)),
+            cv2.LINE_AA,
+        )
     nose_top, nose_tip = eye_y + 0.03, eye_y + face.nose_length + 0.06
     triangle = np.array(
         [pt(0, nose_top), pt(-face.nose_width / 2, nose_tip), pt(face.nose_width / 2, nose_tip)],
@@ -153,19 +178,38 @@ def draw_face(
         face.mouth_height / 2,
         _LIPS * (0.5 + 0.5 * face.skin_reflectance),
     )
-    cv2.line(image, pt(-face.mouth_width / 2, face.mouth_y), pt(face.mouth_width / 2, face.mouth_y),
-             (_LIPS * 0.45).tolist(), thick, cv2.LINE_AA)  # fmt: skip
+    cv2.line(
+        image,
+        pt(-face.mouth_width / 2, face.mouth_y),
+        pt(face.mouth_width / 2, face.mouth_y),
+        (_LIPS * 0.45).tolist(),
+        thick,
+        cv2.LINE_AA,
+    )
     if face.facial_hair in (1, 2):  # moustache
         ellipse(0, (nose_tip + face.mouth_y) / 2 + 0.01, face.mouth_width * 0.6, 0.03, hair * 0.85)
     if face.glasses:
         rim = max(1, round(h * 0.012))
         for side in (-1, 1):
-            cv2.ellipse(image, pt(side * face.eye_spacing, eye_y),
-                        (round(face.eye_width * 1.7 * w), round(0.07 * h)), 0, 0, 360,
-                        (30, 30, 30), rim, cv2.LINE_AA)  # fmt: skip
-        cv2.line(image, pt(-face.eye_spacing + face.eye_width * 1.7, eye_y),
-                 pt(face.eye_spacing - face.eye_width * 1.7, eye_y), (30, 30, 30), rim,
-                 cv2.LINE_AA)  # fmt: skip
+            cv2.ellipse(
+                image,
+                pt(side * face.eye_spacing, eye_y),
+                (round(face.eye_width * 1.7 * w), round(0.07 * h)),
+                0,
+                0,
+                360,
+                (30, 30, 30),
+                rim,
+                cv2.LINE_AA,
+            )
+        cv2.line(
+            image,
+            pt(-face.eye_spacing + face.eye_width * 1.7, eye_y),
+            pt(face.eye_spacing - face.eye_width * 1.7, eye_y),
+            (30, 30, 30),
+            rim,
+            cv2.LINE_AA,
+        )
     marks = np.random.default_rng(face.marks)
     for _ in range(int(marks.integers(0, _MAX_MARKS + 1))):
         spot = pt(marks.uniform(-0.3, 0.3), marks.uniform(-0.1, 0.35))

@@ -6,10 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from riskclass._config import Scenario
-from riskclass._errors import ConfigError
-from riskclass._groups import resolve_by_group
-from riskclass._seeds import Stream, rng_for
+from riskclass import ConfigError, Scenario, Stream, resolve_by_group, rng_for
 
 from ._sampling import draw_categories, draw_rows
 

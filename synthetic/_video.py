@@ -18,10 +18,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from riskclass._config import Scenario, VideoSettings
-from riskclass._errors import DataError
-from riskclass._groups import resolve_by_group
-from riskclass._seeds import Stream, rng_for
+from riskclass import DataError, Scenario, Stream, VideoSettings, resolve_by_group, rng_for
 
 from ._faces import FaceParams, background, draw_face, expose
 from ._population import generate_population
@@ -63,8 +60,9 @@ def render_video(
     settings = scenario.video
     population = generate_population(scenario)
     rng = rng_for(scenario.seed, Stream.VIDEO, 0)
-    chosen = np.sort(rng.choice(len(population), size=min(settings.persons, len(population)),
-                                replace=False))  # fmt: skip
+    chosen = np.sort(
+        rng.choice(len(population), size=min(settings.persons, len(population)), replace=False)
+    )
     persons = population.iloc[chosen].reset_index(drop=True)
     reflectance = np.array(
         resolve_by_group(settings.skin_reflectance, persons, default=_DEFAULT_REFLECTANCE)
@@ -94,8 +92,15 @@ def render_video(
             scene_rng = rng_for(scenario.seed, Stream.VIDEO, 3, scene_index)
             name = f"{scene_index:03d}_{lighting}.mp4"
             walkers = scene_rng.choice(ids, size=min(settings.lanes, len(ids)), replace=False)
-            rows += _render_scene(out / SCENES_DIR / name, settings, light, lighting,
-                                  [faces[int(w)] for w in walkers], walkers, scene_rng)  # fmt: skip
+            rows += _render_scene(
+                out / SCENES_DIR / name,
+                settings,
+                light,
+                lighting,
+                [faces[int(w)] for w in walkers],
+                walkers,
+                scene_rng,
+            )
             scene_index += 1
             if progress is not None:
                 progress("render", scene_index, total)
@@ -115,8 +120,9 @@ def render_video(
         ],
     )
     truth.to_csv(out / GROUND_TRUTH, index=False)
-    return VideoSummary(total, total * settings.frames, len(truth), len(faces),
-                        time.perf_counter() - started)  # fmt: skip
+    return VideoSummary(
+        total, total * settings.frames, len(truth), len(faces), time.perf_counter() - started
+    )
 
 
 def _write_portrait(path: Path, face: FaceParams, rng: np.random.Generator) -> None:
@@ -167,8 +173,20 @@ def _render_scene(
             writer.write(expose(scene, light, rng, noise=settings.sensor_noise, blur_px=blur))
             for lane, (top, right, bottom, left) in enumerate(boxes):
                 if top >= 0 and left >= 0 and bottom < height and right < width:
-                    rows.append((path.name, lighting, light, frame, int(person_ids[lane]),
-                                 top, right, bottom, left, round(size[lane])))  # fmt: skip
+                    rows.append(
+                        (
+                            path.name,
+                            lighting,
+                            light,
+                            frame,
+                            int(person_ids[lane]),
+                            top,
+                            right,
+                            bottom,
+                            left,
+                            round(size[lane]),
+                        )
+                    )
     finally:
         writer.release()
     return rows

@@ -12,10 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskclass import ConfigError
-from riskclass._cli import main
-from riskclass._config import Algorithm
+from riskclass import Algorithm, ConfigError
 from riskclass.analysis import CALIBRATION_COLUMNS, calibration_holds, calibration_table
+from riskclass.commands import main
 from riskclass.synthetic import EmbeddingModel, calibrate, condition_deficits, measure_rates
 
 FOUR_GROUPS = {

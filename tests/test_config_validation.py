@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from riskclass import ConfigError, load_config
-from riskclass._cli import EXIT_USAGE, main
+from riskclass.commands import EXIT_USAGE, main
 
 from .conftest import CONFIGS
 

@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 
 from riskclass import OutputExistsError, validate_config
-from riskclass._cli import EXIT_USAGE, main
-from riskclass._run import generate
+from riskclass.commands import EXIT_USAGE, generate, main
 
 FILES = ("persons.parquet", "cameras.parquet", "events.parquet")
 

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from riskclass.pipeline import ExactMatcher
-from riskclass.pipeline._bounds import SLICE, Int8Bounds, _probe_levels
+from riskclass.pipeline.matching import SLICE, Int8Bounds, cpu_probe_levels
 
 # Full int8 probe codes are exact only where the CPU's int8 product does not
 # saturate (VNNI); elsewhere the matcher itself uses 7-bit codes.
 _FULL_CODES = pytest.param(
     127,
     marks=pytest.mark.skipif(
-        _probe_levels() != 127, reason="this CPU has no VNNI: the matcher uses 7-bit codes here"
+        cpu_probe_levels() != 127, reason="this CPU has no VNNI: the matcher uses 7-bit codes here"
     ),
 )
 
@@ -126,4 +126,4 @@ def test_bounds_leave_most_slices_unscored() -> None:
     # Mated probes need only their mate's slice; strangers a few close calls.
     assert reached[:200].sum(axis=1).max() == 1
     # 7-bit probe codes (CPUs without VNNI) bound less tightly than 8-bit ones.
-    assert reached[200:].mean() < (0.1 if _probe_levels() == 127 else 0.2)
+    assert reached[200:].mean() < (0.1 if cpu_probe_levels() == 127 else 0.2)

@@ -12,9 +12,7 @@ import pandas as pd
 import pytest
 
 from riskclass import ConfigError, load_config, validate_config
-from riskclass._bench import run_bench
-from riskclass._cli import EXIT_USAGE, main
-from riskclass._run import run
+from riskclass.commands import EXIT_USAGE, main, run, run_bench
 from riskclass.pipeline import ExactMatcher, FaissMatcher
 
 # Share of mated probes whose mate an approximate index returns at rank 1, on
@@ -48,8 +46,15 @@ def test_exact_top_k_and_hits_match_brute_force(threads: int) -> None:
 
 
 def test_bench_methods_agree_with_exact_search(tmp_path: Path) -> None:
-    methods = ["face_recognition", "exact", "exact-gemm", "exact-f16", "exact-mmap",
-               "faiss-flat", *MATED_RECALL_FLOORS]  # fmt: skip
+    methods = [
+        "face_recognition",
+        "exact",
+        "exact-gemm",
+        "exact-f16",
+        "exact-mmap",
+        "faiss-flat",
+        *MATED_RECALL_FLOORS,
+    ]
     results = {
         r.method: r for r in run_bench(gallery=20_000, probes=600, k=5, methods=methods, rounds=1)
     }
@@ -76,8 +81,14 @@ def test_bench_cli_writes_json_and_rejects_unknown_methods(
     rows = {row["method"]: row for row in document["results"]}
     assert set(rows) == {"exact", "faiss-flat"}
     for row in rows.values():
-        assert {"method", "gallery", "probes_per_s", "recall_at_1", "build_s",
-                "bytes_per_identity"} <= set(row)  # fmt: skip
+        assert {
+            "method",
+            "gallery",
+            "probes_per_s",
+            "recall_at_1",
+            "build_s",
+            "bytes_per_identity",
+        } <= set(row)
         assert row["gallery"] == 3000 and row["probes_per_s"] > 0 and len(row["rounds_s"]) == 2
     capsys.readouterr()
     assert main([*command, "--methods", "exact faiss-ivf:nprobes=3"]) == EXIT_USAGE

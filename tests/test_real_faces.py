@@ -12,14 +12,18 @@ import pytest
 import yaml
 
 from riskclass import load_config
-from riskclass._cli import EXIT_USAGE, main
+from riskclass.commands import EXIT_USAGE, main
 from riskclass.pipeline import encode_image
 
 from .conftest import FACES
 
 TOLERANCE = 0.6  # face_recognition's default
-PORTRAITS = {"obama_1.jpg": "obama", "obama_2.jpg": "obama",
-             "biden_1.jpg": "biden", "biden_2.jpg": "biden"}  # fmt: skip
+PORTRAITS = {
+    "obama_1.jpg": "obama",
+    "obama_2.jpg": "obama",
+    "biden_1.jpg": "biden",
+    "biden_2.jpg": "biden",
+}
 needs_faces = pytest.mark.skipif(
     not all((FACES / name).is_file() for name in PORTRAITS),
     reason=f"the test portraits are not at {FACES} (they ship beside the repo in shared/faces)",
@@ -45,11 +49,12 @@ def test_enroll_fits_a_profile_that_configs_can_use(
 ) -> None:
     labels = tmp_path / "labels.csv"
     labels.write_text(
-        "file,identity,age\n" + "".join(
+        "file,identity,age\n"
+        + "".join(
             f"{name},{person},{'adult' if person == 'obama' else 'elderly'}\n"
             for name, person in PORTRAITS.items()
         )
-    )  # fmt: skip
+    )
     profile_path = tmp_path / "profile.yaml"
     assert main(["enroll", str(FACES), "--labels", str(labels), "--out", str(profile_path)]) == 0
     profile = yaml.safe_load(profile_path.read_text())

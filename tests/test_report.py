@@ -11,10 +11,8 @@ import pandas as pd
 import pytest
 
 from riskclass import validate_config
-from riskclass._cli import EXIT_USAGE, main
-from riskclass._report import build_report
-from riskclass._run import run
 from riskclass.analysis import Metric, group_cells, rates_by_group
+from riskclass.commands import EXIT_USAGE, build_report, main, run
 
 from .test_run_pipeline import _scenario
 
@@ -92,8 +90,13 @@ def test_fmr_and_impostor_heatmap_recompute_from_hits(reported: Path) -> None:
             pairs = (group.loc[impostor["person_id"]].to_numpy() == value) & (
                 group.loc[impostor["candidate_id"]].to_numpy() == candidate_value
             )
-            cell = _rows(heatmap, deployment=STREET, attribute="residency",
-                         probe_value=value, candidate_value=candidate_value)  # fmt: skip
+            cell = _rows(
+                heatmap,
+                deployment=STREET,
+                attribute="residency",
+                probe_value=value,
+                candidate_value=candidate_value,
+            )
             assert cell["hits"].iloc[0] == pairs.sum()
             assert cell["ci_low"].iloc[0] <= cell["fmr"].iloc[0] <= cell["ci_high"].iloc[0]
 
@@ -144,6 +147,11 @@ def test_disparity_ratios_use_the_best_off_group(reported: Path) -> None:
         "rate"
     ]
     rows = _rows(disparities, deployment=STREET, attribute="age", metric="fpir")
+    # Thresholds are a column, never part of a metric's name.
+    assert not disparities["metric"].str.contains("@").any()
+    assert rows["threshold"].nunique() > 1
+    # At the deployment's own threshold (swept thresholds have their own rows).
+    rows = rows[rows["threshold"].isna()]
     assert set(rows["reference"]) == {rates.idxmin()}
     for row in rows.itertuples():
         assert row.ratio == pytest.approx(rates[row.value] / rates.min(), rel=1e-9)
@@ -186,9 +194,12 @@ def test_groups_without_trials_show_n_and_no_rate() -> None:
     trials = np.array([0.0, 5.0, 0.0, 7.0])
     errors = np.array([0.0, 1.0, 0.0, 2.0])
     table, disparities = rates_by_group(
-        "gate", [Metric("fnir", errors, trials)], cells, reference={},
+        "gate",
+        [Metric("fnir", errors, trials)],
+        cells,
+        reference={},
         rng=np.random.default_rng(0),
-    )  # fmt: skip
+    )
     old = table[(table["attribute"] == "age") & (table["value"] == "old")].iloc[0]
     assert old["n"] == 0 and np.isnan(old["rate"]) and np.isnan(old["ci_high"])
     young = table[(table["attribute"] == "age") & (table["value"] == "young")].iloc[0]

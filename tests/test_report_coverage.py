@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from riskclass.analysis import (
     DeploymentCounts,
@@ -40,6 +41,7 @@ def _scenario(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndar
     return group, errors.astype(float), sightings.astype(float)
 
 
+@pytest.mark.slow
 def test_cluster_bootstrap_intervals_cover_the_truth() -> None:
     rng = np.random.default_rng(2026)
     covered_rates = np.zeros(2, dtype=int)
@@ -86,20 +88,29 @@ def _impostor_scenario(rng: np.random.Generator) -> tuple[ImpostorInputs, np.nda
     members = np.arange(PERSONS, PERSONS + MEMBERS)
     empty = np.zeros(PERSONS + MEMBERS, np.int64)
     counts = DeploymentCounts(
-        sweep_nonmated_alerts=empty[None], sweep_true_alerts=empty[None],
-        impostor_hits=np.bincount(person, minlength=len(empty)), mate_hits=empty,
-        gallery_nonmated_alerts=empty[None], histogram=np.zeros((1, 2, 1), np.int64),
-        impostor_probe=[person], impostor_candidate=[members[member]],
-    )  # fmt: skip
+        sweep_nonmated_alerts=empty[None],
+        sweep_true_alerts=empty[None],
+        impostor_hits=np.bincount(person, minlength=len(empty)),
+        mate_hits=empty,
+        gallery_nonmated_alerts=empty[None],
+        histogram=np.zeros((1, 2, 1), np.int64),
+        impostor_probe=[person],
+        impostor_candidate=[members[member]],
+    )
     tally = pd.DataFrame(
-        {"person_id": np.arange(len(empty)), "detected": np.r_[searches, np.zeros(MEMBERS)],
-         "mated_searches": 0}
-    )  # fmt: skip
+        {
+            "person_id": np.arange(len(empty)),
+            "detected": np.r_[searches, np.zeros(MEMBERS)],
+            "mated_searches": 0,
+        }
+    )
     labels = np.r_[np.where(group == 0, "a", "b"), np.full(MEMBERS, "member")]
     inputs = ImpostorInputs(
-        DeploymentSpec("street", "watchlist_screening", 0.6, members), counts, tally,
+        DeploymentSpec("street", "watchlist_screening", 0.6, members),
+        counts,
+        tally,
         group_cells(pd.DataFrame({"group": labels}), ["group"]),
-    )  # fmt: skip
+    )
     return inputs, group
 
 
@@ -110,6 +121,7 @@ class ImpostorInputs(NamedTuple):
     cells: GroupCells
 
 
+@pytest.mark.slow
 def test_two_way_impostor_intervals_cover_the_truth() -> None:
     rng = np.random.default_rng(2027)
     covered = np.zeros(2, dtype=int)
@@ -124,8 +136,11 @@ def test_two_way_impostor_intervals_cover_the_truth() -> None:
         searches = inputs.tally["detected"].to_numpy(float)[:PERSONS]
         persons_only = cluster_bootstrap(
             inputs.counts.impostor_hits[:PERSONS, None].astype(float),
-            searches[:, None] * MEMBERS, group, np.eye(2, dtype=bool), rng=rng,
-        )  # fmt: skip
+            searches[:, None] * MEMBERS,
+            group,
+            np.eye(2, dtype=bool),
+            rng=rng,
+        )
         low, high = persons_only.interval(proportion=np.array([True]))
         covered_persons_only += (low[:, 0] <= truth) & (truth <= high[:, 0])
     for count in covered:

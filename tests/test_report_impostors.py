@@ -33,16 +33,24 @@ def _deployment(
     enrolled = np.isin(np.arange(PERSONS), members)
     mated = np.where(enrolled, rng.binomial(detected, 0.5), 0)
     tally = pd.DataFrame(
-        {"deployment": "street", "person_id": np.arange(PERSONS), "detected": detected,
-         "mated_searches": mated}
-    )  # fmt: skip
+        {
+            "deployment": "street",
+            "person_id": np.arange(PERSONS),
+            "detected": detected,
+            "mated_searches": mated,
+        }
+    )
     empty = np.zeros(PERSONS, np.int64)
     counts = DeploymentCounts(
-        sweep_nonmated_alerts=empty[None], sweep_true_alerts=empty[None],
-        impostor_hits=np.bincount(hit_person, minlength=PERSONS), mate_hits=empty,
-        gallery_nonmated_alerts=empty[None], histogram=np.zeros((1, 2, 1), np.int64),
-        impostor_probe=[hit_person], impostor_candidate=[members[hit_member]],
-    )  # fmt: skip
+        sweep_nonmated_alerts=empty[None],
+        sweep_true_alerts=empty[None],
+        impostor_hits=np.bincount(hit_person, minlength=PERSONS),
+        mate_hits=empty,
+        gallery_nonmated_alerts=empty[None],
+        histogram=np.zeros((1, 2, 1), np.int64),
+        impostor_probe=[hit_person],
+        impostor_candidate=[members[hit_member]],
+    )
     spec = DeploymentSpec("street", "watchlist_screening", 0.6, members)
     return spec, counts, tally, persons
 
@@ -67,9 +75,10 @@ def test_hits_and_comparisons_count_every_pair_of_groups() -> None:
             for b in np.unique(value):
                 own = tally["mated_searches"].to_numpy()[(value == a) & (value == b)].sum()
                 row = heatmap[
-                    (heatmap["attribute"] == attribute) & (heatmap["probe_value"] == a)
+                    (heatmap["attribute"] == attribute)
+                    & (heatmap["probe_value"] == a)
                     & (heatmap["candidate_value"] == b)
-                ]  # fmt: skip
+                ]
                 assert len(row) == 1
                 hits = ((value[hit_person] == a) & (value[candidate] == b)).sum()
                 members = (value[spec.members] == b).sum()
@@ -103,9 +112,13 @@ def test_a_member_who_draws_every_false_match_widens_the_interval() -> None:
 
     comparisons = tally["detected"] * len(spec.members) - tally["mated_searches"]
     persons_only = cluster_bootstrap(
-        counts.impostor_hits[:, None].astype(float), comparisons.to_numpy(float)[:, None],
-        cells.profile, cells.cells, rng=rng, replicates=REPLICATES,
-    )  # fmt: skip
+        counts.impostor_hits[:, None].astype(float),
+        comparisons.to_numpy(float)[:, None],
+        cells.profile,
+        cells.cells,
+        rng=rng,
+        replicates=REPLICATES,
+    )
     low_persons, _ = persons_only.interval(proportion=np.array([True]))
     assert persons_only.rate[0, 0] == pytest.approx(found.rates.rate[0, 0])
     assert low_persons[0, 0] > 0.7 * persons_only.rate[0, 0]

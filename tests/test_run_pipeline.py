@@ -16,8 +16,7 @@ import pandas as pd
 import pytest
 
 from riskclass import validate_config
-from riskclass._cli import EXIT_USAGE, main
-from riskclass._run import run
+from riskclass.commands import EXIT_USAGE, main, run
 
 from .conftest import REPO, load_yaml
 
@@ -67,16 +66,31 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_writes_every_output(small_run: Path) -> None:
     expected = {
-        "manifest.json", "persons.parquet", "cameras.parquet", "events.parquet", "calibration.csv",
-        "embedding_model.json", "galleries.parquet", "decisions.parquet", "person_outcomes.parquet",
+        "manifest.json",
+        "persons.parquet",
+        "cameras.parquet",
+        "events.parquet",
+        "calibration.csv",
+        "embedding_model.json",
+        "galleries.parquet",
+        "decisions.parquet",
+        "person_outcomes.parquet",
         "per_group.csv",
-    }  # fmt: skip
+    }
     assert expected <= {p.name for p in small_run.iterdir()}
     decisions = pd.read_parquet(small_run / "decisions.parquet")
     assert list(decisions.columns) == [
-        "event_id", "person_id", "deployment", "detected", "mated", "candidate_id", "score",
-        "alert", "outcome", "consequence",
-    ]  # fmt: skip
+        "event_id",
+        "person_id",
+        "deployment",
+        "detected",
+        "mated",
+        "candidate_id",
+        "score",
+        "alert",
+        "outcome",
+        "consequence",
+    ]
 
 
 def test_outcomes_agree_with_ground_truth(small_run: Path) -> None:
@@ -115,19 +129,26 @@ def _recompute(
         residents = int((persons[attribute] == value).sum())
         rows.append(
             {
-                "deployment": deployment, "attribute": attribute, "value": value,
-                "persons": residents, "events": len(group), "detected": len(searched),
-                "mated_searches": len(mated), "nonmated_searches": len(nonmated),
+                "deployment": deployment,
+                "attribute": attribute,
+                "value": value,
+                "persons": residents,
+                "events": len(group),
+                "detected": len(searched),
+                "mated_searches": len(mated),
+                "nonmated_searches": len(nonmated),
                 "alerts": int(group["alert"].sum()),
                 "false_alerts": int(group["outcome"].isin(["false_alert", "false_accept"]).sum()),
                 "fpir": nonmated["alert"].mean() if len(nonmated) else np.nan,
                 "fnir": 1 - true_mated.mean() if len(mated) else np.nan,
                 "false_alerts_per_1000_per_day": (
-                    1000 * group["outcome"].isin(["false_alert", "false_accept"]).sum()
-                    / residents / days
+                    1000
+                    * group["outcome"].isin(["false_alert", "false_accept"]).sum()
+                    / residents
+                    / days
                 ),
             }
-        )  # fmt: skip
+        )
     return pd.DataFrame(rows)
 
 
@@ -142,15 +163,8 @@ def test_per_group_csv_recomputes_exactly_from_parquet(small_run: Path) -> None:
             mine, on=["deployment", "attribute", "value"], suffixes=("", "_recomputed")
         )
         assert len(theirs) == len(mine) > 0
-        for column in (
-            "persons",
-            "events",
-            "detected",
-            "mated_searches",
-            "nonmated_searches",
-            "alerts",
-            "false_alerts",
-        ):
+        counted = ("persons", "events", "detected", "mated_searches", "nonmated_searches")
+        for column in (*counted, "alerts", "false_alerts"):
             assert (theirs[column] == theirs[f"{column}_recomputed"]).all(), column
         for column in ("fpir", "fnir", "false_alerts_per_1000_per_day"):
             np.testing.assert_allclose(theirs[column], theirs[f"{column}_recomputed"], rtol=1e-12)
@@ -233,7 +247,7 @@ def test_rerun_after_sigkill_matches_an_uninterrupted_run(
 ) -> None:
     config = write_config(_scenario())
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "riskclass", "run", str(config), "--out", str(out)]
+    command = [sys.executable, "-m", "riskclass.commands", "run", str(config), "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(tmp_path.glob(".run.partial-*/events.parquet")):

@@ -89,10 +89,14 @@ def sweep_figure(
         for value, line in rows.groupby("value", sort=False):
             line = line.sort_values(x)
             axis.errorbar(
-                line[x], line["rate"],
+                line[x],
+                line["rate"],
                 yerr=[line["rate"] - line["ci_low"], line["ci_high"] - line["rate"]],
-                label=str(value), capsize=3, marker="o", markersize=3,
-            )  # fmt: skip
+                label=str(value),
+                capsize=3,
+                marker="o",
+                markersize=3,
+            )
         axis.set(xlabel=xlabel, ylabel=metric.upper(), title=f"{metric.upper()} by {attribute}")
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize=8)

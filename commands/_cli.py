@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 from rich.console import Console
@@ -29,17 +28,24 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from riskclass.analysis import calibration_holds
+from riskclass import (
+    KINDS,
+    RiskclassError,
+    Scenario,
+    group_label,
+    load_config,
+    records,
+    write_file_atomically,
+)
+from riskclass import (
+    Progress as ProgressFn,
+)
+from riskclass.analysis import calibration_holds, overall
+from riskclass.analysis.report import fmt
 from riskclass.pipeline import encode_photos, fit_profile, read_labels
 
 from . import _bench, _run, _video
-from . import _report as _report_module
-from ._config import Scenario
-from ._errors import RiskclassError
-from ._loading import load_config
-from ._outputs import bench_environment, records, write_file_atomically
-from ._progress import Progress as ProgressFn
-from ._report import build_report
+from ._report import HTML, ReportSummary, build_report
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -149,17 +155,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     enroll.add_argument("images", type=Path, metavar="IMAGES_DIR", help="folder of photos")
     enroll.add_argument(
-        "--labels", type=Path, required=True, metavar="CSV",
+        "--labels",
+        type=Path,
+        required=True,
+        metavar="CSV",
         help="file, identity, then one column per group attribute",
-    )  # fmt: skip
+    )
     enroll.add_argument(
-        "--out", type=Path, default=Path("error_profile.yaml"), metavar="FILE",
+        "--out",
+        type=Path,
+        default=Path("error_profile.yaml"),
+        metavar="FILE",
         help="where to write the profile (default: error_profile.yaml)",
-    )  # fmt: skip
+    )
     enroll.add_argument(
-        "--tolerance", type=float, default=0.6,
+        "--tolerance",
+        type=float,
+        default=0.6,
         help="face_recognition match distance (default: 0.6, the library's)",
-    )  # fmt: skip
+    )
     enroll.set_defaults(handler=_enroll)
 
     calibrate = commands.add_parser(
@@ -214,25 +228,27 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _generate(args: argparse.Namespace) -> int:
+def _world(
+    args: argparse.Namespace, stage: Callable[..., _run.RunSummary]
+) -> tuple[Scenario, _run.RunSummary]:
+    """Run ``stage`` (`generate` or `run`) with a progress bar and print the world it made."""
     scenario = _load(args)
     started = time.perf_counter()
     with _progress_bar() as progress:
-        summary = _run.generate(
+        summary = stage(
             scenario, args.out, force=args.force, config_path=args.config, progress=progress
         )
     _print_world(summary, time.perf_counter() - started)
+    return scenario, summary
+
+
+def _generate(args: argparse.Namespace) -> int:
+    _world(args, _run.generate)
     return 0
 
 
 def _run_scenario(args: argparse.Namespace) -> int:
-    scenario = _load(args)
-    started = time.perf_counter()
-    with _progress_bar() as progress:
-        summary = _run.run(
-            scenario, args.out, force=args.force, config_path=args.config, progress=progress
-        )
-    _print_world(summary, time.perf_counter() - started)
+    scenario, summary = _world(args, _run.run)
     assert summary.calibration is not None and summary.per_group is not None
     held = calibration_holds(summary.calibration)
     _stdout.print(
@@ -254,39 +270,37 @@ def _run_scenario(args: argparse.Namespace) -> int:
     return 0
 
 
-# What the generic per-group columns mean for the kinds where "search" and "alert"
-# stand for something else.
-_KIND_NOTES = {
-    "access_gate": "1:1 at gates: FPIR = false accepts of impostor presentations, "
-    "FNIR = genuine residents rejected",
-    "investigation": "events = candidate captures returned; false alerts = persons wrongly "
-    "confirmed on a target's trail; FNIR = target captures not confirmed",
-}
-
-
 def _print_per_group(
     per_group: pd.DataFrame, attributes: list[str], kinds: Mapping[str, str]
 ) -> None:
     shown = per_group[per_group["attribute"].isin(["all", *attributes])]
     for deployment, rows in shown.groupby("deployment", sort=False):
         kind = kinds[str(deployment)]
-        note = f"\n({_KIND_NOTES[kind]})" if kind in _KIND_NOTES else ""
+        note = f"\n({KINDS[kind].note})" if KINDS[kind].note else ""
         view = _table(
             f"deployment {deployment}: {kind}{note}",
-            ["group", "persons", "events", "detected", "false alerts", "per 1,000/day", "FPIR",
-             "FNIR"],
-        )  # fmt: skip
+            [
+                "group",
+                "persons",
+                "events",
+                "detected",
+                "false alerts",
+                "per 1,000/day",
+                "FPIR",
+                "FNIR",
+            ],
+        )
         for row in records(rows):
             detection = row.detected / row.events if row.events else float("nan")
             view.add_row(
-                "all" if row.attribute == "all" else f"{row.attribute}={row.value}",
+                group_label(row.attribute, row.value),
                 f"{row.persons:,}",
                 f"{row.events:,}",
                 f"{detection:.1%}",
                 f"{row.false_alerts:,}",
                 f"{row.false_alerts_per_1000_per_day:.3f}",
-                _rate(row.fpir),
-                _rate(row.fnir),
+                fmt(row.fpir),
+                fmt(row.fnir),
             )
         _stdout.print(view)
 
@@ -299,10 +313,6 @@ def _table(title: str, columns: Sequence[str], *, labels: int = 1) -> Table:
     return view
 
 
-def _rate(value: float) -> str:
-    return "n/a" if np.isnan(value) else f"{value:.2e}" if 0 < value < 0.001 else f"{value:.4f}"
-
-
 def _report(args: argparse.Namespace) -> int:
     with _progress_bar() as progress:
         summary = build_report(args.run_dir, progress=progress)
@@ -310,13 +320,10 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_report(summary: _report_module.ReportSummary) -> None:
+def _print_report(summary: ReportSummary) -> None:
     disparities = summary.tables["disparities"]
-    flagged = disparities[
-        disparities["significant"]
-        & ~disparities["attribute"].str.contains("&")
-        & ~disparities["metric"].str.contains("@")
-    ]
+    flagged = overall(disparities)
+    flagged = flagged[flagged["significant"] & ~flagged["attribute"].str.contains("&")]
     shown = flagged.sort_values("ratio", ascending=False).head(_TERMINAL_ROWS)
     view = _table(
         f"largest significant disparities ({len(shown)} of {len(flagged)}; all in disparities.csv)",
@@ -325,15 +332,19 @@ def _print_report(summary: _report_module.ReportSummary) -> None:
     )
     for row in records(shown):
         view.add_row(
-            row.deployment, row.metric, f"{row.attribute}={row.value}", row.reference,
-            f"{row.ratio:.3g}", f"{row.ci_low:.3g} - {row.ci_high:.3g}",
-        )  # fmt: skip
+            row.deployment,
+            row.metric,
+            group_label(row.attribute, row.value),
+            row.reference,
+            f"{row.ratio:.3g}",
+            f"{row.ci_low:.3g} - {row.ci_high:.3g}",
+        )
     _stdout.print(view)
     for line in summary.summary:
         _stdout.print(f"- {line}", highlight=False)
     _stdout.print(
         f"wrote {summary.out} ({len(summary.tables)} tables as CSV and Parquet, "
-        f"{_report_module.HTML}) in {summary.seconds:.1f} s",
+        f"{HTML}) in {summary.seconds:.1f} s",
         highlight=False,
     )
 
@@ -342,25 +353,43 @@ def _bench_command(args: argparse.Namespace) -> int:
     methods = [m for m in re.split(r"[\s;]+", args.methods) if m]
     with _progress_bar() as progress:
         results = _bench.run_bench(
-            gallery=args.gallery, probes=args.probes, k=args.k, methods=methods,
-            rounds=args.rounds, seed=args.seed, progress=progress,
-        )  # fmt: skip
-    environment = bench_environment()
+            gallery=args.gallery,
+            probes=args.probes,
+            k=args.k,
+            methods=methods,
+            rounds=args.rounds,
+            seed=args.seed,
+            progress=progress,
+        )
+    environment = _bench.bench_environment()
     at_k = [f"recall@{args.k}"] if args.k > 1 else []
     view = _table(
         f"1:N search, gallery {args.gallery:,}, {args.probes:,} probes, k={args.k} "
         f"(OPENBLAS_CORETYPE={environment['openblas_coretype']}, {environment['cpus']} CPUs)",
-        ["method", "probes/s", "vs exact", "recall@1", *at_k, "mates found", "build s",
-         "bytes/identity"],
-    )  # fmt: skip
+        [
+            "method",
+            "probes/s",
+            "vs exact",
+            "recall@1",
+            *at_k,
+            "mates found",
+            "build s",
+            "bytes/identity",
+        ],
+    )
     exact = next((r.probes_per_s for r in results if r.method == "exact"), float("nan"))
     for r in results:
         recall_at_k = [f"{r.recall_at_k:.4f}"] if at_k else []
         view.add_row(
-            r.method, f"{r.probes_per_s:,.1f}", f"{r.probes_per_s / exact:.3g}x",
-            f"{r.recall_at_1:.4f}", *recall_at_k, f"{r.mated_found_at_1:.4f}",
-            f"{r.build_s:.2f}", f"{r.bytes_per_identity:,.0f}",
-        )  # fmt: skip
+            r.method,
+            f"{r.probes_per_s:,.1f}",
+            f"{r.probes_per_s / exact:.3g}x",
+            f"{r.recall_at_1:.4f}",
+            *recall_at_k,
+            f"{r.mated_found_at_1:.4f}",
+            f"{r.build_s:.2f}",
+            f"{r.bytes_per_identity:,.0f}",
+        )
     _stdout.print(view)
     if args.json is not None:
         document = _bench.results_json(results, environment=environment)
@@ -401,11 +430,14 @@ def _video_run(args: argparse.Namespace) -> int:
     )
     for row in records(shown):
         view.add_row(
-            row.stage.removesuffix("_detection"), row.lighting,
-            "all" if row.attribute == "all" else f"{row.attribute}={row.value}",
-            f"{row.n:,}", f"{row.count:,}", f"{row.rate:.3f}",
+            row.stage.removesuffix("_detection"),
+            row.lighting,
+            group_label(row.attribute, row.value),
+            f"{row.n:,}",
+            f"{row.count:,}",
+            f"{row.rate:.3f}",
             f"{row.ci_low:.3f} - {row.ci_high:.3f}",
-        )  # fmt: skip
+        )
     _stdout.print(view)
     _stdout.print(
         f"wrote {summary.out}: {summary.frames:,} frames, {summary.faces:,} faces, "
@@ -429,15 +461,30 @@ def _enroll(args: argparse.Namespace) -> int:
     write_file_atomically(args.out, header + yaml.safe_dump(profile, sort_keys=False))
     view = _table(
         f"error profile at distance {args.tolerance}",
-        ["group", "images", "no face", "genuine pairs", "impostor pairs", "FNMR seen",
-         "FMR seen", "FNMR fitted", "FMR fitted"],
-    )  # fmt: skip
+        [
+            "group",
+            "images",
+            "no face",
+            "genuine pairs",
+            "impostor pairs",
+            "FNMR seen",
+            "FMR seen",
+            "FNMR fitted",
+            "FMR fitted",
+        ],
+    )
     for group, fit in profile["fit"].items():
         view.add_row(
-            group, str(fit["images"]), str(fit["no_single_face"]), str(fit["genuine_pairs"]),
-            str(fit["impostor_pairs"]), _rate(fit["observed_fnmr"]), _rate(fit["observed_fmr"]),
-            _rate(fit["fitted_fnmr"]), _rate(fit["fitted_fmr"]),
-        )  # fmt: skip
+            group,
+            str(fit["images"]),
+            str(fit["no_single_face"]),
+            str(fit["genuine_pairs"]),
+            str(fit["impostor_pairs"]),
+            fmt(fit["observed_fnmr"]),
+            fmt(fit["observed_fmr"]),
+            fmt(fit["fitted_fnmr"]),
+            fmt(fit["fitted_fmr"]),
+        )
     _stdout.print(view)
     _stdout.print(f"wrote {args.out}", highlight=False)
     return 0

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from riskclass import (
+    MANIFEST,
+    VIDEO_RESULTS_DIR,
+    DataError,
+    Progress,
+    Scenario,
+    atomic_output_dir,
+    package_versions,
+    provenance,
+    read_manifest,
+    validate_config,
+    write_json,
+)
 from riskclass.analysis import video_per_group
 from riskclass.pipeline import run_on_video
 from riskclass.synthetic import VideoSummary, render_video
-
-from ._config import Scenario
-from ._errors import DataError
-from ._loading import validate_config
-from ._outputs import MANIFEST, atomic_output_dir, package_versions, write_json
-from ._progress import Progress
-from ._run import provenance
-
-RESULTS_DIR = "results"
 
 
 @dataclass(frozen=True)
@@ -84,33 +86,38 @@ def run_video(directory: str | Path, *, progress: Progress | None = None) -> Vid
         tolerance=scenario.video.tolerance,
     )
     frames = int(results.detections.groupby("video")["frame"].nunique().sum())
-    with atomic_output_dir(directory / RESULTS_DIR, force=True) as staging:
+    with atomic_output_dir(directory / VIDEO_RESULTS_DIR, force=True) as staging:
         results.detections.to_csv(staging / "detections.csv", index=False)
         results.tracks.to_csv(staging / "tracks.csv", index=False)
         results.enrollment.to_csv(staging / "enrollment.csv", index=False)
         per_group.to_csv(staging / "video_per_group.csv", index=False)
         write_json(
-            {"complete": True, "frames": frames, "seconds": round(seconds, 3),
-             "frames_per_s": round(frames / seconds, 2), "versions": package_versions()},
+            {
+                "complete": True,
+                "frames": frames,
+                "seconds": round(seconds, 3),
+                "frames_per_s": round(frames / seconds, 2),
+                "versions": package_versions(),
+            },
             staging / MANIFEST,
-        )  # fmt: skip
+        )
     return VideoRunSummary(
-        directory / RESULTS_DIR, per_group, frames, len(results.detections), len(results.tracks),
+        directory / VIDEO_RESULTS_DIR,
+        per_group,
+        frames,
+        len(results.detections),
+        len(results.tracks),
         seconds,
-    )  # fmt: skip
+    )
 
 
 def _rendered_scenario(directory: Path) -> Scenario:
+    manifest = read_manifest(
+        directory,
+        what="rendered video directory",
+        hint="run `riskclass video render CONFIG --out DIR` first",
+    )
     manifest_path = directory / MANIFEST
-    if not manifest_path.is_file():
-        raise DataError(
-            f"{directory}: not a rendered video directory (no {MANIFEST}); "
-            "run `riskclass video render CONFIG --out DIR` first"
-        )
-    try:
-        manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{manifest_path}: not valid JSON ({exc})") from None
     if "rendered" not in manifest:
         raise DataError(f"{manifest_path}: not written by `riskclass video render`")
     return validate_config(manifest["config"], source=manifest_path)

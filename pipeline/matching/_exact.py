@@ -1,23 +1,17 @@
-"""1:N search: the matcher interface and the exact matcher.
-
-A matcher holds a gallery of unit embeddings and returns, for each probe, the
-``k`` best candidates by cosine similarity, or its best candidate and every
-comparison above a floor. Everything that searches goes through `Matcher`, so
-approximate backends (`riskclass.pipeline.FaissMatcher`) can replace `ExactMatcher`.
-"""
+"""The exact matcher: tiled matrix products, pruned by int8 bounds on large galleries."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 
+from ._base import Hits
 from ._bounds import SLICE, Int8Bounds
 
 Precision = Literal["float32", "float16"]
@@ -36,43 +30,6 @@ _BOUNDED_FROM = 8_192
 # entries (32 MiB per array), so very large galleries take fewer probes at a time.
 _BOUND_ENTRIES = 1 << 22
 _MIN_BOUNDED_BLOCK = 128
-
-
-@dataclass(frozen=True)
-class Hits:
-    """The best candidate of every probe, and every comparison at or above a floor.
-
-    ``best``/``best_score``: one per probe. ``probe``/``position``/``score``: one
-    per hit, sorted by probe then score (best first), at most ``limit`` per probe.
-    """
-
-    best: npt.NDArray[np.intp]
-    best_score: npt.NDArray[np.float32]
-    probe: npt.NDArray[np.intp]
-    position: npt.NDArray[np.intp]
-    score: npt.NDArray[np.float32]
-
-
-class Matcher(Protocol):
-    """Search over a fixed gallery."""
-
-    @property
-    def size(self) -> int: ...
-
-    @property
-    def nbytes(self) -> int:
-        """Memory the gallery and its index take."""
-        ...
-
-    def search(
-        self, probes: npt.NDArray[np.float32], k: int = 1
-    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
-        """Gallery positions ``(n, k)`` and scores ``(n, k)``, best first."""
-        ...
-
-    def search_hits(self, probes: npt.NDArray[np.float32], floor: float, *, limit: int) -> Hits:
-        """Each probe's best candidate and its comparisons scoring at least ``floor``."""
-        ...
 
 
 class ExactMatcher:
@@ -113,7 +70,7 @@ class ExactMatcher:
     >>> gallery = np.eye(3, dtype=np.float32)
     >>> probe = np.array([[0.0, 0.6, 0.8]], np.float32)
     >>> positions, scores = ExactMatcher(gallery).search(probe, k=2)
-    >>> positions.tolist(), scores.round(2).tolist()
+    >>> positions.tolist(), np.round(scores.astype(float), 2).tolist()
     ([[2, 1]], [[0.8, 0.6]])
     """
 

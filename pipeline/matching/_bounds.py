@@ -53,7 +53,8 @@ class Int8Bounds:
 
     Examples
     --------
-    >>> gallery = np.eye(2048, 8, dtype=np.float32)
+    >>> gallery = np.zeros((2048, 8), dtype=np.float32)
+    >>> gallery[:1024, 0] = gallery[1024:, 1] = 1.0  # slice 1 alone holds the probe's mate
     >>> upper, lower = Int8Bounds(gallery).slice_bounds(gallery[[1024]])
     >>> upper.shape, bool(lower[0, 1] > upper[0, 0])
     ((1, 2), True)
@@ -62,7 +63,7 @@ class Int8Bounds:
     def __init__(
         self, gallery: npt.NDArray[np.floating[Any]], *, probe_levels: int | None = None
     ) -> None:
-        self._probe_levels = probe_levels or _probe_levels()
+        self._probe_levels = probe_levels or cpu_probe_levels()
         self._codes: list[npt.NDArray[np.int8]] = []
         scales, norm_max, residual_max = [], [], []
         for start in range(0, len(gallery), _CODE_TILE):
@@ -134,7 +135,7 @@ def _codes(rows: npt.NDArray[np.float64], scale: Any, levels: int) -> npt.NDArra
 
 
 @cache
-def _probe_levels() -> int:
+def cpu_probe_levels() -> int:
     """Probe code levels this CPU's int8 product handles exactly: full int8 with
     VNNI dot products (or on ARM), 7 bits otherwise."""
     if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):

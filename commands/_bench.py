@@ -10,21 +10,21 @@ identity in float32 (``exact-gemm``) in the same run.
 from __future__ import annotations
 
 import os
+import platform
 import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from riskclass.pipeline import ExactMatcher, FaissMatcher, load_face_recognition
-
-from ._errors import ConfigError
-from ._progress import Progress, report
+from riskclass import ConfigError, Matching, Progress, package_versions, report_progress
+from riskclass.pipeline import ExactMatcher
+from riskclass.pipeline.matching import Matcher, make_matcher
 
 DIMS = 128
 # Genuine captures stand at this cosine from their identity.
@@ -32,25 +32,21 @@ _GENUINE_SCORE = 0.8
 # face_recognition compares one probe at a time in float64: it gets a few probes only.
 FACE_RECOGNITION_PROBES = 8
 DEFAULT_METHODS = (
-    "face_recognition", "exact", "exact-gemm", "exact-f16", "faiss-flat",
-    "faiss-ivf:nprobe=8", "faiss-ivf:nprobe=32", "faiss-hnsw:ef=32", "faiss-hnsw:ef=128",
-)  # fmt: skip
+    "face_recognition",
+    "exact",
+    "exact-gemm",
+    "exact-f16",
+    "faiss-flat",
+    "faiss-ivf:nprobe=8",
+    "faiss-ivf:nprobe=32",
+    "faiss-hnsw:ef=32",
+    "faiss-hnsw:ef=128",
+)
 _METHOD_HELP = (
     "face_recognition, exact, exact-gemm, exact-f16, exact-mmap, faiss-flat, "
     "faiss-ivf[:nprobe=N,nlist=N], "
     "faiss-hnsw[:ef=N,m=N]"
 )
-
-
-class Searcher(Protocol):
-    """What a benchmarked method offers: top-k search and its memory."""
-
-    @property
-    def nbytes(self) -> int: ...
-
-    def search(
-        self, probes: npt.NDArray[np.float32], k: int = 1
-    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]: ...
 
 
 @dataclass(frozen=True)
@@ -98,19 +94,19 @@ def run_bench(
     results = []
     with tempfile.TemporaryDirectory(prefix="riskclass-bench-") as scratch:
         for step, (method, build) in enumerate(builders.items()):
-            report(progress, f"bench {method}", step, len(builders))
+            report_progress(progress, f"bench {method}", step, len(builders))
             results.append(
                 _measure(
                     method, build, vectors, queries, mates, reference, k, rounds, Path(scratch)
                 )
             )
-    report(progress, "bench", len(builders), len(builders))
+    report_progress(progress, "bench", len(builders), len(builders))
     return results
 
 
 def _measure(
     method: str,
-    build: Callable[[npt.NDArray[np.float32], Path], Searcher],
+    build: Callable[[npt.NDArray[np.float32], Path], Matcher],
     vectors: npt.NDArray[np.float32],
     queries: npt.NDArray[np.float32],
     mates: npt.NDArray[np.intp],
@@ -173,36 +169,37 @@ def _probes(
     return np.where(mated[:, None], genuine, strangers).astype(np.float32), mates
 
 
-def _builder(method: str) -> Callable[[npt.NDArray[np.float32], Path], Searcher]:
+# Bench method name -> the scenario's `matching:` settings it stands for, and the
+# settings its ``:key=value`` options may set.
+_METHODS: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
+    "face_recognition": ({"method": "face_recognition"}, {}),
+    "exact": ({"method": "exact"}, {}),
+    "exact-gemm": ({"method": "exact", "bounded": False}, {}),
+    "exact-f16": ({"method": "exact", "precision": "float16"}, {}),
+    "exact-mmap": ({"method": "exact"}, {}),
+    "faiss-flat": ({"method": "faiss-flat"}, {}),
+    "faiss-ivf": ({"method": "faiss-ivf"}, {"nprobe": "nprobe", "nlist": "nlist"}),
+    "faiss-hnsw": ({"method": "faiss-hnsw"}, {"ef": "ef_search", "m": "hnsw_m"}),
+}
+
+
+def _builder(method: str) -> Callable[[npt.NDArray[np.float32], Path], Matcher]:
     name, _, options = method.partition(":")
+    if name not in _METHODS:
+        raise ConfigError(
+            "bench", [("--methods", f"unknown method {method!r}; methods are {_METHOD_HELP}")]
+        )
+    fixed, allowed = _METHODS[name]
     settings = _options(method, options)
-    if name == "face_recognition":
-        _no_options(method, settings)
-        return lambda vectors, _: FaceRecognitionLoop(vectors)
-    if name in ("exact", "exact-gemm", "exact-f16"):
-        _no_options(method, settings)
-        precision = "float16" if name == "exact-f16" else "float32"
-        bounded = name != "exact-gemm"
-        return lambda vectors, _: ExactMatcher(vectors, precision=precision, bounded=bounded)
-    if name == "exact-mmap":
-        _no_options(method, settings)
-        return _memory_mapped
-    if name == "faiss-flat":
-        _no_options(method, settings)
-        return lambda vectors, _: FaissMatcher(vectors, kind="flat")
-    if name == "faiss-ivf":
-        _allowed(method, settings, {"nprobe", "nlist"})
-        return lambda vectors, _: FaissMatcher(
-            vectors, kind="ivf", nprobe=settings.get("nprobe", 16), nlist=settings.get("nlist")
-        )
-    if name == "faiss-hnsw":
-        _allowed(method, settings, {"ef", "m"})
-        return lambda vectors, _: FaissMatcher(
-            vectors, kind="hnsw", ef_search=settings.get("ef", 64), hnsw_m=settings.get("m", 32)
-        )
-    raise ConfigError(
-        "bench", [("--methods", f"unknown method {method!r}; methods are {_METHOD_HELP}")]
+    _allowed(method, settings, set(allowed))
+    matching = Matching.model_validate(
+        {**fixed, **{allowed[key]: value for key, value in settings.items()}}
     )
+    if name == "exact-mmap":
+        return lambda vectors, scratch: make_matcher(
+            _memory_mapped(vectors, scratch), matching, seed=0
+        )
+    return lambda vectors, _: make_matcher(vectors, matching, seed=0)
 
 
 def _options(method: str, text: str) -> dict[str, int]:
@@ -215,10 +212,6 @@ def _options(method: str, text: str) -> dict[str, int]:
             )
         settings[key] = int(value)
     return settings
-
-
-def _no_options(method: str, settings: dict[str, int]) -> None:
-    _allowed(method, settings, set())
 
 
 def _allowed(method: str, settings: dict[str, int], allowed: set[str]) -> None:
@@ -235,47 +228,29 @@ def _allowed(method: str, settings: dict[str, int], allowed: set[str]) -> None:
         )
 
 
-def _memory_mapped(vectors: npt.NDArray[np.float32], scratch: Path) -> Searcher:
-    """Exact search over a gallery read from disk one tile at a time."""
+def _memory_mapped(vectors: npt.NDArray[np.float32], scratch: Path) -> npt.NDArray[np.float32]:
+    """The gallery as a file read one tile at a time, as a gallery larger than memory is."""
     path = scratch / f"gallery-{os.getpid()}.npy"
     np.save(path, vectors)
-    return ExactMatcher(np.load(path, mmap_mode="r"))
-
-
-class FaceRecognitionLoop:
-    """face_recognition's own way: ``face_distance`` of one probe against every encoding.
-
-    Encodings are float64 as face_recognition returns them; the best candidate is
-    the smallest Euclidean distance, which for unit vectors is the largest cosine.
-    """
-
-    def __init__(self, gallery: npt.NDArray[np.float32]) -> None:
-        # Loads dlib: only when this method is asked for.
-        face_recognition = load_face_recognition()
-        self._distance = face_recognition.face_distance
-        self._encodings = np.asarray(gallery, dtype=np.float64)
-
-    @property
-    def size(self) -> int:
-        return len(self._encodings)
-
-    @property
-    def nbytes(self) -> int:
-        return int(self._encodings.nbytes)
-
-    def search(
-        self, probes: npt.NDArray[np.float32], k: int = 1
-    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
-        positions = np.empty((len(probes), k), dtype=np.intp)
-        scores = np.empty((len(probes), k), dtype=np.float32)
-        for row, probe in enumerate(probes):
-            distance = self._distance(self._encodings, probe.astype(np.float64))
-            best = np.argsort(distance, kind="stable")[:k]
-            positions[row] = best
-            scores[row] = 1.0 - distance[best] ** 2 / 2.0
-        return positions, scores
+    return np.load(path, mmap_mode="r")
 
 
 def results_json(results: Sequence[BenchResult], *, environment: dict[str, Any]) -> dict[str, Any]:
     """The JSON document `riskclass bench --json` writes."""
     return {"environment": environment, "results": [asdict(result) for result in results]}
+
+
+def bench_environment() -> dict[str, Any]:
+    """The machine facts a throughput figure depends on."""
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    model = next(
+        (line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
+        platform.processor(),
+    )
+    return {
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
+        "cpus": len(os.sched_getaffinity(0)),
+        "cpu": model,
+        "versions": package_versions(),
+    }

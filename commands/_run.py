@@ -1,7 +1,8 @@
 """Orchestration: run the stages of a scenario and write their outputs.
 
 Data flows one way: config -> synthetic -> pipeline -> analysis. This module is the
-only place that knows the order of the stages and the names of the files.
+only place that knows the order of the stages; the files' names are the base's
+run-directory contract.
 """
 
 from __future__ import annotations
@@ -17,6 +18,28 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from riskclass import (
+    CALIBRATION,
+    CAMERAS,
+    DECISIONS,
+    EMBEDDING_MODEL,
+    EVENTS,
+    GALLERIES,
+    HITS,
+    MANIFEST,
+    PER_GROUP,
+    PERSON_OUTCOMES,
+    PERSONS,
+    ConfigError,
+    Progress,
+    Scenario,
+    atomic_output_dir,
+    parquet_writer,
+    provenance,
+    report_progress,
+    write_json,
+    write_parquet,
+)
 from riskclass.analysis import calibration_table, per_group_table
 from riskclass.pipeline import DECISION_SCHEMA, HITS_SCHEMA, Pipeline
 from riskclass.synthetic import (
@@ -28,29 +51,6 @@ from riskclass.synthetic import (
     measure_rates,
     place_cameras,
 )
-
-from ._config import Scenario
-from ._errors import ConfigError
-from ._outputs import (
-    MANIFEST,
-    atomic_output_dir,
-    package_versions,
-    parquet_writer,
-    write_json,
-    write_parquet,
-)
-from ._progress import Progress, report
-
-CALIBRATION = "calibration.csv"
-CAMERAS = "cameras.parquet"
-DECISIONS = "decisions.parquet"
-EMBEDDING_MODEL = "embedding_model.json"
-EVENTS = "events.parquet"
-GALLERIES = "galleries.parquet"
-HITS = "hits.parquet"
-PERSON_OUTCOMES = "person_outcomes.parquet"
-PERSONS = "persons.parquet"
-PER_GROUP = "per_group.csv"
 
 _NO_DEPLOYMENTS = (
     "a run needs at least one deployment; for the world alone use `riskclass generate`, "
@@ -223,7 +223,7 @@ def _stream_events(
             events += chunk.num_rows
             person_ids = chunk.column("person_id").to_numpy()
             sightings_by_home += np.bincount(home[person_ids], minlength=len(sightings_by_home))
-            report(progress, "events", index + 1, generator.total_chunks)
+            report_progress(progress, "events", index + 1, generator.total_chunks)
     summary.seconds["events"] = time.perf_counter() - started
     summary.rows["events"] = events
     summary.districts = _district_table(scenario, persons, cameras, sightings_by_home)
@@ -260,18 +260,6 @@ def _district_table(
     table["cameras_per_1000"] = 1000 * table["cameras"] / occupied
     table["sightings_per_resident_day"] = table["sightings"] / (occupied * scenario.days)
     return table
-
-
-def provenance(scenario: Scenario, config_path: str | Path | None) -> dict[str, Any]:
-    """The manifest entries every output of a scenario carries: config, seed, versions."""
-    return {
-        "complete": True,
-        "scenario": scenario.name,
-        "seed": scenario.seed,
-        "config_file": str(config_path) if config_path is not None else None,
-        "config": scenario.model_dump(mode="json"),
-        "versions": package_versions(),
-    }
 
 
 def _manifest(

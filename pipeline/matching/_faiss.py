@@ -1,4 +1,4 @@
-"""faiss indexes behind the `Matcher` interface, and the matcher a scenario asks for."""
+"""faiss indexes behind the `Matcher` interface: flat (exact), IVF and HNSW (approximate)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from riskclass._config import Matching
-
-from ._matcher import ExactMatcher, Hits, Matcher
+from ._base import Hits
 
 FaissKind = Literal["flat", "ivf", "hnsw"]
 # IVF trains its coarse quantizer on at most this many gallery vectors per list.
@@ -96,15 +94,3 @@ class FaissMatcher:
         best = np.maximum(positions[:, 0], 0)
         best_score = np.where(positions[:, 0] >= 0, scores[:, 0], -np.inf).astype(np.float32)
         return Hits(best, best_score, probe, positions[probe, rank], scores[probe, rank])
-
-
-def make_matcher(gallery: npt.NDArray[np.float32], settings: Matching, *, seed: int) -> Matcher:
-    """The matcher ``settings`` name (the scenario's ``matching:`` section) over ``gallery``."""
-    if settings.method == "exact":
-        return ExactMatcher(gallery, precision=settings.precision, threads=settings.threads)
-    kinds: dict[str, FaissKind] = {"faiss-flat": "flat", "faiss-ivf": "ivf", "faiss-hnsw": "hnsw"}
-    kind = kinds[settings.method]
-    return FaissMatcher(
-        gallery, kind=kind, nlist=settings.nlist, nprobe=settings.nprobe,
-        hnsw_m=settings.hnsw_m, ef_search=settings.ef_search, seed=seed,
-    )  # fmt: skip

@@ -1,4 +1,7 @@
-"""Writing run outputs: atomically, deterministically, with provenance.
+"""The run-directory contract: file names, atomic writes, the manifest.
+
+Every command that writes a directory (a run, a report, rendered video) goes
+through here, and every command that reads one finds its files by these names.
 
 A run writes into a hidden sibling directory and renames it into place only when
 everything, `manifest.json` last, has been written. A run that fails or is killed
@@ -23,9 +26,24 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._errors import OutputExistsError
+from ._config import Scenario
+from ._errors import DataError, OutputExistsError
 
 MANIFEST = "manifest.json"
+# A run's files (`riskclass run`; `riskclass generate` writes the first three).
+PERSONS = "persons.parquet"
+CAMERAS = "cameras.parquet"
+EVENTS = "events.parquet"
+CALIBRATION = "calibration.csv"
+EMBEDDING_MODEL = "embedding_model.json"
+GALLERIES = "galleries.parquet"
+DECISIONS = "decisions.parquet"
+HITS = "hits.parquet"
+PERSON_OUTCOMES = "person_outcomes.parquet"
+PER_GROUP = "per_group.csv"
+# Subdirectories written by later commands into a finished directory.
+REPORT_DIR = "report"
+VIDEO_RESULTS_DIR = "results"
 _PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True}
 _RECORDED_PACKAGES = (
     "riskclass",
@@ -42,6 +60,7 @@ _RECORDED_PACKAGES = (
     "scikit-learn",
 )
 _EXISTS = "output directory {path} already exists; pass --force to replace it"
+_INCOMPLETE = "{path}: not a finished riskclass {what} ({why}); {hint}"
 
 
 @contextlib.contextmanager
@@ -123,28 +142,39 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def bench_environment() -> dict[str, Any]:
-    """The machine facts a throughput figure depends on."""
-    model = (
-        next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")
-            ),
-            platform.processor(),
+def read_manifest(directory: Path, *, what: str = "run", hint: str = "") -> dict[str, Any]:
+    """The manifest of a finished directory.
+
+    Raises
+    ------
+    DataError
+        If ``manifest.json`` is missing, not JSON, or not marked complete.
+    """
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise DataError(
+            _INCOMPLETE.format(path=directory, what=what, why=f"no {MANIFEST}", hint=hint)
         )
-        if Path("/proc/cpuinfo").exists()
-        else platform.processor()
-    )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or not manifest.get("complete"):
+        raise DataError(
+            _INCOMPLETE.format(
+                path=directory, what=what, why=f"{MANIFEST} is not marked complete", hint=hint
+            )
+        )
+    return manifest
+
+
+def provenance(scenario: Scenario, config_path: str | Path | None) -> dict[str, Any]:
+    """The manifest entries every output of a scenario carries: config, seed, versions."""
     return {
-        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
-        "cpus": len(os.sched_getaffinity(0)),
-        "cpu": model,
+        "complete": True,
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "config_file": str(config_path) if config_path is not None else None,
+        "config": scenario.model_dump(mode="json"),
         "versions": package_versions(),
     }
-
-
-def records(frame: pd.DataFrame) -> list[Any]:
-    """The rows of ``frame`` as named tuples; their fields are as untyped as a frame's cells."""
-    return list(frame.itertuples(index=False))
