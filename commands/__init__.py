@@ -4,24 +4,67 @@ The top layer: each command strings the stages together and writes a directory
 through the base's run-directory contract. `main` is the command line itself.
 """
 
-from ._bench import DEFAULT_METHODS, BenchResult, bench_environment, results_json, run_bench
+from typing import TYPE_CHECKING
+
+from riskclass import lazy_exports
+
+from ._bench_methods import DEFAULT_METHODS
 from ._cli import EXIT_INTERRUPTED, EXIT_USAGE, main
-from ._report import HTML, ReportSummary, build_report
-from ._run import RunSummary, calibrate_and_check, generate, run
-from ._video import VideoRunSummary, render, run_video
+
+# The commands load the data stack; the command line imports this package first,
+# so they load on first use and `riskclass --help` stays quick.
+_LAZY = {
+    "_cache": (
+        "CACHE_ENV",
+        "MODEL_VERSION",
+        "CacheInfo",
+        "cache_dir",
+        "cache_info",
+        "calibration_key",
+        "clear_cache",
+    ),
+    "_bench": ("BenchResult", "bench_environment", "results_json", "run_bench"),
+    "_report": ("HTML", "ReportSummary", "build_report"),
+    "_run": ("RunSummary", "calibrate_and_check", "generate", "run"),
+    "_video": ("VideoRunSummary", "render", "run_video"),
+}
+
+if TYPE_CHECKING:
+    from ._bench import BenchResult, bench_environment, results_json, run_bench
+    from ._cache import (
+        CACHE_ENV,
+        MODEL_VERSION,
+        CacheInfo,
+        cache_dir,
+        cache_info,
+        calibration_key,
+        clear_cache,
+    )
+    from ._report import HTML, ReportSummary, build_report
+    from ._run import RunSummary, calibrate_and_check, generate, run
+    from ._video import VideoRunSummary, render, run_video
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = [
+    "CACHE_ENV",
     "DEFAULT_METHODS",
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
     "HTML",
+    "MODEL_VERSION",
     "BenchResult",
+    "CacheInfo",
     "ReportSummary",
     "RunSummary",
     "VideoRunSummary",
     "bench_environment",
     "build_report",
+    "cache_dir",
+    "cache_info",
     "calibrate_and_check",
+    "calibration_key",
+    "clear_cache",
     "generate",
     "main",
     "render",

@@ -26,22 +26,13 @@ from riskclass import ConfigError, Matching, Progress, package_versions, report_
 from riskclass.pipeline import ExactMatcher
 from riskclass.pipeline.matching import Matcher, make_matcher
 
+from ._bench_methods import DEFAULT_METHODS
+
 DIMS = 128
 # Genuine captures stand at this cosine from their identity.
 _GENUINE_SCORE = 0.8
 # face_recognition compares one probe at a time in float64: it gets a few probes only.
 FACE_RECOGNITION_PROBES = 8
-DEFAULT_METHODS = (
-    "face_recognition",
-    "exact",
-    "exact-gemm",
-    "exact-f16",
-    "faiss-flat",
-    "faiss-ivf:nprobe=8",
-    "faiss-ivf:nprobe=32",
-    "faiss-hnsw:ef=32",
-    "faiss-hnsw:ef=128",
-)
 _METHOD_HELP = (
     "face_recognition, exact, exact-gemm, exact-f16, exact-mmap, faiss-flat, "
     "faiss-ivf[:nprobe=N,nlist=N], "

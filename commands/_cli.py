@@ -1,59 +1,29 @@
-"""The ``riskclass`` command line.
+"""The ``riskclass`` command line: its arguments, and `main`.
 
 Every subcommand has ``--help``. Errors the user can fix (bad config, missing file,
 existing output) print one clear message and exit with code 2.
+
+This module imports nothing heavy: ``riskclass --help`` and ``riskclass validate``
+start in a fraction of a second. What the other commands do at the terminal is in
+`_handlers`, which loads the data stack when one of them runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from importlib import import_module
 from pathlib import Path
 
-import pandas as pd
-import yaml
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
+from riskclass import RiskclassError
 
-from riskclass import (
-    KINDS,
-    RiskclassError,
-    Scenario,
-    group_label,
-    load_config,
-    records,
-    write_file_atomically,
-)
-from riskclass import (
-    Progress as ProgressFn,
-)
-from riskclass.analysis import calibration_holds, overall
-from riskclass.analysis.report import fmt
-from riskclass.pipeline import encode_photos, fit_profile, read_labels
-
-from . import _bench, _run, _video
-from ._report import HTML, ReportSummary, build_report
+from ._bench_methods import DEFAULT_METHODS
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-_TERMINAL_ROWS = 12
 
-_console = Console(stderr=True)
-# Tables printed to a file or pipe get room for every column instead of 80 characters.
-_stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+Handler = Callable[[argparse.Namespace], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        handler: Callable[[argparse.Namespace], int] = args.handler
+        handler: Handler = args.handler
         return handler(args)
     except RiskclassError as exc:
         # Plain print: messages hold paths and brackets that rich would wrap or parse.
@@ -72,6 +42,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; no partial output was left in place", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _deferred(name: str) -> Handler:
+    """The handler ``name`` of `_handlers`, imported only when its command runs."""
+
+    def handler(args: argparse.Namespace) -> int:
+        run: Handler = getattr(import_module("._handlers", __package__), name)
+        return run(args)
+
+    return handler
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_config_arguments(generate)
     _add_output_arguments(generate)
-    generate.set_defaults(handler=_generate)
+    generate.set_defaults(handler=_deferred("_generate"))
 
     run = commands.add_parser(
         "run",
@@ -103,7 +83,8 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write the per-group report (as `riskclass report DIR`) into DIR/report",
     )
-    run.set_defaults(handler=_run_scenario)
+    _add_cache_argument(run)
+    run.set_defaults(handler=_deferred("_run_scenario"))
 
     report_parser = commands.add_parser(
         "report",
@@ -112,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     report_parser.add_argument(
         "run_dir", type=Path, metavar="RUN_DIR", help="a `riskclass run` output"
     )
-    report_parser.set_defaults(handler=_report)
+    report_parser.set_defaults(handler=_deferred("_report"))
 
     bench = commands.add_parser(
         "bench",
@@ -123,14 +104,14 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--k", type=int, default=1, metavar="K", help="candidates per probe")
     bench.add_argument(
         "--methods",
-        default=" ".join(_bench.DEFAULT_METHODS),
+        default=" ".join(DEFAULT_METHODS),
         metavar="LIST",
         help="space- or semicolon-separated methods (default: %(default)s)",
     )
     bench.add_argument("--rounds", type=int, default=3, help="rounds per method; the median counts")
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
-    bench.set_defaults(handler=_bench_command)
+    bench.set_defaults(handler=_deferred("_bench_command"))
 
     video = commands.add_parser(
         "video", help="rendered camera video with the real face detector and encoder"
@@ -141,13 +122,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_config_arguments(render)
     _add_output_arguments(render)
-    render.set_defaults(handler=_video_render)
+    render.set_defaults(handler=_deferred("_video_render"))
     video_run = video_commands.add_parser(
         "run",
         help="detect (HOG, Haar), track, encode and match rendered scenes; per-group rates",
     )
     video_run.add_argument("directory", type=Path, metavar="DIR", help="a `video render` output")
-    video_run.set_defaults(handler=_video_run)
+    video_run.set_defaults(handler=_deferred("_video_run"))
 
     enroll = commands.add_parser(
         "enroll",
@@ -174,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
         default=0.6,
         help="face_recognition match distance (default: 0.6, the library's)",
     )
-    enroll.set_defaults(handler=_enroll)
+    enroll.set_defaults(handler=_deferred("_enroll"))
 
     calibrate = commands.add_parser(
         "calibrate",
@@ -188,7 +169,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="where to write the calibration table (default: calibration.csv)",
     )
-    calibrate.set_defaults(handler=_calibrate)
+    _add_cache_argument(calibrate)
+    calibrate.set_defaults(handler=_deferred("_calibrate"))
+
+    cache = commands.add_parser(
+        "cache", help="the calibration cache: solved embedding models reused by run and calibrate"
+    )
+    cache_commands = cache.add_subparsers(title="cache commands", metavar="COMMAND")
+    cache_info = cache_commands.add_parser(
+        "info", help="where the cache is, how many entries it holds and their size"
+    )
+    cache_info.set_defaults(handler=_deferred("_cache_info"))
+    cache_clear = cache_commands.add_parser("clear", help="remove every entry")
+    cache_clear.set_defaults(handler=_deferred("_cache_clear"))
     return parser
 
 
@@ -205,6 +198,15 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_cache_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_false",
+        help="calibrate afresh instead of reusing the calibration cache (and do not store it)",
+    )
+
+
 def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     parser.add_argument(
@@ -214,359 +216,15 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load(args: argparse.Namespace) -> Scenario:
-    return load_config(args.config, args.overrides)
-
-
 def _validate(args: argparse.Namespace) -> int:
-    scenario = _load(args)
-    _stdout.print(
+    from riskclass import load_config  # pydantic and yaml: not needed for --help
+
+    scenario = load_config(args.config, args.overrides)
+    print(
         f"{args.config}: valid scenario {scenario.name!r}: {scenario.population.size:,} persons, "
-        f"{len(scenario.districts)} districts, {scenario.days} days",
-        highlight=False,
+        f"{len(scenario.districts)} districts, {scenario.days} days"
     )
     return 0
-
-
-def _world(
-    args: argparse.Namespace, stage: Callable[..., _run.RunSummary]
-) -> tuple[Scenario, _run.RunSummary]:
-    """Run ``stage`` (`generate` or `run`) with a progress bar and print the world it made."""
-    scenario = _load(args)
-    started = time.perf_counter()
-    with _progress_bar() as progress:
-        summary = stage(
-            scenario, args.out, force=args.force, config_path=args.config, progress=progress
-        )
-    _print_world(summary, time.perf_counter() - started)
-    return scenario, summary
-
-
-def _generate(args: argparse.Namespace) -> int:
-    _world(args, _run.generate)
-    return 0
-
-
-def _run_scenario(args: argparse.Namespace) -> int:
-    scenario, summary = _world(args, _run.run)
-    assert summary.calibration is not None and summary.per_group is not None
-    held = calibration_holds(summary.calibration)
-    _stdout.print(
-        f"calibration: {int(held.sum())} of {len(held)} rates realized within their 95% interval "
-        f"or 10% of target (see calibration.csv)",
-        highlight=False,
-    )
-    kinds = {deployment.name: deployment.kind for deployment in scenario.deployments}
-    _print_per_group(summary.per_group, list(scenario.population.attributes), kinds)
-    _stdout.print(
-        f"{summary.rows['decisions']:,} decisions; pipeline ran at "
-        f"{summary.performance['events_per_second']:,.0f} events/s end to end",
-        highlight=False,
-    )
-    if args.report:
-        with _progress_bar() as progress:
-            report = build_report(args.out, progress=progress)
-        _print_report(report)
-    return 0
-
-
-def _print_per_group(
-    per_group: pd.DataFrame, attributes: list[str], kinds: Mapping[str, str]
-) -> None:
-    shown = per_group[per_group["attribute"].isin(["all", *attributes])]
-    for deployment, rows in shown.groupby("deployment", sort=False):
-        kind = kinds[str(deployment)]
-        note = f"\n({KINDS[kind].note})" if KINDS[kind].note else ""
-        view = _table(
-            f"deployment {deployment}: {kind}{note}",
-            [
-                "group",
-                "persons",
-                "events",
-                "detected",
-                "false alerts",
-                "per 1,000/day",
-                "FPIR",
-                "FNIR",
-            ],
-        )
-        for row in records(rows):
-            detection = row.detected / row.events if row.events else float("nan")
-            view.add_row(
-                group_label(row.attribute, row.value),
-                f"{row.persons:,}",
-                f"{row.events:,}",
-                f"{detection:.1%}",
-                f"{row.false_alerts:,}",
-                f"{row.false_alerts_per_1000_per_day:.3f}",
-                fmt(row.fpir),
-                fmt(row.fnir),
-            )
-        _stdout.print(view)
-
-
-def _table(title: str, columns: Sequence[str], *, labels: int = 1) -> Table:
-    """A terminal table: the first ``labels`` columns name things (left), the rest are numbers."""
-    view = Table(title=title, title_justify="left")
-    for position, column in enumerate(columns):
-        view.add_column(column, justify="left" if position < labels else "right")
-    return view
-
-
-def _report(args: argparse.Namespace) -> int:
-    with _progress_bar() as progress:
-        summary = build_report(args.run_dir, progress=progress)
-    _print_report(summary)
-    return 0
-
-
-def _print_report(summary: ReportSummary) -> None:
-    disparities = summary.tables["disparities"]
-    flagged = overall(disparities)
-    flagged = flagged[flagged["significant"] & ~flagged["attribute"].str.contains("&")]
-    shown = flagged.sort_values("ratio", ascending=False).head(_TERMINAL_ROWS)
-    view = _table(
-        f"largest significant disparities ({len(shown)} of {len(flagged)}; all in disparities.csv)",
-        ["deployment", "metric", "group", "reference", "ratio", "95% interval"],
-        labels=4,
-    )
-    for row in records(shown):
-        view.add_row(
-            row.deployment,
-            row.metric,
-            group_label(row.attribute, row.value),
-            row.reference,
-            f"{row.ratio:.3g}",
-            f"{row.ci_low:.3g} - {row.ci_high:.3g}",
-        )
-    _stdout.print(view)
-    for line in summary.summary:
-        _stdout.print(f"- {line}", highlight=False)
-    _stdout.print(
-        f"wrote {summary.out} ({len(summary.tables)} tables as CSV and Parquet, "
-        f"{HTML}) in {summary.seconds:.1f} s",
-        highlight=False,
-    )
-
-
-def _bench_command(args: argparse.Namespace) -> int:
-    methods = [m for m in re.split(r"[\s;]+", args.methods) if m]
-    with _progress_bar() as progress:
-        results = _bench.run_bench(
-            gallery=args.gallery,
-            probes=args.probes,
-            k=args.k,
-            methods=methods,
-            rounds=args.rounds,
-            seed=args.seed,
-            progress=progress,
-        )
-    environment = _bench.bench_environment()
-    at_k = [f"recall@{args.k}"] if args.k > 1 else []
-    view = _table(
-        f"1:N search, gallery {args.gallery:,}, {args.probes:,} probes, k={args.k} "
-        f"(OPENBLAS_CORETYPE={environment['openblas_coretype']}, {environment['cpus']} CPUs)",
-        [
-            "method",
-            "probes/s",
-            "vs exact",
-            "recall@1",
-            *at_k,
-            "mates found",
-            "build s",
-            "bytes/identity",
-        ],
-    )
-    exact = next((r.probes_per_s for r in results if r.method == "exact"), float("nan"))
-    for r in results:
-        recall_at_k = [f"{r.recall_at_k:.4f}"] if at_k else []
-        view.add_row(
-            r.method,
-            f"{r.probes_per_s:,.1f}",
-            f"{r.probes_per_s / exact:.3g}x",
-            f"{r.recall_at_1:.4f}",
-            *recall_at_k,
-            f"{r.mated_found_at_1:.4f}",
-            f"{r.build_s:.2f}",
-            f"{r.bytes_per_identity:,.0f}",
-        )
-    _stdout.print(view)
-    if args.json is not None:
-        document = _bench.results_json(results, environment=environment)
-        write_file_atomically(args.json, json.dumps(document, indent=2) + "\n")
-        _stdout.print(f"wrote {args.json}", highlight=False)
-    return 0
-
-
-def _video_render(args: argparse.Namespace) -> int:
-    scenario = _load(args)
-    with _progress_bar() as progress:
-        summary = _video.render(
-            scenario, args.out, force=args.force, config_path=args.config, progress=progress
-        )
-    _stdout.print(
-        f"wrote {args.out}: {summary.scenes} scenes, {summary.frames:,} frames, {summary.faces:,} "
-        f"visible faces of {summary.persons} persons in {summary.seconds:.1f} s "
-        f"({summary.frames / summary.seconds:.1f} frames/s rendered and encoded)",
-        highlight=False,
-    )
-    return 0
-
-
-def _video_run(args: argparse.Namespace) -> int:
-    with _progress_bar() as progress:
-        summary = _video.run_video(args.directory, progress=progress)
-    table = summary.per_group
-    # The terminal shows each lighting by group; video_per_group.csv has every cut.
-    shown = table[
-        table["stage"].str.endswith("_detection")
-        & (table["lighting"] != "all")
-        & (table["attribute"] != "skin_reflectance")
-    ]
-    view = _table(
-        "detection rate by lighting and group (95% Wilson interval)",
-        ["detector", "lighting", "group", "faces", "detected", "rate", "95% interval"],
-        labels=3,
-    )
-    for row in records(shown):
-        view.add_row(
-            row.stage.removesuffix("_detection"),
-            row.lighting,
-            group_label(row.attribute, row.value),
-            f"{row.n:,}",
-            f"{row.count:,}",
-            f"{row.rate:.3f}",
-            f"{row.ci_low:.3f} - {row.ci_high:.3f}",
-        )
-    _stdout.print(view)
-    _stdout.print(
-        f"wrote {summary.out}: {summary.frames:,} frames, {summary.faces:,} faces, "
-        f"{summary.tracks:,} tracks in {summary.seconds:.1f} s "
-        f"({summary.frames / summary.seconds:.2f} frames/s detected, tracked and encoded)",
-        highlight=False,
-    )
-    return 0
-
-
-def _enroll(args: argparse.Namespace) -> int:
-    labels = read_labels(args.labels, args.images)
-    with _progress_bar() as progress:
-        photos = encode_photos(labels, args.images, progress=progress)
-    profile = fit_profile(photos, tolerance=args.tolerance)
-    header = (
-        f"# Error profile fitted by `riskclass enroll` from {len(labels)} photos of "
-        f"{labels['identity'].nunique()} identities at tolerance {args.tolerance}.\n"
-        f"# Use it in a scenario: algorithm: {{error_profile: {args.out.name}}}\n"
-    )
-    write_file_atomically(args.out, header + yaml.safe_dump(profile, sort_keys=False))
-    view = _table(
-        f"error profile at distance {args.tolerance}",
-        [
-            "group",
-            "images",
-            "no face",
-            "genuine pairs",
-            "impostor pairs",
-            "FNMR seen",
-            "FMR seen",
-            "FNMR fitted",
-            "FMR fitted",
-        ],
-    )
-    for group, fit in profile["fit"].items():
-        view.add_row(
-            group,
-            str(fit["images"]),
-            str(fit["no_single_face"]),
-            str(fit["genuine_pairs"]),
-            str(fit["impostor_pairs"]),
-            fmt(fit["observed_fnmr"]),
-            fmt(fit["observed_fmr"]),
-            fmt(fit["fitted_fnmr"]),
-            fmt(fit["fitted_fmr"]),
-        )
-    _stdout.print(view)
-    _stdout.print(f"wrote {args.out}", highlight=False)
-    return 0
-
-
-def _calibrate(args: argparse.Namespace) -> int:
-    scenario = _load(args)
-    started = time.perf_counter()
-    with _progress_bar() as progress:
-        _, table = _run.calibrate_and_check(scenario, progress=progress)
-    write_file_atomically(args.out, table.to_csv(index=False))
-    _print_calibration(table)
-    held = int(calibration_holds(table).sum())
-    _stdout.print(
-        f"{held} of {len(table)} rates realized within their 95% interval or 10% of target; "
-        f"wrote {args.out} in {time.perf_counter() - started:.1f} s",
-        highlight=False,
-    )
-    return 0
-
-
-def _print_calibration(table: pd.DataFrame) -> None:
-    holds = calibration_holds(table)
-    view = _table(
-        "calibration: configured vs realized (fresh samples)",
-        ["group", "metric", "target", "realized", "95% interval", "n", ""],
-        labels=2,
-    )
-    for row, ok in zip(records(table), holds, strict=True):
-        view.add_row(
-            row.group,
-            row.metric,
-            f"{row.target:.3g}",
-            f"{row.realized:.3g}",
-            f"{row.ci_low:.3g} - {row.ci_high:.3g}",
-            f"{row.n:,}",
-            "ok" if ok else "OFF",
-        )
-    _stdout.print(view)
-
-
-@contextmanager
-def _progress_bar() -> Iterator[ProgressFn]:
-    bar = Progress(
-        TextColumn("{task.description:<12}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=_console,
-        transient=True,
-    )
-    tasks: dict[str, TaskID] = {}
-
-    def update(task: str, done: int, total: int) -> None:
-        if task not in tasks:
-            tasks[task] = bar.add_task(task, total=total)
-        bar.update(tasks[task], completed=done, total=total)
-
-    with bar:
-        yield update
-
-
-def _print_world(summary: _run.RunSummary, seconds: float) -> None:
-    rows = summary.rows
-    _stdout.print(
-        f"wrote {summary.out}: {rows['persons']:,} persons, {rows['cameras']:,} cameras, "
-        f"{rows['events']:,} events in {seconds:.1f} s",
-        highlight=False,
-    )
-    table = _table(
-        "exposure by home district",
-        ["district", "residents", "cameras", "cameras / 1,000", "sightings / resident / day"],
-    )
-    for row in records(summary.districts):
-        table.add_row(
-            row.district,
-            f"{row.residents:,}",
-            f"{row.cameras:,}",
-            f"{row.cameras_per_1000:.2f}",
-            f"{row.sightings_per_resident_day:.2f}",
-        )
-    _stdout.print(table)
 
 
 if __name__ == "__main__":

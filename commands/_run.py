@@ -7,6 +7,7 @@ run-directory contract.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,7 +41,7 @@ from riskclass import (
     write_json,
     write_parquet,
 )
-from riskclass.analysis import calibration_table, per_group_table
+from riskclass.analysis import CALIBRATION_COLUMNS, calibration_table, per_group_table
 from riskclass.pipeline import DECISION_SCHEMA, HITS_SCHEMA, Pipeline
 from riskclass.synthetic import (
     EVENT_SCHEMA,
@@ -51,6 +52,8 @@ from riskclass.synthetic import (
     measure_rates,
     place_cameras,
 )
+
+from . import _cache
 
 _NO_DEPLOYMENTS = (
     "a run needs at least one deployment; for the world alone use `riskclass generate`, "
@@ -70,20 +73,58 @@ class RunSummary:
     performance: dict[str, float] = field(default_factory=dict)
     districts: pd.DataFrame = field(default_factory=pd.DataFrame)
     calibration: pd.DataFrame | None = None
+    # "hit", "miss" (calibrated, then cached) or "off" (--no-cache); empty if not calibrated.
+    calibration_cache: str = ""
     per_group: pd.DataFrame | None = None
 
 
 def calibrate_and_check(
-    scenario: Scenario, *, progress: Progress | None = None
+    scenario: Scenario, *, progress: Progress | None = None, cache: bool = True
 ) -> tuple[EmbeddingModel, pd.DataFrame]:
     """Calibrate the embedding model, then measure its rates on fresh samples.
 
-    Returns the model and the calibration table (see `calibration_table`).
+    Returns the model and the calibration table (see `calibration_table`). With
+    ``cache`` (the default) both come from the calibration cache when it holds
+    this algorithm and seed, and go into it when it does not.
     """
+    model, table, _ = _calibration(scenario, progress=progress, cache=cache)
+    return model, table
+
+
+def _calibration(
+    scenario: Scenario, *, progress: Progress | None, cache: bool
+) -> tuple[EmbeddingModel, pd.DataFrame, str]:
+    """`calibrate_and_check`, and whether the cache had it: "hit", "miss" or "off"."""
+    key = _cache.calibration_key(scenario.algorithm, scenario.seed)
+    entry = _cache.load(key) if cache else None
+    if entry is not None:
+        cached = _parse_cached(entry, scenario)
+        if cached is not None:
+            return *cached, "hit"
     model = calibrate(scenario.algorithm, seed=scenario.seed, progress=progress)
     check_seed = scenario.seed + _CHECK_SEED_OFFSET
     counts = measure_rates(model, seed=check_seed, progress=progress)
-    return model, calibration_table(counts, seed=check_seed)
+    table = calibration_table(counts, seed=check_seed)
+    if not cache:
+        return model, table, "off"
+    _cache.store(key, _cache.CachedCalibration(model.to_json(), table.to_csv(index=False)))
+    return model, table, "miss"
+
+
+def _parse_cached(
+    entry: _cache.CachedCalibration, scenario: Scenario
+) -> tuple[EmbeddingModel, pd.DataFrame] | None:
+    """The model and table of a cache entry, or None if it does not parse (then it is redone)."""
+    try:
+        model = EmbeddingModel.from_json(entry.model_json, scenario.algorithm)
+        # pandas reads back exactly the floats it wrote (tested: a cached run's
+        # calibration.csv is byte for byte a cold run's).
+        table = pd.read_csv(io.StringIO(entry.table_csv))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if tuple(table.columns) != CALIBRATION_COLUMNS:
+        return None
+    return model, table
 
 
 def generate(
@@ -113,6 +154,7 @@ def run(
     force: bool = False,
     config_path: str | Path | None = None,
     progress: Progress | None = None,
+    cache: bool = True,
 ) -> RunSummary:
     """Run the whole flow of ``scenario`` into the directory ``out``.
 
@@ -121,6 +163,8 @@ def run(
     Writes, besides `generate`'s files, ``calibration.csv``,
     ``embedding_model.json``, ``galleries.parquet``, ``decisions.parquet``,
     ``hits.parquet``, ``person_outcomes.parquet`` and ``per_group.csv``; ``manifest.json`` last.
+    The calibration comes from the calibration cache unless ``cache`` is false (see
+    `calibrate_and_check`); the manifest records which.
     """
     if not scenario.deployments:
         raise ConfigError(
@@ -132,7 +176,9 @@ def run(
         persons, cameras = _write_world(scenario, staging, summary)
 
         started = time.perf_counter()
-        model, calibration = calibrate_and_check(scenario, progress=progress)
+        model, calibration, summary.calibration_cache = _calibration(
+            scenario, progress=progress, cache=cache
+        )
         (staging / CALIBRATION).write_text(calibration.to_csv(index=False), encoding="utf-8")
         (staging / EMBEDDING_MODEL).write_text(model.to_json() + "\n", encoding="utf-8")
         summary.calibration = calibration
@@ -270,4 +316,5 @@ def _manifest(
         "rows": summary.rows,
         "timings_s": {k: round(v, 3) for k, v in summary.seconds.items()},
         "performance": summary.performance,
+        **({"calibration_cache": summary.calibration_cache} if summary.calibration_cache else {}),
     }

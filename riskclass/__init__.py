@@ -13,21 +13,8 @@ The package is built in three layers, each importing only from the layers below:
 What this module exports is the base's public API; the stages use nothing else.
 """
 
-from ._config import (
-    KINDS,
-    OUTCOMES,
-    POPULATION_GALLERY,
-    Algorithm,
-    ConditionEffects,
-    Deployment,
-    ErrorRates,
-    Gallery,
-    KindInfo,
-    Matching,
-    ReferenceConditions,
-    Scenario,
-    VideoSettings,
-)
+from typing import TYPE_CHECKING
+
 from ._errors import ConfigError, DataError, OutputExistsError, RiskclassError
 from ._groups import (
     ALL,
@@ -37,33 +24,100 @@ from ._groups import (
     resolve_by_group,
     resolve_index,
 )
-from ._loading import load_config, validate_config
+from ._lazy import lazy_exports
 from ._progress import Progress, report_progress
-from ._rundir import (
-    CALIBRATION,
-    CAMERAS,
-    DECISIONS,
-    EMBEDDING_MODEL,
-    EVENTS,
-    GALLERIES,
-    HITS,
-    MANIFEST,
-    PER_GROUP,
-    PERSON_OUTCOMES,
-    PERSONS,
-    REPORT_DIR,
-    VIDEO_RESULTS_DIR,
-    atomic_output_dir,
-    package_versions,
-    parquet_writer,
-    provenance,
-    read_manifest,
-    write_file_atomically,
-    write_json,
-    write_parquet,
-)
-from ._seeds import Stream, rng_for
-from ._tables import CATEGORY, category_array, records
+
+# Names from modules that need pydantic, numpy, pandas or pyarrow load on first use,
+# so that `riskclass --help` starts in a fraction of a second and `riskclass
+# validate` loads pydantic and yaml only.
+_LAZY = {
+    "_config": (
+        "KINDS",
+        "OUTCOMES",
+        "POPULATION_GALLERY",
+        "Algorithm",
+        "ConditionEffects",
+        "Deployment",
+        "ErrorRates",
+        "Gallery",
+        "KindInfo",
+        "Matching",
+        "ReferenceConditions",
+        "Scenario",
+        "VideoSettings",
+    ),
+    "_loading": ("load_config", "validate_config"),
+    "_rundir": (
+        "CALIBRATION",
+        "CAMERAS",
+        "DECISIONS",
+        "EMBEDDING_MODEL",
+        "EVENTS",
+        "GALLERIES",
+        "HITS",
+        "MANIFEST",
+        "PER_GROUP",
+        "PERSON_OUTCOMES",
+        "PERSONS",
+        "REPORT_DIR",
+        "VIDEO_RESULTS_DIR",
+        "atomic_output_dir",
+        "package_versions",
+        "parquet_writer",
+        "provenance",
+        "read_manifest",
+        "write_file_atomically",
+        "write_json",
+        "write_parquet",
+    ),
+    "_seeds": ("Stream", "rng_for"),
+    "_tables": ("CATEGORY", "category_array", "records"),
+}
+
+if TYPE_CHECKING:
+    from ._config import (
+        KINDS,
+        OUTCOMES,
+        POPULATION_GALLERY,
+        Algorithm,
+        ConditionEffects,
+        Deployment,
+        ErrorRates,
+        Gallery,
+        KindInfo,
+        Matching,
+        ReferenceConditions,
+        Scenario,
+        VideoSettings,
+    )
+    from ._loading import load_config, validate_config
+    from ._rundir import (
+        CALIBRATION,
+        CAMERAS,
+        DECISIONS,
+        EMBEDDING_MODEL,
+        EVENTS,
+        GALLERIES,
+        HITS,
+        MANIFEST,
+        PER_GROUP,
+        PERSON_OUTCOMES,
+        PERSONS,
+        REPORT_DIR,
+        VIDEO_RESULTS_DIR,
+        atomic_output_dir,
+        package_versions,
+        parquet_writer,
+        provenance,
+        read_manifest,
+        write_file_atomically,
+        write_json,
+        write_parquet,
+    )
+    from ._seeds import Stream, rng_for
+    from ._tables import CATEGORY, category_array, records
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = [
     "ALL",
@@ -105,6 +159,7 @@ __all__ = [
     "atomic_output_dir",
     "category_array",
     "group_label",
+    "lazy_exports",
     "load_config",
     "package_versions",
     "parquet_writer",

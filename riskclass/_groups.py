@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import numpy as np
-import numpy.typing as npt
-import pandas as pd
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
 
 DEFAULT_KEY = "default"
 # The ``attribute`` (and ``value``) of report rows about everyone.
@@ -73,6 +74,9 @@ class GroupKey:
 
     def mask(self, persons: pd.DataFrame) -> npt.NDArray[np.bool_]:
         """Which rows of ``persons`` belong to this group."""
+        # numpy loads here, not with the module: config validation needs no arrays.
+        import numpy as np
+
         selected = np.ones(len(persons), dtype=bool)
         for name, value in self.terms:
             selected &= (persons[name] == value).to_numpy()
@@ -123,6 +127,7 @@ def resolve_by_group(table: Mapping[str, T], persons: pd.DataFrame, *, default: 
 
     Examples
     --------
+    >>> import pandas as pd
     >>> persons = pd.DataFrame({"sex": ["female", "male"], "age": ["elderly", "adult"]})
     >>> resolve_by_group({"sex=female": 2.0, "default": 1.0}, persons, default=0.0)
     [2.0, 1.0]
@@ -134,6 +139,8 @@ def resolve_by_group(table: Mapping[str, T], persons: pd.DataFrame, *, default: 
 
 def resolve_index(table: Mapping[str, object], persons: pd.DataFrame) -> npt.NDArray[np.intp]:
     """For each person, 1 + the position of the table key that applies, or 0 if none does."""
+    import numpy as np
+
     keys = [GroupKey.parse(text) for text in table]
     chosen = np.zeros(len(persons), dtype=np.intp)
     # Assign the least specific first, so more specific keys overwrite; within one

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,16 @@ FACES = REPO.parent / "shared" / "faces"
 def load_yaml(name: str) -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load((CONFIGS / name).read_text())
     return data
+
+
+@pytest.fixture(scope="session", autouse=True)
+def calibration_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One calibration cache for the session, never the user's: runs of the same
+    algorithm and seed share their calibration, as they would at the terminal."""
+    directory = tmp_path_factory.mktemp("calibration_cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RISKCLASS_CACHE_DIR", str(directory))
+        yield directory
 
 
 @pytest.fixture

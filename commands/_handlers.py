@@ -1,0 +1,423 @@
+"""What each command of the ``riskclass`` command line does at the terminal.
+
+`_cli` parses the arguments and imports this module only when a command that needs
+the data stack runs: each handler runs its command with a progress bar and prints
+its tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+
+import pandas as pd
+import yaml
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from riskclass import (
+    KINDS,
+    Scenario,
+    group_label,
+    load_config,
+    records,
+    write_file_atomically,
+)
+from riskclass import (
+    Progress as ProgressFn,
+)
+from riskclass.analysis import calibration_holds, overall
+from riskclass.analysis.report import fmt
+from riskclass.pipeline import encode_photos, fit_profile, read_labels
+
+from . import _bench, _cache, _run, _video
+from ._report import HTML, ReportSummary, build_report
+
+_TERMINAL_ROWS = 12
+_CACHE_NOTES = {
+    "hit": "; reused from the calibration cache (--no-cache to recompute)",
+    "miss": "; stored in the calibration cache",
+    "off": "",
+}
+
+_console = Console(stderr=True)
+# Tables printed to a file or pipe get room for every column instead of 80 characters.
+_stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+
+
+def _load(args: argparse.Namespace) -> Scenario:
+    return load_config(args.config, args.overrides)
+
+
+def _world(
+    args: argparse.Namespace, stage: Callable[..., _run.RunSummary]
+) -> tuple[Scenario, _run.RunSummary]:
+    """Run ``stage`` (`generate` or `run`) with a progress bar and print the world it made."""
+    scenario = _load(args)
+    started = time.perf_counter()
+    with _progress_bar() as progress:
+        summary = stage(
+            scenario, args.out, force=args.force, config_path=args.config, progress=progress
+        )
+    _print_world(summary, time.perf_counter() - started)
+    return scenario, summary
+
+
+def _generate(args: argparse.Namespace) -> int:
+    _world(args, _run.generate)
+    return 0
+
+
+def _run_scenario(args: argparse.Namespace) -> int:
+    scenario, summary = _world(args, functools.partial(_run.run, cache=args.cache))
+    assert summary.calibration is not None and summary.per_group is not None
+    held = calibration_holds(summary.calibration)
+    _stdout.print(
+        f"calibration: {int(held.sum())} of {len(held)} rates realized within their 95% interval "
+        f"or 10% of target (see calibration.csv){_CACHE_NOTES[summary.calibration_cache]}",
+        highlight=False,
+    )
+    kinds = {deployment.name: deployment.kind for deployment in scenario.deployments}
+    _print_per_group(summary.per_group, list(scenario.population.attributes), kinds)
+    _stdout.print(
+        f"{summary.rows['decisions']:,} decisions; pipeline ran at "
+        f"{summary.performance['events_per_second']:,.0f} events/s end to end",
+        highlight=False,
+    )
+    if args.report:
+        with _progress_bar() as progress:
+            report = build_report(args.out, progress=progress)
+        _print_report(report)
+    return 0
+
+
+def _print_per_group(
+    per_group: pd.DataFrame, attributes: list[str], kinds: Mapping[str, str]
+) -> None:
+    shown = per_group[per_group["attribute"].isin(["all", *attributes])]
+    for deployment, rows in shown.groupby("deployment", sort=False):
+        kind = kinds[str(deployment)]
+        note = f"\n({KINDS[kind].note})" if KINDS[kind].note else ""
+        view = _table(
+            f"deployment {deployment}: {kind}{note}",
+            [
+                "group",
+                "persons",
+                "events",
+                "detected",
+                "false alerts",
+                "per 1,000/day",
+                "FPIR",
+                "FNIR",
+            ],
+        )
+        for row in records(rows):
+            detection = row.detected / row.events if row.events else float("nan")
+            view.add_row(
+                group_label(row.attribute, row.value),
+                f"{row.persons:,}",
+                f"{row.events:,}",
+                f"{detection:.1%}",
+                f"{row.false_alerts:,}",
+                f"{row.false_alerts_per_1000_per_day:.3f}",
+                fmt(row.fpir),
+                fmt(row.fnir),
+            )
+        _stdout.print(view)
+
+
+def _table(title: str, columns: Sequence[str], *, labels: int = 1) -> Table:
+    """A terminal table: the first ``labels`` columns name things (left), the rest are numbers."""
+    view = Table(title=title, title_justify="left")
+    for position, column in enumerate(columns):
+        view.add_column(column, justify="left" if position < labels else "right")
+    return view
+
+
+def _report(args: argparse.Namespace) -> int:
+    with _progress_bar() as progress:
+        summary = build_report(args.run_dir, progress=progress)
+    _print_report(summary)
+    return 0
+
+
+def _print_report(summary: ReportSummary) -> None:
+    disparities = summary.tables["disparities"]
+    flagged = overall(disparities)
+    flagged = flagged[flagged["significant"] & ~flagged["attribute"].str.contains("&")]
+    shown = flagged.sort_values("ratio", ascending=False).head(_TERMINAL_ROWS)
+    view = _table(
+        f"largest significant disparities ({len(shown)} of {len(flagged)}; all in disparities.csv)",
+        ["deployment", "metric", "group", "reference", "ratio", "95% interval"],
+        labels=4,
+    )
+    for row in records(shown):
+        view.add_row(
+            row.deployment,
+            row.metric,
+            group_label(row.attribute, row.value),
+            row.reference,
+            f"{row.ratio:.3g}",
+            f"{row.ci_low:.3g} - {row.ci_high:.3g}",
+        )
+    _stdout.print(view)
+    for line in summary.summary:
+        _stdout.print(f"- {line}", highlight=False)
+    _stdout.print(
+        f"wrote {summary.out} ({len(summary.tables)} tables as CSV and Parquet, "
+        f"{HTML}) in {summary.seconds:.1f} s",
+        highlight=False,
+    )
+
+
+def _bench_command(args: argparse.Namespace) -> int:
+    methods = [m for m in re.split(r"[\s;]+", args.methods) if m]
+    with _progress_bar() as progress:
+        results = _bench.run_bench(
+            gallery=args.gallery,
+            probes=args.probes,
+            k=args.k,
+            methods=methods,
+            rounds=args.rounds,
+            seed=args.seed,
+            progress=progress,
+        )
+    environment = _bench.bench_environment()
+    at_k = [f"recall@{args.k}"] if args.k > 1 else []
+    view = _table(
+        f"1:N search, gallery {args.gallery:,}, {args.probes:,} probes, k={args.k} "
+        f"(OPENBLAS_CORETYPE={environment['openblas_coretype']}, {environment['cpus']} CPUs)",
+        [
+            "method",
+            "probes/s",
+            "vs exact",
+            "recall@1",
+            *at_k,
+            "mates found",
+            "build s",
+            "bytes/identity",
+        ],
+    )
+    exact = next((r.probes_per_s for r in results if r.method == "exact"), float("nan"))
+    for r in results:
+        recall_at_k = [f"{r.recall_at_k:.4f}"] if at_k else []
+        view.add_row(
+            r.method,
+            f"{r.probes_per_s:,.1f}",
+            f"{r.probes_per_s / exact:.3g}x",
+            f"{r.recall_at_1:.4f}",
+            *recall_at_k,
+            f"{r.mated_found_at_1:.4f}",
+            f"{r.build_s:.2f}",
+            f"{r.bytes_per_identity:,.0f}",
+        )
+    _stdout.print(view)
+    if args.json is not None:
+        document = _bench.results_json(results, environment=environment)
+        write_file_atomically(args.json, json.dumps(document, indent=2) + "\n")
+        _stdout.print(f"wrote {args.json}", highlight=False)
+    return 0
+
+
+def _video_render(args: argparse.Namespace) -> int:
+    scenario = _load(args)
+    with _progress_bar() as progress:
+        summary = _video.render(
+            scenario, args.out, force=args.force, config_path=args.config, progress=progress
+        )
+    _stdout.print(
+        f"wrote {args.out}: {summary.scenes} scenes, {summary.frames:,} frames, {summary.faces:,} "
+        f"visible faces of {summary.persons} persons in {summary.seconds:.1f} s "
+        f"({summary.frames / summary.seconds:.1f} frames/s rendered and encoded)",
+        highlight=False,
+    )
+    return 0
+
+
+def _video_run(args: argparse.Namespace) -> int:
+    with _progress_bar() as progress:
+        summary = _video.run_video(args.directory, progress=progress)
+    table = summary.per_group
+    # The terminal shows each lighting by group; video_per_group.csv has every cut.
+    shown = table[
+        table["stage"].str.endswith("_detection")
+        & (table["lighting"] != "all")
+        & (table["attribute"] != "skin_reflectance")
+    ]
+    view = _table(
+        "detection rate by lighting and group (95% Wilson interval)",
+        ["detector", "lighting", "group", "faces", "detected", "rate", "95% interval"],
+        labels=3,
+    )
+    for row in records(shown):
+        view.add_row(
+            row.stage.removesuffix("_detection"),
+            row.lighting,
+            group_label(row.attribute, row.value),
+            f"{row.n:,}",
+            f"{row.count:,}",
+            f"{row.rate:.3f}",
+            f"{row.ci_low:.3f} - {row.ci_high:.3f}",
+        )
+    _stdout.print(view)
+    _stdout.print(
+        f"wrote {summary.out}: {summary.frames:,} frames, {summary.faces:,} faces, "
+        f"{summary.tracks:,} tracks in {summary.seconds:.1f} s "
+        f"({summary.frames / summary.seconds:.2f} frames/s detected, tracked and encoded)",
+        highlight=False,
+    )
+    return 0
+
+
+def _enroll(args: argparse.Namespace) -> int:
+    labels = read_labels(args.labels, args.images)
+    with _progress_bar() as progress:
+        photos = encode_photos(labels, args.images, progress=progress)
+    profile = fit_profile(photos, tolerance=args.tolerance)
+    header = (
+        f"# Error profile fitted by `riskclass enroll` from {len(labels)} photos of "
+        f"{labels['identity'].nunique()} identities at tolerance {args.tolerance}.\n"
+        f"# Use it in a scenario: algorithm: {{error_profile: {args.out.name}}}\n"
+    )
+    write_file_atomically(args.out, header + yaml.safe_dump(profile, sort_keys=False))
+    view = _table(
+        f"error profile at distance {args.tolerance}",
+        [
+            "group",
+            "images",
+            "no face",
+            "genuine pairs",
+            "impostor pairs",
+            "FNMR seen",
+            "FMR seen",
+            "FNMR fitted",
+            "FMR fitted",
+        ],
+    )
+    for group, fit in profile["fit"].items():
+        view.add_row(
+            group,
+            str(fit["images"]),
+            str(fit["no_single_face"]),
+            str(fit["genuine_pairs"]),
+            str(fit["impostor_pairs"]),
+            fmt(fit["observed_fnmr"]),
+            fmt(fit["observed_fmr"]),
+            fmt(fit["fitted_fnmr"]),
+            fmt(fit["fitted_fmr"]),
+        )
+    _stdout.print(view)
+    _stdout.print(f"wrote {args.out}", highlight=False)
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    scenario = _load(args)
+    started = time.perf_counter()
+    with _progress_bar() as progress:
+        _, table = _run.calibrate_and_check(scenario, progress=progress, cache=args.cache)
+    write_file_atomically(args.out, table.to_csv(index=False))
+    _print_calibration(table)
+    held = int(calibration_holds(table).sum())
+    _stdout.print(
+        f"{held} of {len(table)} rates realized within their 95% interval or 10% of target; "
+        f"wrote {args.out} in {time.perf_counter() - started:.1f} s",
+        highlight=False,
+    )
+    return 0
+
+
+def _print_calibration(table: pd.DataFrame) -> None:
+    holds = calibration_holds(table)
+    view = _table(
+        "calibration: configured vs realized (fresh samples)",
+        ["group", "metric", "target", "realized", "95% interval", "n", ""],
+        labels=2,
+    )
+    for row, ok in zip(records(table), holds, strict=True):
+        view.add_row(
+            row.group,
+            row.metric,
+            f"{row.target:.3g}",
+            f"{row.realized:.3g}",
+            f"{row.ci_low:.3g} - {row.ci_high:.3g}",
+            f"{row.n:,}",
+            "ok" if ok else "OFF",
+        )
+    _stdout.print(view)
+
+
+@contextmanager
+def _progress_bar() -> Iterator[ProgressFn]:
+    bar = Progress(
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_console,
+        transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def update(task: str, done: int, total: int) -> None:
+        if task not in tasks:
+            tasks[task] = bar.add_task(task, total=total)
+        bar.update(tasks[task], completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+def _print_world(summary: _run.RunSummary, seconds: float) -> None:
+    rows = summary.rows
+    _stdout.print(
+        f"wrote {summary.out}: {rows['persons']:,} persons, {rows['cameras']:,} cameras, "
+        f"{rows['events']:,} events in {seconds:.1f} s",
+        highlight=False,
+    )
+    table = _table(
+        "exposure by home district",
+        ["district", "residents", "cameras", "cameras / 1,000", "sightings / resident / day"],
+    )
+    for row in records(summary.districts):
+        table.add_row(
+            row.district,
+            f"{row.residents:,}",
+            f"{row.cameras:,}",
+            f"{row.cameras_per_1000:.2f}",
+            f"{row.sightings_per_resident_day:.2f}",
+        )
+    _stdout.print(table)
+
+
+def _cache_info(args: argparse.Namespace) -> int:
+    info = _cache.cache_info()
+    _stdout.print(
+        f"calibration cache (set {_cache.CACHE_ENV} to move it)\n"
+        f"location: {info.location}\nentries: {info.entries:,}\nsize: {info.bytes / 1024:,.1f} KiB",
+        highlight=False,
+    )
+    return 0
+
+
+def _cache_clear(args: argparse.Namespace) -> int:
+    removed = _cache.clear_cache()
+    _stdout.print(
+        f"removed {removed:,} entries from the calibration cache {_cache.cache_dir()}",
+        highlight=False,
+    )
+    return 0
