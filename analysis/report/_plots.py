@@ -16,16 +16,24 @@ from matplotlib.figure import Figure
 _DPI = 90
 
 
-def _png(figure: Figure) -> bytes:
+def _png(figure: Figure, *, tight: bool = True) -> bytes:
     buffer = io.BytesIO()
     # No software tag: the same figure gives the same bytes whatever matplotlib wrote it.
     # Fixed margins rather than a layout engine (laying out text costs more than drawing);
-    # the tight bounding box then keeps rotated labels from being cut off.
+    # the tight bounding box then keeps rotated labels and colour bars from being cut
+    # off. It draws the figure twice: grids of plain panels, which the margins hold,
+    # skip it (``tight=False``).
     height = figure.get_figheight()
     figure.subplots_adjust(
         left=0.08, right=0.97, bottom=0.6 / height, top=1 - 0.75 / height, hspace=0.6, wspace=0.35
     )
-    figure.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight", metadata={"Software": None})
+    figure.savefig(
+        buffer,
+        format="png",
+        dpi=_DPI,
+        bbox_inches="tight" if tight else None,
+        metadata={"Software": None},
+    )
     return buffer.getvalue()
 
 
@@ -56,7 +64,7 @@ def det_figure(points: pd.DataFrame, title: str) -> bytes:
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize=8)
     figure.suptitle(title)
-    return _png(figure)
+    return _png(figure, tight=False)
 
 
 def heatmap_figure(table: pd.DataFrame, title: str) -> bytes:
@@ -104,7 +112,7 @@ def sweep_figure(
         axis.grid(True, alpha=0.3)
         axis.legend(fontsize=8)
     figure.suptitle(title)
-    return _png(figure)
+    return _png(figure, tight=False)
 
 
 def lorenz_figure(curves: dict[str, pd.DataFrame], title: str) -> bytes:
