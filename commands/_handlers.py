@@ -42,9 +42,8 @@ from riskclass import (
 )
 from riskclass.analysis import calibration_holds, overall
 from riskclass.analysis.report import fmt
-from riskclass.pipeline import encode_photos, fit_profile, read_labels
 
-from . import _bench, _cache, _run, _video
+from . import _bench, _cache, _run
 from ._report import HTML, ReportSummary, build_report
 
 _TERMINAL_ROWS = 12
@@ -234,6 +233,8 @@ def _bench_command(args: argparse.Namespace) -> int:
 
 
 def _video_render(args: argparse.Namespace) -> int:
+    from . import _video  # OpenCV, face_recognition and dlib: only for video
+
     scenario = _load(args)
     with _progress_bar() as progress:
         summary = _video.render(
@@ -249,6 +250,8 @@ def _video_render(args: argparse.Namespace) -> int:
 
 
 def _video_run(args: argparse.Namespace) -> int:
+    from . import _video
+
     with _progress_bar() as progress:
         summary = _video.run_video(args.directory, progress=progress)
     table = summary.per_group
@@ -284,6 +287,8 @@ def _video_run(args: argparse.Namespace) -> int:
 
 
 def _enroll(args: argparse.Namespace) -> int:
+    from riskclass.pipeline import encode_photos, fit_profile, read_labels  # dlib, OpenCV
+
     labels = read_labels(args.labels, args.images)
     with _progress_bar() as progress:
         photos = encode_photos(labels, args.images, progress=progress)

@@ -4,13 +4,27 @@ and rendered video.
 Imported as ``riskclass.synthetic``.
 """
 
+from typing import TYPE_CHECKING
+
+from riskclass import lazy_exports
+
 from ._calibration import RateCount, calibrate, cross_group_target, measure_rates
 from ._city import place_cameras
 from ._embeddings import DIMENSIONS, EmbeddingModel, condition_deficits
 from ._events import EVENT_SCHEMA, EventGenerator, Exposure
-from ._faces import FaceParams, background, draw_face, expose
 from ._population import generate_population
-from ._video import VideoSummary, render_video
+
+# Drawn faces and video need OpenCV: loaded on first use, not by event-stream runs.
+_LAZY = {
+    "_faces": ("FaceParams", "background", "draw_face", "expose"),
+    "_video": ("VideoSummary", "render_video"),
+}
+
+if TYPE_CHECKING:
+    from ._faces import FaceParams, background, draw_face, expose
+    from ._video import VideoSummary, render_video
+
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = [
     "DIMENSIONS",

@@ -67,3 +67,17 @@ def test_help_and_validate_load_no_heavy_library(argv: list[str], allowed: set[s
     assert code == 0
     assert not modules & HEAVY, sorted(modules & HEAVY)
     assert ({"pydantic", "yaml"} - allowed) & modules == set()
+
+
+def test_event_stream_commands_load_no_video_or_approximate_search_library() -> None:
+    code = (
+        "import sys\n"
+        "from riskclass.commands import build_report, calibrate_and_check, generate, run\n"
+        "print(*sorted({name.split('.')[0] for name in sys.modules}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    modules = set(result.stdout.split())
+    assert "pandas" in modules
+    assert not modules & {"faiss", "cv2", "face_recognition", "dlib", "matplotlib", "sklearn"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
 
@@ -9,8 +11,9 @@ from riskclass import Matching
 
 from ._base import Matcher
 from ._exact import ExactMatcher
-from ._face_recognition import FaceRecognitionLoop
-from ._faiss import FaissKind, FaissMatcher
+
+if TYPE_CHECKING:
+    from ._faiss import FaissKind
 
 
 def make_matcher(gallery: npt.NDArray[np.float32], settings: Matching, *, seed: int) -> Matcher:
@@ -22,8 +25,14 @@ def make_matcher(gallery: npt.NDArray[np.float32], settings: Matching, *, seed: 
             threads=settings.threads,
             bounded=settings.bounded,
         )
+    # faiss, and face_recognition with dlib and OpenCV, load only for the methods
+    # that use them: a run with the exact matcher never imports them.
     if settings.method == "face_recognition":
+        from ._face_recognition import FaceRecognitionLoop
+
         return FaceRecognitionLoop(gallery)
+    from ._faiss import FaissMatcher
+
     kinds: dict[str, FaissKind] = {"faiss-flat": "flat", "faiss-ivf": "ivf", "faiss-hnsw": "hnsw"}
     kind = kinds[settings.method]
     return FaissMatcher(
