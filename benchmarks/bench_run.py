@@ -1,0 +1,97 @@
+"""Time a scenario end to end: a cold run, a run with a warm calibration cache, the report.
+
+Usage: uv run python benchmarks/bench_run.py [--rounds N] [--config FILE] [--set PATH=VALUE ...]
+
+Each round runs, in fresh processes and with a calibration cache of its own (a
+temporary ``RISKCLASS_CACHE_DIR``):
+
+1. ``riskclass run CONFIG --out DIR --no-cache`` (cold: calibrates),
+2. ``riskclass run CONFIG --out DIR`` twice (the first fills the cache, the second
+   reuses it: the warm run),
+3. ``riskclass report DIR``.
+
+Prints the median over rounds of each command's wall and CPU (user + system)
+seconds, the stage timings the manifest records (median), and the warm run's
+ratio to the cold one, measured in the same round. The machine is shared: CPU
+seconds are the steadier figure, and the load average is printed with the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "riskclass.commands"]
+
+
+def timed(command: list[str], environment: dict[str, str]) -> dict[str, float]:
+    """Wall and CPU seconds and peak memory (MiB, of any child so far) of ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=REPO, env=environment)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "wall": wall,
+        "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "peak_mib": after.ru_maxrss / 1024,
+    }
+
+
+def one_round(config: str, overrides: list[str]) -> dict[str, dict[str, float]]:
+    settings = [item for override in overrides for item in ("--set", override)]
+    with tempfile.TemporaryDirectory() as scratch:
+        environment = {**os.environ, "RISKCLASS_CACHE_DIR": str(Path(scratch) / "cache")}
+        out = str(Path(scratch) / "run")
+        run = [*CLI, "run", config, "--out", out, "--force", *settings]
+        results = {"run, cold (--no-cache)": timed([*run, "--no-cache"], environment)}
+        results["stages, cold"] = _stages(out)
+        timed(run, environment)  # fills the cache
+        results["run, warm cache"] = timed(run, environment)
+        results["stages, warm"] = _stages(out)
+        results["report"] = timed([*CLI, "report", out], environment)
+    return results
+
+
+def _stages(out: str) -> dict[str, float]:
+    manifest = json.loads((Path(out) / "manifest.json").read_text())
+    timings: dict[str, float] = manifest["timings_s"]
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--config", default=str(REPO / "configs/default.yaml"))
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    args = parser.parse_args()
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}, "
+        f"load average {os.getloadavg()[0]:.1f} before"
+    )
+    rounds = [one_round(args.config, args.overrides) for _ in range(args.rounds)]
+    for name in rounds[0]:
+        keys = rounds[0][name]
+        median = {key: statistics.median(r[name][key] for r in rounds) for key in keys}
+        shown = ", ".join(f"{key} {value:,.2f}" for key, value in median.items())
+        print(f"{name}: {shown}")
+    ratios = [r["run, warm cache"]["wall"] / r["run, cold (--no-cache)"]["wall"] for r in rounds]
+    print(
+        f"warm run / cold run (wall, same round): median {statistics.median(ratios):.2f}; "
+        f"load average {os.getloadavg()[0]:.1f} after; {args.rounds} round(s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
