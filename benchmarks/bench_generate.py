@@ -27,7 +27,7 @@ def measure(overrides: list[str]) -> dict[str, float]:
         command = [
             sys.executable,
             "-m",
-            "riskclass",
+            "riskclass.commands",
             "generate",
             str(REPO / "configs/default.yaml"),
             "--out",
