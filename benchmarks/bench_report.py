@@ -1,0 +1,74 @@
+"""Time `riskclass report` on a finished run, optionally against another checkout.
+
+Usage: uv run python benchmarks/bench_report.py RUN_DIR [--rounds N] [--baseline PYTHON]
+
+RUN_DIR is a `riskclass run` output (e.g. of configs/default.yaml). Each round runs
+the report in a fresh process; with ``--baseline`` (the interpreter of another
+checkout's environment, e.g. one of main: ``git worktree add ../base main && cd
+../base && uv sync``) each round runs that checkout's report too, interleaved, so
+that the ratio is measured in the same run on the same machine load. Prints the
+median wall and CPU (user + system) seconds of each and the ratios. The machine is
+shared: CPU seconds are the steadier figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def timed(python: str, run_dir: Path) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(
+        [python, "-m", "riskclass.commands", "report", str(run_dir)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        # Not a checkout: Python puts the working directory first on the import path.
+        cwd=run_dir,
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", metavar="PYTHON", help="another checkout's interpreter")
+    args = parser.parse_args()
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}, "
+        f"load average {os.getloadavg()[0]:.1f} before"
+    )
+    pythons = {"this checkout": sys.executable}
+    if args.baseline:
+        pythons["baseline"] = args.baseline
+    times: dict[str, list[tuple[float, float]]] = {label: [] for label in pythons}
+    for _ in range(args.rounds):
+        for label, python in pythons.items():
+            times[label].append(timed(python, args.run_dir))
+    medians = {
+        label: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+        for label, runs in times.items()
+    }
+    for label, (wall, cpu) in medians.items():
+        print(f"report, {label}: median {wall:.2f} s wall, {cpu:.2f} s CPU")
+    if args.baseline:
+        (wall, cpu), (base_wall, base_cpu) = medians["this checkout"], medians["baseline"]
+        print(f"this checkout / baseline: {wall / base_wall:.2f} wall, {cpu / base_cpu:.2f} CPU")
+    print(f"load average {os.getloadavg()[0]:.1f} after; {args.rounds} round(s)")
+
+
+if __name__ == "__main__":
+    main()
