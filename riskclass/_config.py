@@ -418,9 +418,10 @@ KINDS: Mapping[str, KindInfo] = {
         "target captures not confirmed",
     ),
 }
-DeploymentKind = Literal[
-    "watchlist_screening", "blacklist_checkpoint", "access_gate", "investigation"
-]
+
+
+def _kinds_that(search: str) -> str:
+    return " or ".join(kind for kind, info in KINDS.items() if info.search == search)
 
 
 class Reviewer(_Strict):
@@ -470,7 +471,7 @@ class Deployment(_Strict):
     """
 
     name: Annotated[str, Field(min_length=1)]
-    kind: DeploymentKind
+    kind: str
     gallery: str = POPULATION_GALLERY
     camera_kinds: list[str] | None = None
     districts: list[str] | None = None
@@ -481,11 +482,20 @@ class Deployment(_Strict):
 
     @model_validator(mode="after")
     def _settings_fit_kind(self) -> Deployment:
-        if self.impostor_share > 0 and self.kind != "access_gate":
-            raise ValueError("impostor_share applies to access_gate deployments only")
-        if self.investigation is not None and self.kind != "investigation":
-            raise ValueError("'investigation' settings apply to investigation deployments only")
+        if self.impostor_share > 0 and self.info.search != "claim":
+            raise ValueError(f"impostor_share applies to {_kinds_that('claim')} deployments only")
+        if self.investigation is not None and self.info.search != "captures":
+            raise ValueError(
+                f"'investigation' settings apply to {_kinds_that('captures')} deployments only"
+            )
         return self
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in KINDS:
+            raise ValueError(f"unknown deployment kind {kind!r}; kinds are {list(KINDS)}")
+        return kind
 
     @property
     def info(self) -> KindInfo:
@@ -681,8 +691,8 @@ class Scenario(_Strict):
             deployment_names.append(deployment.name)
             if deployment.gallery not in gallery_names:
                 yield f"deployments.{i}.gallery", f"unknown gallery; galleries are {gallery_names}"
-            if deployment.kind == "access_gate" and deployment.gallery != POPULATION_GALLERY:
-                yield f"deployments.{i}.gallery", "access gates verify against 'population'"
+            if deployment.info.search == "claim" and deployment.gallery != POPULATION_GALLERY:
+                yield f"deployments.{i}.gallery", "1:1 kinds verify against 'population'"
             for kind in deployment.camera_kinds or []:
                 if kind not in self.camera_kinds:
                     yield f"deployments.{i}.camera_kinds", f"unknown camera kind {kind!r}"
