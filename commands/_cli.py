@@ -105,6 +105,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run_scenario)
 
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a grid of settings x seeds as Dask tasks; one combined table and HTML page",
+    )
+    _add_config_arguments(sweep)
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        required=True,
+        metavar="PATH=V1,V2,...",
+        help="a config path and the values it takes, e.g. "
+        "--grid deployments.street_watchlist.threshold=0.56,0.6 (repeatable: every combination)",
+    )
+    sweep.add_argument("--seeds", type=int, default=1, help="seeds per setting (default: 1)")
+    sweep.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    sweep.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a Dask scheduler (tcp://host:port); default: a local cluster on this machine",
+    )
+    sweep.add_argument("--workers", type=int, default=2, help="local worker processes (default: 2)")
+    sweep.set_defaults(handler=_sweep_command)
+
     report_parser = commands.add_parser(
         "report",
         help="per-group error report of a finished run: tables, figures and HTML in RUN_DIR/report",
@@ -311,6 +334,28 @@ def _table(title: str, columns: Sequence[str], *, labels: int = 1) -> Table:
     for position, column in enumerate(columns):
         view.add_column(column, justify="left" if position < labels else "right")
     return view
+
+
+def _sweep_command(args: argparse.Namespace) -> int:
+    from ._sweep import Grid, sweep
+
+    with _progress_bar() as progress:
+        summary = sweep(
+            args.config,
+            Grid.parse(args.grid),
+            seeds=args.seeds,
+            out=args.out,
+            overrides=args.overrides,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            progress=progress,
+        )
+    _stdout.print(
+        f"wrote {summary.out}: {summary.runs} runs ({summary.ran} run now, {summary.kept} kept "
+        f"from before), {summary.calibrations} calibrations; sweep.csv, settings.csv, index.html",
+        highlight=False,
+    )
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -539,9 +584,11 @@ def _progress_bar() -> Iterator[ProgressFn]:
     tasks: dict[str, TaskID] = {}
 
     def update(task: str, done: int, total: int) -> None:
-        if task not in tasks:
-            tasks[task] = bar.add_task(task, total=total)
-        bar.update(tasks[task], completed=done, total=total)
+        # "name: detail" keeps one bar per name and shows the latest detail on it.
+        name = task.partition(":")[0]
+        if name not in tasks:
+            tasks[name] = bar.add_task(task, total=total)
+        bar.update(tasks[name], completed=done, total=total, description=task)
 
     with bar:
         yield update

@@ -73,9 +73,11 @@ class RunSummary:
     per_group: pd.DataFrame | None = None
 
 
-def calibrate_and_check(
-    scenario: Scenario, *, progress: Progress | None = None
-) -> tuple[EmbeddingModel, pd.DataFrame]:
+# A calibrated model and its calibration table (configured vs realized rates).
+Calibration = tuple[EmbeddingModel, pd.DataFrame]
+
+
+def calibrate_and_check(scenario: Scenario, *, progress: Progress | None = None) -> Calibration:
     """Calibrate the embedding model, then measure its rates on fresh samples.
 
     Returns the model and the calibration table (see `calibration_table`).
@@ -113,6 +115,7 @@ def run(
     force: bool = False,
     config_path: str | Path | None = None,
     progress: Progress | None = None,
+    calibration: Calibration | None = None,
 ) -> RunSummary:
     """Run the whole flow of ``scenario`` into the directory ``out``.
 
@@ -121,6 +124,8 @@ def run(
     Writes, besides `generate`'s files, ``calibration.csv``,
     ``embedding_model.json``, ``galleries.parquet``, ``decisions.parquet``,
     ``hits.parquet``, ``person_outcomes.parquet`` and ``per_group.csv``; ``manifest.json`` last.
+    ``calibration``: what `calibrate_and_check` returns for this scenario (with its
+    mechanisms applied), computed once and shared, as sweeps do.
     """
     if not scenario.deployments:
         raise ConfigError(
@@ -132,10 +137,10 @@ def run(
         persons, cameras = _write_world(scenario, staging, summary)
 
         started = time.perf_counter()
-        model, calibration = calibrate_and_check(scenario, progress=progress)
-        (staging / CALIBRATION).write_text(calibration.to_csv(index=False), encoding="utf-8")
+        model, table = calibration or calibrate_and_check(scenario, progress=progress)
+        (staging / CALIBRATION).write_text(table.to_csv(index=False), encoding="utf-8")
         (staging / EMBEDDING_MODEL).write_text(model.to_json() + "\n", encoding="utf-8")
-        summary.calibration = calibration
+        summary.calibration = table
         summary.seconds["calibration"] = time.perf_counter() - started
 
         started = time.perf_counter()

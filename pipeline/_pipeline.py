@@ -7,12 +7,16 @@ per-person `Tally` from which per-group rates are computed.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+from threadpoolctl import threadpool_limits
 
 from riskclass import (
     CATEGORY,
@@ -31,6 +35,22 @@ from ._investigation import TrajectorySearch
 from .matching import Hits, Matcher, make_matcher
 
 _TEMPLATE_BLOCK = 65_536
+# OpenBLAS rounds a matrix product differently with different thread counts, so a
+# run's scores (and near-tie candidates) would depend on the machine's cores. Every
+# product here runs on one BLAS thread; the matcher parallelizes with its own
+# threads, each also on one BLAS thread.
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _one_blas_thread(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    @functools.wraps(method)
+    def on_one_thread(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with threadpool_limits(limits=1, user_api="blas"):
+            return method(*args, **kwargs)
+
+    return on_one_thread
+
 
 # ``candidate_id`` is the rank-1 candidate of a 1:N search whatever its score (so a
 # lower threshold can be applied later), the claimed identity at a gate, and the
@@ -155,6 +175,7 @@ class Pipeline:
         The scenario, its calibrated embedding model and the world's tables.
     """
 
+    @_one_blas_thread
     def __init__(
         self,
         *,
@@ -236,6 +257,7 @@ class Pipeline:
             mask &= cameras["district"].isin(deployment.districts).to_numpy()
         return mask
 
+    @_one_blas_thread
     def process(self, events: pa.Table, chunk: int) -> ChunkResult:
         """Decisions of every deployment on one chunk of events, and their 1:N hits."""
         rng = rng_for(self._scenario.seed, Stream.CAPTURES, chunk)
@@ -293,6 +315,7 @@ class Pipeline:
             pa.concat_tables([HITS_SCHEMA.empty_table(), *hits]),
         )
 
+    @_one_blas_thread
     def finish(self) -> pa.Table:
         """Decisions of the investigations, which can only be made once every chunk is seen.
 
