@@ -21,6 +21,12 @@ class RiskclassError(Exception):
     """Base class of the errors that riskclass reports to its user."""
 
 
+# A message lists at most this many problems, each cut to this many characters, so
+# that input with thousands of bad or huge keys still gets a readable message.
+MAX_PROBLEMS_SHOWN = 20
+MAX_PROBLEM_CHARS = 400
+
+
 class ConfigError(RiskclassError):
     """A scenario config (or an override of it) failed validation.
 
@@ -29,13 +35,19 @@ class ConfigError(RiskclassError):
     source:
         The config file, or a description of where the values came from.
     problems:
-        ``(field_path, what_was_expected)`` pairs, one per problem found.
+        ``(field_path, what_was_expected)`` pairs, one per problem found. All are
+        kept in ``problems``; the message shows the first `MAX_PROBLEMS_SHOWN`.
     """
 
     def __init__(self, source: str | Path, problems: Sequence[tuple[str, str]]) -> None:
         self.source = str(source)
         self.problems = list(problems)
-        lines = [f"{self.source}: {field}: {message}" for field, message in self.problems]
+        lines = [
+            _cut(f"{self.source}: {field}: {message}")
+            for field, message in self.problems[:MAX_PROBLEMS_SHOWN]
+        ]
+        if len(self.problems) > MAX_PROBLEMS_SHOWN:
+            lines.append(f"... and {len(self.problems) - MAX_PROBLEMS_SHOWN:,} more problems")
         super().__init__("\n".join(lines))
 
 
@@ -45,3 +57,9 @@ class DataError(RiskclassError):
 
 class OutputExistsError(RiskclassError):
     """The requested output directory already exists."""
+
+
+def _cut(line: str) -> str:
+    if len(line) <= MAX_PROBLEM_CHARS:
+        return line
+    return f"{line[:MAX_PROBLEM_CHARS]}... ({len(line):,} characters)"
