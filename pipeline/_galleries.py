@@ -7,7 +7,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from riskclass._config import Gallery
-from riskclass._errors import ConfigError
+from riskclass._errors import SCENARIO, ConfigError
 from riskclass._groups import resolve_by_group
 
 _TOO_LARGE = "asks for {wanted:,} members but only {eligible:,} persons have a positive weight"
@@ -23,13 +23,10 @@ def select_members(
     proportional to weight at each step, in one pass. Returns sorted person ids.
     """
     weights = np.array(resolve_by_group(gallery.over_representation, persons, default=1.0))
-    share = gallery.share if gallery.share is not None else 0.0  # the config requires one
-    wanted = gallery.size if gallery.size is not None else round(share * len(persons))
+    wanted = gallery.members_wanted(len(persons))
     eligible = int(np.count_nonzero(weights > 0))
     if wanted > eligible:
-        raise ConfigError(
-            "<scenario>", [(field, _TOO_LARGE.format(wanted=wanted, eligible=eligible))]
-        )
+        raise ConfigError(SCENARIO, [(field, _TOO_LARGE.format(wanted=wanted, eligible=eligible))])
     with np.errstate(divide="ignore"):
         keys = np.where(weights > 0, np.log(rng.random(len(persons))) / weights, -np.inf)
     chosen = (

@@ -199,8 +199,9 @@ def validate_config(raw: Mapping[str, Any], *, source: str | Path = "<config>") 
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(source, [_describe(error) for error in exc.errors()]) from None
-    # Cross-references are checked after the fields so each problem keeps its own path.
-    problems = list(scenario.reference_problems())
+    # Cross-references and sizes are checked after the fields so each problem keeps
+    # its own path.
+    problems = [*scenario.reference_problems(), *scenario.capacity_problems()]
     if problems:
         raise ConfigError(source, problems)
     return scenario
