@@ -7,6 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+# At most this many (target, capture) scores are held at once, with their event and
+# person ids and the selection's indices (about 28 bytes each: 0.9 GB), however
+# many targets and captures a chunk brings.
+_PAIRS_PER_BLOCK = 1 << 25
+
 
 @dataclass(frozen=True)
 class Candidates:
@@ -67,8 +72,17 @@ class TrajectorySearch:
         captures: npt.NDArray[np.float32],
     ) -> None:
         """Offer a batch of captures (``(n, dims)`` embeddings) to every target."""
-        if len(captures) == 0:
-            return
+        block = max(1, _PAIRS_PER_BLOCK // max(1, len(self._targets)))
+        for start in range(0, len(captures), block):
+            rows = slice(start, start + block)
+            self._keep_best(event_ids[rows], person_ids[rows], captures[rows])
+
+    def _keep_best(
+        self,
+        event_ids: npt.NDArray[np.int64],
+        person_ids: npt.NDArray[np.int64],
+        captures: npt.NDArray[np.float32],
+    ) -> None:
         scores = self._photos @ captures.T
         score = np.concatenate([self._score, scores], axis=1)
         event = np.concatenate([self._event, np.broadcast_to(event_ids, scores.shape)], axis=1)

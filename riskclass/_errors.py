@@ -13,7 +13,8 @@ CLI can print it as is and never show a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -21,6 +22,9 @@ class RiskclassError(Exception):
     """Base class of the errors that riskclass reports to its user."""
 
 
+# The source of ConfigErrors that stages raise at run time: they get a validated
+# Scenario, not its file. `naming_config_file` puts the file in its place.
+SCENARIO = "<scenario>"
 # A message lists at most this many problems, each cut to this many characters, so
 # that input with thousands of bad or huge keys still gets a readable message.
 MAX_PROBLEMS_SHOWN = 20
@@ -57,6 +61,17 @@ class DataError(RiskclassError):
 
 class OutputExistsError(RiskclassError):
     """The requested output directory already exists."""
+
+
+@contextmanager
+def naming_config_file(path: str | Path | None) -> Iterator[None]:
+    """Within this block, ConfigErrors raised with the `SCENARIO` source name ``path``."""
+    try:
+        yield
+    except ConfigError as exc:
+        if path is None or exc.source != SCENARIO:
+            raise
+        raise ConfigError(path, exc.problems) from None
 
 
 def _cut(line: str) -> str:

@@ -30,7 +30,7 @@ from riskclass.synthetic import (
 )
 
 from ._config import Scenario
-from ._errors import ConfigError
+from ._errors import ConfigError, naming_config_file
 from ._outputs import (
     MANIFEST,
     atomic_output_dir,
@@ -181,7 +181,7 @@ def _staged(
 ) -> Iterator[tuple[Path, RunSummary]]:
     """A staging directory and summary; the manifest is written last, on success only."""
     summary = RunSummary(out=Path(out))
-    with atomic_output_dir(out, force=force) as staging:
+    with atomic_output_dir(out, force=force) as staging, naming_config_file(config_path):
         yield staging, summary
         write_json(_manifest(scenario, summary, config_path), staging / MANIFEST)
 

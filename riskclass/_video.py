@@ -15,7 +15,7 @@ from riskclass.pipeline import run_on_video
 from riskclass.synthetic import VideoSummary, render_video
 
 from ._config import Scenario
-from ._errors import DataError
+from ._errors import DataError, naming_config_file
 from ._loading import validate_config
 from ._outputs import MANIFEST, atomic_output_dir, package_versions, write_json
 from ._progress import Progress
@@ -45,7 +45,7 @@ def render(
     progress: Progress | None = None,
 ) -> VideoSummary:
     """Render ``scenario.video`` into ``out`` (see `riskclass.synthetic.render_video`)."""
-    with atomic_output_dir(out, force=force) as staging:
+    with atomic_output_dir(out, force=force) as staging, naming_config_file(config_path):
         summary = render_video(scenario, staging, progress=progress)
         write_json(
             {

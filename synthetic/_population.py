@@ -7,7 +7,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from riskclass._config import Scenario
-from riskclass._errors import ConfigError
+from riskclass._errors import SCENARIO, ConfigError
 from riskclass._groups import resolve_by_group
 from riskclass._seeds import Stream, rng_for
 
@@ -78,7 +78,7 @@ def _draw_homes(
     homeless = weights.sum(axis=1) <= 0
     if homeless.any():
         raise ConfigError(
-            "<scenario>",
+            SCENARIO,
             [
                 (
                     "districts.*.resident_bias",
