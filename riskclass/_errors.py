@@ -28,7 +28,7 @@ SCENARIO = "<scenario>"
 # A message lists at most this many problems, each cut to this many characters, so
 # that input with thousands of bad or huge keys still gets a readable message.
 MAX_PROBLEMS_SHOWN = 20
-MAX_PROBLEM_CHARS = 400
+MAX_PROBLEM_CHARS = 1000
 
 
 class ConfigError(RiskclassError):
