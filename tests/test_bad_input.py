@@ -260,3 +260,13 @@ def test_bench_refuses_arguments_it_cannot_run(
     assert main(["bench", *arguments]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert f"bench: {expected}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["bench", "--json"], ["calibrate", "x.yaml", "--out"]])
+def test_output_file_that_is_a_directory_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main([*command, str(tmp_path)])
+    assert caught.value.code == EXIT_USAGE
+    assert f"{tmp_path} is a directory; give a file path" in capsys.readouterr().err
