@@ -37,7 +37,7 @@ MAX_DAYS = 366
 # ``activity`` x camera density). Each day's events come in chunks of 65,536
 # persons whose captures (a 128-d float32 embedding and a dozen columns, about
 # 1 KiB each) are held at once: 6.5 GB per chunk if all of them were seen 100
-# times a day. Busy streets with dense camera networks are measured in tens.
+# times a day, over 50 times the default scenario's mean of 1.8.
 MAX_SIGHTINGS_PER_DAY = 100
 # Relative weights (biases, activity, over-representation, costs): far beyond any
 # meaningful ratio, and finite sums of them stay far from overflow.
@@ -56,6 +56,8 @@ Hourly = Annotated[list[Weight], Field(min_length=24, max_length=24)]
 FacePixels = Annotated[float, Field(gt=0.0, le=4096.0)]
 Degrees = Annotated[float, Field(ge=0.0, le=180.0)]
 BlurPixels = Annotated[float, Field(ge=0.0, le=100.0)]
+# A condition effect per unit of deficit: at 100 a rate has long saturated.
+Effect = Annotated[float, Field(ge=0.0, le=100.0)]
 
 _SHARES_DO_NOT_SUM = "shares must sum to 1, they sum to {total:.6g}"
 
@@ -121,8 +123,11 @@ class Attribute(_Strict):
 
 
 class Population(_Strict):
-    """Who lives in the city: ``size`` persons (at most `MAX_POPULATION`, 10 million)
-    with categorical ``attributes`` (at most 12, of at most 50 values each)."""
+    """Who lives in the city.
+
+    ``size`` persons (at most `MAX_POPULATION`, 10 million) with categorical
+    ``attributes`` (at most 12, of at most 50 values each).
+    """
 
     size: Annotated[int, Field(gt=0, le=MAX_POPULATION)]
     attributes: Annotated[dict[str, Attribute], Field(min_length=1, max_length=MAX_ATTRIBUTES)]
@@ -305,9 +310,6 @@ class ErrorRates(_Strict):
     fta: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.02
 
 
-Effect = Annotated[float, Field(ge=0.0, le=100.0)]
-
-
 class ConditionEffects(_Strict):
     """How much each capture deficit worsens a rate, per unit of deficit.
 
@@ -315,7 +317,7 @@ class ConditionEffects(_Strict):
     below the reference size, ``darkness`` per unit of illumination below the
     reference, ``pose`` per 10 degrees beyond the reference, ``blur`` per pixel of
     blur beyond the reference, ``years`` per year between enrollment and capture.
-    Each is at most 100: far past where a rate saturates.
+    Each is at most 100.
     """
 
     face_size: Effect = 0.0
