@@ -2,7 +2,7 @@
 
 from ._enroll import EnrolledPhotos, encode_photos, fit_profile, read_labels
 from ._faiss import FaissMatcher, make_matcher
-from ._galleries import select_members
+from ._galleries import member_weights, select_members
 from ._investigation import Candidates, TrajectorySearch
 from ._matcher import ExactMatcher, Hits, Matcher
 from ._pipeline import COUNTERS, DECISION_SCHEMA, HITS_SCHEMA, ChunkResult, Pipeline, Tally
@@ -38,6 +38,7 @@ __all__ = [
     "iou",
     "load_face_recognition",
     "make_matcher",
+    "member_weights",
     "read_image",
     "read_labels",
     "run_on_video",

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from riskclass.analysis import calibration_table, per_group_table
-from riskclass.pipeline import DECISION_SCHEMA, HITS_SCHEMA, Pipeline
+from riskclass.pipeline import DECISION_SCHEMA, HITS_SCHEMA, Pipeline, member_weights
 from riskclass.synthetic import (
     EVENT_SCHEMA,
     EmbeddingModel,
@@ -130,6 +130,10 @@ def run(
     scenario = scenario.with_mechanisms_applied()
     with _staged(scenario, out, force=force, config_path=config_path) as (staging, summary):
         persons, cameras = _write_world(scenario, staging, summary)
+        # Enrollment needs the calibrated model, but whether each gallery can be
+        # filled shows in the persons already: fail now, not after calibration.
+        for index, gallery in enumerate(scenario.galleries):
+            member_weights(gallery, persons, field=f"galleries.{index}")
 
         started = time.perf_counter()
         model, calibration = calibrate_and_check(scenario, progress=progress)

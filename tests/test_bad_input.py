@@ -227,19 +227,35 @@ def test_watchlist_without_gallery_is_refused_but_investigation_searches_everyon
     assert load_config(write_config(small_default)).deployments[0].gallery == "population"
 
 
-def test_run_time_config_error_names_the_config_file(
+@pytest.mark.parametrize(
+    ("command", "change", "expected"),
+    [
+        ("generate", {"districts": {"resident_bias": {"residency=migrant": 0}}},
+         "districts.*.resident_bias: "),
+        # Only about a quarter of persons are migrants: 2,000 of 4,000 cannot be found.
+        ("run", {"galleries": {"over_representation": {"default": 0, "residency=migrant": 1}}},
+         "galleries.0: asks for 2,000 members but only 1,"),
+    ],
+    ids=["nowhere-to-live", "gallery-weights"],
+)  # fmt: skip
+def test_run_time_config_errors_name_the_config_file_before_calibration(
     tmp_path: Path,
     write_config: Callable[..., Path],
     small_default: dict[str, Any],
     capsys: pytest.CaptureFixture[str],
+    command: str,
+    change: dict[str, dict[str, Any]],
+    expected: str,
 ) -> None:
-    for district in small_default["districts"]:
-        district["resident_bias"] = {"residency=migrant": 0}
+    for section, update in change.items():
+        for item in small_default[section]:
+            item.update(update)
     path = write_config(small_default)
-    assert main(["generate", str(path), "--out", str(tmp_path / "out")]) == EXIT_USAGE
+    out = tmp_path / "out"
+    assert main([command, str(path), "--out", str(out)]) == EXIT_USAGE
     err = capsys.readouterr().err
-    assert f"{path}: districts.*.resident_bias: " in err and "nowhere to live" in err
-    assert "<scenario>" not in err and not (tmp_path / "out").exists()
+    assert f"{path}: {expected}" in err
+    assert "<scenario>" not in err and "Traceback" not in err and not out.exists()
 
 
 @pytest.mark.parametrize(
