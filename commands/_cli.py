@@ -152,7 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--rounds", type=int, default=3, help="rounds per method; the median counts")
     bench.add_argument("--seed", type=int, default=0)
-    bench.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    bench.add_argument(
+        "--json", type=_output_file, metavar="PATH", help="also write the results as JSON"
+    )
     bench.set_defaults(handler=_bench_command)
 
     video = commands.add_parser(
@@ -186,7 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     enroll.add_argument(
         "--out",
-        type=Path,
+        type=_output_file,
         default=Path("error_profile.yaml"),
         metavar="FILE",
         help="where to write the profile (default: error_profile.yaml)",
@@ -206,7 +208,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_config_arguments(calibrate)
     calibrate.add_argument(
         "--out",
-        type=Path,
+        type=_output_file,
         default=Path("calibration.csv"),
         metavar="FILE",
         help="where to write the calibration table (default: calibration.csv)",
@@ -226,6 +228,14 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         help="override a config value, e.g. --set population.size=5000 or "
         "--set districts.center.cameras_per_1000=4 (repeatable)",
     )
+
+
+def _output_file(text: str) -> Path:
+    """A file to write, refused before any work if it is a directory (not after it)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a directory; give a file path")
+    return path
 
 
 def _add_output_arguments(parser: argparse.ArgumentParser) -> None:

@@ -34,6 +34,7 @@ from riskclass import (
     Progress,
     Scenario,
     atomic_output_dir,
+    naming_config_file,
     parquet_writer,
     provenance,
     report_progress,
@@ -41,7 +42,7 @@ from riskclass import (
     write_parquet,
 )
 from riskclass.analysis import calibration_table, per_group_table
-from riskclass.pipeline import DECISION_SCHEMA, HITS_SCHEMA, Pipeline
+from riskclass.pipeline import DECISION_SCHEMA, HITS_SCHEMA, Pipeline, member_weights
 from riskclass.synthetic import (
     EVENT_SCHEMA,
     EmbeddingModel,
@@ -135,6 +136,10 @@ def run(
     scenario = scenario.with_mechanisms_applied()
     with _staged(scenario, out, force=force, config_path=config_path) as (staging, summary):
         persons, cameras = _write_world(scenario, staging, summary)
+        # Enrollment needs the calibrated model, but whether each gallery can be
+        # filled shows in the persons already: fail now, not after calibration.
+        for index, gallery in enumerate(scenario.galleries):
+            member_weights(gallery, persons, field=f"galleries.{index}")
 
         started = time.perf_counter()
         model, table = calibration or calibrate_and_check(scenario, progress=progress)
@@ -186,7 +191,7 @@ def _staged(
 ) -> Iterator[tuple[Path, RunSummary]]:
     """A staging directory and summary; the manifest is written last, on success only."""
     summary = RunSummary(out=Path(out))
-    with atomic_output_dir(out, force=force) as staging:
+    with atomic_output_dir(out, force=force) as staging, naming_config_file(config_path):
         yield staging, summary
         write_json(_manifest(scenario, summary, config_path), staging / MANIFEST)
 

@@ -5,7 +5,7 @@ re-exported here.
 """
 
 from ._enroll import EnrolledPhotos, encode_photos, fit_profile, read_labels
-from ._galleries import select_members
+from ._galleries import member_weights, select_members
 from ._investigation import Candidates, TrajectorySearch
 from ._pipeline import COUNTERS, DECISION_SCHEMA, HITS_SCHEMA, ChunkResult, Pipeline, Tally
 from ._video import (
@@ -49,6 +49,7 @@ __all__ = [
     "iou",
     "load_face_recognition",
     "make_matcher",
+    "member_weights",
     "read_image",
     "read_labels",
     "run_on_video",

@@ -28,7 +28,14 @@ from ._config import (
     Scenario,
     VideoSettings,
 )
-from ._errors import ConfigError, DataError, OutputExistsError, RiskclassError
+from ._errors import (
+    SCENARIO,
+    ConfigError,
+    DataError,
+    OutputExistsError,
+    RiskclassError,
+    naming_config_file,
+)
 from ._groups import (
     ALL,
     DEFAULT_KEY,
@@ -84,6 +91,7 @@ __all__ = [
     "PER_GROUP",
     "POPULATION_GALLERY",
     "REPORT_DIR",
+    "SCENARIO",
     "VIDEO_RESULTS_DIR",
     "Algorithm",
     "ConditionEffects",
@@ -106,6 +114,7 @@ __all__ = [
     "category_array",
     "group_label",
     "load_config",
+    "naming_config_file",
     "package_versions",
     "parquet_writer",
     "provenance",
