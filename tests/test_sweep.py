@@ -172,8 +172,8 @@ def test_a_bad_grid_is_refused_before_anything_runs(
     tiny_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "s"
-    code = main(["sweep", str(tiny_config), "--grid", "population.size=100,-5", "--out", str(out)])
+    code = main(["sweep", str(tiny_config), "--grid", "days=1,-5", "--out", str(out)])
     assert code == EXIT_USAGE
-    assert "population.size" in capsys.readouterr().err
+    assert "days" in capsys.readouterr().err
     assert not out.exists()
-    assert load_config(tiny_config).population.size == 4000
+    assert load_config(tiny_config).days == 1
