@@ -8,7 +8,12 @@ from types import ModuleType
 
 from ._bootstrap import BootstrapRates, cluster_bootstrap
 from ._burden import BURDEN_COLUMNS, burden_by_group, gini, lorenz_curve, person_burden
-from ._calibration_table import CALIBRATION_COLUMNS, calibration_holds, calibration_table
+from ._calibration_table import (
+    CALIBRATION_COLUMNS,
+    calibration_holds,
+    calibration_summary,
+    calibration_table,
+)
 from ._cells import GroupCells, group_cells
 from ._det import DET_COLUMNS, det_points
 from ._html import figure, render_report
@@ -44,6 +49,7 @@ __all__ = [
     "Metric",
     "burden_by_group",
     "calibration_holds",
+    "calibration_summary",
     "calibration_table",
     "cluster_bootstrap",
     "count_run",
