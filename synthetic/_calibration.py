@@ -274,11 +274,11 @@ def _nearest_correlation(kappa: npt.NDArray[np.float64]) -> npt.NDArray[np.float
     return fixed / np.outer(scale, scale)
 
 
-# Checks: a counted rate aims for CHECK_HITS matches, in at most MAX_CHECK_PAIRS
-# impostor pairs; a rate that would expect fewer than MIN_COUNTED_HITS there is
-# computed instead. MAX_CHECK_HITS bounds the matches one check keeps (the pair
-# bootstrap of its interval holds about 32 kB per match), by shrinking the sample
-# for high rates.
+# Checks: a counted rate aims for CHECK_HITS matches (or misses), in at most
+# MAX_CHECK_PAIRS impostor pairs (GENUINE_CHECKS genuine ones); a rate that would
+# expect fewer than MIN_COUNTED_HITS there is computed instead. MAX_CHECK_HITS
+# bounds the matches one check keeps (the pair bootstrap of its interval holds
+# about 32 kB per match) by shrinking the sample for high rates.
 CHECK_HITS = 1_000
 MIN_COUNTED_HITS = 20
 MAX_CHECK_PAIRS = 100_000_000
@@ -390,14 +390,13 @@ def _genuine_count(
     computed = genuine_fnmr(float(model.sigma[index]), model.threshold, model.free_dims)
     if fnmr * GENUINE_CHECKS < MIN_COUNTED_HITS:
         return RateCount(key, "fnmr", fnmr, 0, 0, threshold=model.threshold, model=computed)
-    group = np.full(GENUINE_CHECKS, index)
+    n = min(GENUINE_CHECKS, math.ceil(CHECK_HITS / fnmr))
+    group = np.full(n, index)
     identity = model.identities(group, rng)
     enrolled = model.observe(identity, group, 1.0, rng)
     captured = model.observe(identity, group, 1.0, rng)
     misses = int(np.count_nonzero(np.einsum("ij,ij->i", enrolled, captured) < model.threshold))
-    return RateCount(
-        key, "fnmr", fnmr, misses, GENUINE_CHECKS, threshold=model.threshold, model=computed
-    )
+    return RateCount(key, "fnmr", fnmr, misses, n, threshold=model.threshold, model=computed)
 
 
 def _fta_count(

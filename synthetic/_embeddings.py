@@ -255,7 +255,7 @@ class EmbeddingModel:
             family[member] = self.family_weight[groups[member]]
             identity[member, self._family_column[groups[member]]] = np.sqrt(family[member])
         identity[:, :n_groups] = np.sqrt(rho)[:, None] * self._centres[groups]
-        identity[:, first_free:] = np.sqrt(1.0 - rho - family)[:, None] * z
+        identity[:, first_free:] = np.sqrt(1.0 - rho - family).astype(np.float32)[:, None] * z
         return identity
 
     def person_identities(self, groups: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
