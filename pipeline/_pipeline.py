@@ -205,7 +205,7 @@ class Pipeline:
             rows = slice(start, start + _TEMPLATE_BLOCK)
             rng = rng_for(self._scenario.seed, Stream.GALLERIES, 1, block)
             templates[rows] = self._model.observe(
-                self._identities[rows], self._groups[rows], 1.0, rng
+                self._identities[rows], self._groups[rows], 1.0, rng, enrollment=True
             )
         return templates
 

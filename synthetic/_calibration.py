@@ -39,9 +39,19 @@ from ._scores import GroupShape, genuine_fnmr, pair_fmr, sigma_for_fnmr, tail_cu
 TAIL_TOLERANCE = 0.1
 # The largest centre weight (rho plus a family's weight) an identity may carry.
 _MAX_SHARED = 0.995
-# Starting points of the tail fit: family weight (share of what rho leaves) and
-# log10 of the family's share of the group.
-_FIT_STARTS = [(q, share) for q in (0.2, 0.5, 0.8) for share in (-6.0, -4.0, -2.0, -1.0)]
+# A tail fit whose log FMR misses no point by more than this ends the search.
+_GOOD_FIT = 1e-3
+# The largest mismatch, as a share of what FNMR allows (genuine scores reach at
+# most 1 - mismatch, which must stay above the threshold).
+_MAX_MISMATCH = 0.95
+# Starting points of the tail fit: mismatch and family weight (as shares of what
+# is left for them) and log10 of the family's share of the group.
+_FIT_STARTS = [
+    (mismatch, weight, share)
+    for mismatch in (0.0, 0.4)
+    for weight in (0.2, 0.5, 0.8)
+    for share in (-6.0, -4.0, -2.0, -1.0)
+]
 _UNREACHABLE_FMR = (
     "FMR {target:g} is unreachable at threshold {threshold:g}: impostors of unclustered "
     "identities (rho = 0) already match at FMR {floor:.3g}, the lowest this model "
@@ -53,9 +63,7 @@ _TOO_HIGH_FMR = (
 )
 _TAIL_OFF = (
     "FMR {wanted} cannot be realized within {tolerance:.0%} at FNMR {fnmr:g}; the closest "
-    "this model comes is {fitted}. Its tail can be made heavier than one cluster's "
-    "(a look-alike family), not lighter: FMR cannot fall faster with the threshold "
-    "than a single cluster's does from the same rate"
+    "this model comes is {fitted}"
 )
 _CROSS_OFF = (
     "cross-group FMR {target:.3g} of {pair} is out of reach at threshold {threshold:g}: "
@@ -111,6 +119,7 @@ def calibrate(
         kappa=_nearest_correlation(kappa),
         family_share=np.array([shape.family_share for shape in shapes]),
         family_weight=np.array([shape.family_weight for shape in shapes]),
+        mismatch=np.array([shape.mismatch for shape in shapes]),
     )
 
 
@@ -124,13 +133,13 @@ def _same_group_fmr(
 
 def _solve_group(key: str, rates: ErrorRates, threshold: float, dims: int) -> GroupShape:
     """One group's parameters: closed forms for a number, a least-squares fit for a tail."""
-    sigma = sigma_for_fnmr(rates.fnmr, threshold, dims)
     field = f"error_rates.{key}.fmr"
     points = rates.fmr_points
     if points is None:
         assert isinstance(rates.fmr, float)
+        sigma = sigma_for_fnmr(rates.fnmr, threshold, dims)
         return GroupShape(_rho_for_fmr(field, rates, rates.fmr, threshold, sigma, dims), sigma)
-    return _fit_tail(field, rates, points, sigma, dims)
+    return _fit_tail(field, rates, points, threshold, dims)
 
 
 def _rho_for_fmr(
@@ -158,20 +167,30 @@ def _rho_for_fmr(
 
 
 def _fit_tail(
-    field: str, rates: ErrorRates, points: dict[float, float], sigma: float, dims: int
+    field: str, rates: ErrorRates, points: dict[float, float], threshold: float, dims: int
 ) -> GroupShape:
-    """``rho`` and a look-alike family fitted to FMR at every configured threshold.
+    """``rho``, mismatch and a look-alike family fitted to FMR at every configured threshold.
 
-    Least squares in log FMR over ``(rho, family weight, log10 family share)``
-    from several starts; a fit that misses any point by more than `TAIL_TOLERANCE`
-    is refused rather than realized off target.
+    Least squares in log FMR over the mismatch (a share of what FNMR at
+    ``threshold`` allows), ``rho`` and the family weight (shares of what the
+    others leave) and log10 of the family's share, from several starts; ``sigma``
+    follows from FNMR in closed form. A fit that misses any point by more than
+    `TAIL_TOLERANCE` is refused rather than realized off target.
     """
     thresholds = np.array(list(points))
     wanted = np.array(list(points.values()))
 
     def shape_of(x: npt.NDArray[np.float64]) -> GroupShape:
-        rho, weight, log_share = x
-        return GroupShape(rho, sigma, 10.0**log_share, weight * (_MAX_SHARED - rho))
+        mismatch_share, rho_share, weight, log_share = x
+        mismatch = mismatch_share * _MAX_MISMATCH * (1.0 - threshold)
+        rho = rho_share * (_MAX_SHARED - mismatch)
+        return GroupShape(
+            rho,
+            sigma_for_fnmr(rates.fnmr, threshold, dims, mismatch),
+            10.0**log_share,
+            weight * (_MAX_SHARED - mismatch - rho),
+            mismatch,
+        )
 
     def residuals(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         fmr = _same_group_fmr(shape_of(x), thresholds, dims)
@@ -180,14 +199,22 @@ def _fit_tail(
     # Start from the one-cluster model through the middle point, clipped into the box.
     middle = len(points) // 2
     cut = tail_cut(float(wanted[middle]), dims)
-    rho = float(np.clip((1.0 + sigma**2) * (thresholds[middle] - cut) / (1.0 - cut), 0.0, 0.9))
-    fits = [
-        least_squares(
-            residuals, [rho, q, share], bounds=([0.0, 0.0, -9.0], [_MAX_SHARED, 1.0, 0.0])
+    sigma = sigma_for_fnmr(rates.fnmr, threshold, dims)
+    rho = (1.0 + sigma**2) * (thresholds[middle] - cut) / (1.0 - cut)
+    rho_share = float(np.clip(rho / _MAX_SHARED, 0.0, 0.9))
+    best = None
+    for mismatch, weight, share in _FIT_STARTS:
+        fit = least_squares(
+            residuals,
+            [mismatch, rho_share, weight, share],
+            bounds=([0.0, 0.0, 0.0, -9.0], [1.0, 1.0, 1.0, 0.0]),
         )
-        for q, share in _FIT_STARTS
-    ]
-    best = min(fits, key=lambda fit: fit.cost)
+        if best is None or fit.cost < best.cost:
+            best = fit
+        # Each start costs a fit: stop at the first that is all but exact.
+        if np.max(np.abs(best.fun)) < _GOOD_FIT:
+            break
+    assert best is not None
     shape = shape_of(best.x)
     fitted = _same_group_fmr(shape, thresholds, dims)
     if np.max(np.abs(fitted / wanted - 1.0)) > TAIL_TOLERANCE:
@@ -387,13 +414,15 @@ def weighted_effect(effects: ConditionShifts, deficits: Mapping[str, float]) -> 
 def _genuine_count(
     model: EmbeddingModel, rng: np.random.Generator, index: int, key: str, fnmr: float
 ) -> RateCount:
-    computed = genuine_fnmr(float(model.sigma[index]), model.threshold, model.free_dims)
+    computed = genuine_fnmr(
+        float(model.sigma[index]), model.threshold, model.free_dims, float(model.mismatch[index])
+    )
     if fnmr * GENUINE_CHECKS < MIN_COUNTED_HITS:
         return RateCount(key, "fnmr", fnmr, 0, 0, threshold=model.threshold, model=computed)
     n = min(GENUINE_CHECKS, math.ceil(CHECK_HITS / fnmr))
     group = np.full(n, index)
     identity = model.identities(group, rng)
-    enrolled = model.observe(identity, group, 1.0, rng)
+    enrolled = model.observe(identity, group, 1.0, rng, enrollment=True)
     captured = model.observe(identity, group, 1.0, rng)
     misses = int(np.count_nonzero(np.einsum("ij,ij->i", enrolled, captured) < model.threshold))
     return RateCount(key, "fnmr", fnmr, misses, n, threshold=model.threshold, model=computed)
@@ -466,7 +495,9 @@ class _ImpostorCheck:
         self, model: EmbeddingModel, rng: np.random.Generator, side: int
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
         enrolled_groups = np.full(side, self.enrolled)
-        enrolled = model.observe(model.identities(enrolled_groups, rng), enrolled_groups, 1.0, rng)
+        enrolled = model.observe(
+            model.identities(enrolled_groups, rng), enrolled_groups, 1.0, rng, enrollment=True
+        )
         probe_groups = np.full(side, self.probe)
         probes = model.observe(
             model.identities(probe_groups, rng), probe_groups, self.scale, rng, self.drift

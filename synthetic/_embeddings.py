@@ -6,8 +6,10 @@ The geometry, in an un-rotated basis of ``DIMENSIONS`` coordinates:
   coordinates; centres of groups ``g`` and ``h`` have inner product ``kappa[g, h]``;
 - each group whose FMR is configured at several thresholds (a *shaped* group)
   has one more coordinate ``e_g`` of its own, after the centres: its look-alike
-  family. The remaining ``DIMENSIONS - G - S`` coordinates (``S`` shaped groups)
-  are the *free* ones, the same number for every group;
+  family. With any shaped group, two more coordinates follow, ``E`` for
+  enrollments and ``C`` for captures. The remaining ``DIMENSIONS - G - S - 2``
+  coordinates (``S`` shaped groups; ``DIMENSIONS - G`` without any) are the
+  *free* ones, the same number for every group;
 - a person of group ``g`` has the identity vector
   ``u = sqrt(rho_g) m_g + sqrt(1 - rho_g) z`` with ``z`` a random unit vector in
   the free coordinates, so identities of a group cluster more tightly, and their
@@ -15,7 +17,10 @@ The geometry, in an un-rotated basis of ``DIMENSIONS`` coordinates:
   a shaped group's persons are family members,
   ``u = sqrt(rho_g) m_g + sqrt(w_g) e_g + sqrt(1 - rho_g - w_g) z``
   (``w_g = family_weight_g``), who resemble each other more, so the group's
-  impostor tail is heavier at high thresholds;
+  impostor tail is heavier at high thresholds; a shaped group's identities also
+  carry ``sqrt(mismatch_g)`` on ``E`` in enrollments and on ``C`` in captures, a
+  part that enrollment and capture never share, so impostor scores spread less
+  and the tail falls faster;
 - an enrollment photo or a capture is ``normalize(u + sigma_g * s * nu + d m_g)``
   with ``nu`` a random unit vector in the free coordinates, orthogonal to ``z``,
   ``s`` the capture's noise scale (1 at reference conditions, larger when worse)
@@ -120,8 +125,9 @@ def shaped_groups(algorithm: Algorithm) -> list[str]:
 
 
 def free_dimensions(algorithm: Algorithm) -> int:
-    """Coordinates that carry identity and noise; the others hold centres and families."""
-    return DIMENSIONS - len(algorithm.error_rates) - len(shaped_groups(algorithm))
+    """Coordinates that carry identity and noise; the others hold centres, families, E and C."""
+    shaped = len(shaped_groups(algorithm))
+    return DIMENSIONS - len(algorithm.error_rates) - shaped - (2 if shaped else 0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,8 +135,8 @@ class EmbeddingModel:
     """Calibrated embedding parameters of every error-rate group.
 
     ``groups`` are the keys of ``algorithm.error_rates`` in config order; arrays
-    are indexed like them (``family_share`` and ``family_weight`` are 0 for groups
-    that are not shaped). Build one with `calibrate`; it is saved with a run as
+    are indexed like them (``family_share``, ``family_weight`` and ``mismatch`` are
+    0 for groups that are not shaped). Build one with `calibrate`; it is saved with a run as
     JSON (`to_json`) so that a run can be inspected and repeated.
     """
 
@@ -142,6 +148,7 @@ class EmbeddingModel:
     kappa: npt.NDArray[np.float64]
     family_share: npt.NDArray[np.float64]
     family_weight: npt.NDArray[np.float64]
+    mismatch: npt.NDArray[np.float64]
     _centres: npt.NDArray[np.float64] = field(init=False, repr=False)
     _rotation: npt.NDArray[np.float64] = field(init=False, repr=False)
     _family_column: npt.NDArray[np.intp] = field(init=False, repr=False)
@@ -166,8 +173,18 @@ class EmbeddingModel:
 
     @property
     def free_dims(self) -> int:
-        """Coordinates that carry identity and noise (the others hold centres and families)."""
+        """Coordinates that carry identity and noise (see `free_dimensions`)."""
         return free_dimensions(self.algorithm)
+
+    @property
+    def _shaped(self) -> bool:
+        """Whether some group is shaped, so that families, ``E`` and ``C`` exist."""
+        return DIMENSIONS - self.free_dims > len(self.groups)
+
+    @property
+    def _enrollment_column(self) -> int:
+        """Coordinate ``E`` (``C`` follows it); meaningful only when some group is shaped."""
+        return DIMENSIONS - self.free_dims - 2
 
     def shape(self, group: int) -> GroupShape:
         """The parameters of one group (position in `groups`)."""
@@ -176,6 +193,7 @@ class EmbeddingModel:
             float(self.sigma[group]),
             float(self.family_share[group]),
             float(self.family_weight[group]),
+            float(self.mismatch[group]),
         )
 
     def impostor_fmr(
@@ -249,13 +267,16 @@ class EmbeddingModel:
         rho = self.rho[groups]
         family = np.zeros(len(groups))
         identity = np.zeros((len(groups), DIMENSIONS), dtype=np.float32)
-        if first_free > n_groups:
+        mismatch = self.mismatch[groups]
+        if self._shaped:
             # Drawn only when some group is shaped, so other configs keep their identities.
             member = np.flatnonzero(rng.random(len(groups)) < self.family_share[groups])
             family[member] = self.family_weight[groups[member]]
             identity[member, self._family_column[groups[member]]] = np.sqrt(family[member])
+            identity[:, self._enrollment_column] = np.sqrt(mismatch)
         identity[:, :n_groups] = np.sqrt(rho)[:, None] * self._centres[groups]
-        identity[:, first_free:] = np.sqrt(1.0 - rho - family).astype(np.float32)[:, None] * z
+        free = np.sqrt(1.0 - rho - family - mismatch).astype(np.float32)
+        identity[:, first_free:] = free[:, None] * z
         return identity
 
     def person_identities(self, groups: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
@@ -277,16 +298,23 @@ class EmbeddingModel:
         noise_scale: npt.ArrayLike,
         rng: np.random.Generator,
         drift: npt.ArrayLike = 0.0,
+        *,
+        enrollment: bool = False,
     ) -> FloatArray:
-        """Embeddings of photos or captures of the given identities.
+        """Embeddings of enrollment photos, or of captures, of the given identities.
 
-        ``noise_scale`` multiplies the group's capture noise and ``drift`` moves a
-        capture toward its group's centre: 1 and 0 at reference conditions (see
-        `capture_conditions`). Returns unit float32 vectors.
+        ``noise_scale`` multiplies the group's noise and ``drift`` moves a capture
+        toward its group's centre: 1 and 0 at reference conditions (see
+        `capture_conditions`). A capture carries the identity's mismatch part on
+        coordinate ``C``, an ``enrollment`` on ``E``. Returns unit float32 vectors.
         """
         first_free = DIMENSIONS - self.free_dims
         sigma = (self.sigma[groups] * np.asarray(noise_scale, dtype=np.float64))[:, None]
         observed = np.array(identities, dtype=np.float32)
+        if not enrollment and self._shaped:
+            column = self._enrollment_column
+            observed[:, column + 1] = observed[:, column]
+            observed[:, column] = 0.0
         direction = unit_rows(observed[:, first_free:])
         observed[:, first_free:] += sigma.astype(np.float32) * orthogonal_noise(rng, direction)
         if np.any(drift):
@@ -342,6 +370,7 @@ class EmbeddingModel:
                 "kappa": self.kappa.tolist(),
                 "family_share": self.family_share.tolist(),
                 "family_weight": self.family_weight.tolist(),
+                "mismatch": self.mismatch.tolist(),
             },
             indent=2,
         )
@@ -358,6 +387,7 @@ class EmbeddingModel:
             kappa=np.array(data["kappa"]),
             family_share=np.array(data["family_share"]),
             family_weight=np.array(data["family_weight"]),
+            mismatch=np.array(data["mismatch"]),
         )
 
 

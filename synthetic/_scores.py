@@ -1,13 +1,15 @@
 """Closed forms of the embedding model's score distributions.
 
-A capture (before normalising) has a part in the shared coordinates, its group's
-centre with weight ``centre`` and, for a member of the group's look-alike family,
-the family's own coordinate with weight ``family``, and a *free* part
+An enrollment or a capture (before normalising) has a part in the shared
+coordinates, its group's centre with weight ``centre`` and, for a member of the
+group's look-alike family, the family's own coordinate with weight ``family``; a
+part ``sqrt(mismatch)`` on a coordinate that enrollments and captures do not share
+(one for enrollments, one for captures); and a *free* part
 ``f = sqrt(free_identity) z + sigma s nu`` in the ``dims`` free coordinates, with
 ``z`` the identity's unit direction and ``nu`` unit noise orthogonal to it. ``f``
 has the fixed squared norm ``free_identity + (sigma s)^2`` and, because ``z`` is
-uniform and ``nu`` uniform around it, a uniform direction. So the score of two
-captures of different identities is
+uniform and ``nu`` uniform around it, a uniform direction. So the score of an
+enrollment and a capture of different identities is
 
     (shared . shared' + |f| |f'| t) / (|x| |x'|)
 
@@ -31,27 +33,31 @@ Float = float | npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class GroupShape:
-    """One group's parameters: clustering ``rho``, noise ``sigma``, its look-alike family.
+    """One group's parameters: clustering ``rho``, noise ``sigma``, family and mismatch.
 
     A share ``family_share`` of the group's identities also carries
     ``sqrt(family_weight)`` of a coordinate of their own (the family's), so they
-    resemble each other more than the rest of the group does.
+    resemble each other more than the rest of the group does: a heavier tail.
+    ``mismatch`` of every identity's weight is expressed differently in enrollments
+    and captures: it adds to neither impostor nor genuine scores, so impostor
+    scores spread less around their mean and the tail falls faster.
     """
 
     rho: float
     sigma: float
     family_share: float = 0.0
     family_weight: float = 0.0
+    mismatch: float = 0.0
 
     def components(self) -> list[tuple[float, float, float]]:
         """``(probability, family weight, squared free norm of an identity)`` per kind."""
-        plain = (1.0 - self.family_share, 0.0, 1.0 - self.rho)
+        plain = (1.0 - self.family_share, 0.0, 1.0 - self.rho - self.mismatch)
         if self.family_share == 0.0:
             return [plain]
         member = (
             self.family_share,
             math.sqrt(self.family_weight),
-            1.0 - self.rho - self.family_weight,
+            1.0 - self.rho - self.mismatch - self.family_weight,
         )
         return [member, plain]
 
@@ -94,10 +100,10 @@ def pair_fmr(
     total: Float = 0.0
     for p_enrolled, family_enrolled, free_enrolled in enrolled.components():
         free_e = free_enrolled + enrolled.sigma**2
-        norm_e = math.sqrt(enrolled.rho + family_enrolled**2 + free_e)
+        norm_e = math.sqrt(enrolled.rho + family_enrolled**2 + enrolled.mismatch + free_e)
         for p_probe, family_probe, free_probe in probe.components():
             free_p = free_probe + (probe.sigma * np.asarray(scale)) ** 2
-            norm_p = np.sqrt(probe_centre**2 + family_probe**2 + free_p)
+            norm_p = np.sqrt(probe_centre**2 + family_probe**2 + probe.mismatch + free_p)
             shared = kappa * enrolled_centre * probe_centre
             if same_group:
                 shared = shared + family_enrolled * family_probe
@@ -106,21 +112,24 @@ def pair_fmr(
     return total
 
 
-def genuine_fnmr(sigma: float, threshold: float, dims: int) -> float:
+def genuine_fnmr(sigma: float, threshold: float, dims: int, mismatch: float = 0.0) -> float:
     """FNMR of an enrollment against a capture, both at reference conditions.
 
-    A genuine score is ``(1 + sigma^2 t) / (1 + sigma^2)`` with ``t`` the inner
-    product of two independent unit noise vectors in the ``dims - 1`` coordinates
-    orthogonal to the identity, so ``(1 + t) / 2 ~ Beta(k, k)`` with
+    A genuine score is ``(1 - mismatch + sigma^2 t) / (1 + sigma^2)`` with ``t``
+    the inner product of two independent unit noise vectors in the ``dims - 1``
+    coordinates orthogonal to the identity, so ``(1 + t) / 2 ~ Beta(k, k)`` with
     ``k = (dims - 2) / 2``.
     """
     shape = (dims - 2) / 2
-    cut = (threshold * (1.0 + sigma**2) - 1.0) / sigma**2
+    cut = (threshold * (1.0 + sigma**2) - 1.0 + mismatch) / sigma**2
     return float(betainc(shape, shape, np.clip((1.0 + cut) / 2.0, 0.0, 1.0)))
 
 
-def sigma_for_fnmr(fnmr: float, threshold: float, dims: int) -> float:
-    """The noise at which genuine comparisons fail ``fnmr`` of the time (inverts `genuine_fnmr`)."""
+def sigma_for_fnmr(fnmr: float, threshold: float, dims: int, mismatch: float = 0.0) -> float:
+    """The noise at which genuine comparisons fail ``fnmr`` of the time (inverts `genuine_fnmr`).
+
+    Needs ``mismatch < 1 - threshold``: genuine scores cannot exceed ``1 - mismatch``.
+    """
     shape = (dims - 2) / 2
     t = 2.0 * float(betaincinv(shape, shape, fnmr)) - 1.0
-    return math.sqrt((1.0 - threshold) / (threshold - t))
+    return math.sqrt((1.0 - mismatch - threshold) / (threshold - t))
