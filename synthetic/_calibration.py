@@ -93,11 +93,7 @@ def calibrate(
         report(progress, "calibrate", index + 1, steps)
 
     same_group = {
-        key: float(
-            pair_fmr(
-                shape, shape, kappa=1.0, same_group=True, threshold=algorithm.threshold, dims=dims
-            )
-        )
+        key: float(_same_group_fmr(shape, algorithm.threshold, dims))
         for key, shape in zip(groups, shapes, strict=True)
     }
     kappa = np.eye(len(groups))
@@ -142,6 +138,12 @@ def _solve_group(key: str, rates: ErrorRates, threshold: float, dims: int) -> Gr
     return _fit_tail(field, rates, points, threshold, dims)
 
 
+def _one_cluster_rho(fmr: float, threshold: float, sigma: float, dims: int) -> float:
+    """``rho`` at which one cluster's impostors match at ``fmr`` (negative: unreachable)."""
+    cut = tail_cut(fmr, dims)
+    return (1.0 + sigma**2) * (threshold - cut) / (1.0 - cut)
+
+
 def _rho_for_fmr(
     field: str, rates: ErrorRates, fmr: float, threshold: float, sigma: float, dims: int
 ) -> float:
@@ -151,8 +153,7 @@ def _rho_for_fmr(
     (see `_scores`): solving for the ``t`` that ``fmr`` of pairs reach leaves an
     equation linear in ``rho``.
     """
-    cut = tail_cut(fmr, dims)
-    rho = (1.0 + sigma**2) * (threshold - cut) / (1.0 - cut)
+    rho = _one_cluster_rho(fmr, threshold, sigma, dims)
     if rho < 0.0:
         floor = float(_same_group_fmr(GroupShape(0.0, sigma), threshold, dims))
         message = _UNREACHABLE_FMR.format(target=fmr, threshold=threshold, floor=floor, dims=dims)
@@ -198,9 +199,8 @@ def _fit_tail(
 
     # Start from the one-cluster model through the middle point, clipped into the box.
     middle = len(points) // 2
-    cut = tail_cut(float(wanted[middle]), dims)
     sigma = sigma_for_fnmr(rates.fnmr, threshold, dims)
-    rho = (1.0 + sigma**2) * (thresholds[middle] - cut) / (1.0 - cut)
+    rho = _one_cluster_rho(float(wanted[middle]), float(thresholds[middle]), sigma, dims)
     rho_share = float(np.clip(rho / _MAX_SHARED, 0.0, 0.9))
     best = None
     for mismatch, weight, share in _FIT_STARTS:
