@@ -39,8 +39,10 @@ from ._scores import GroupShape, genuine_fnmr, pair_fmr, sigma_for_fnmr, tail_cu
 TAIL_TOLERANCE = 0.1
 # The largest centre weight (rho plus a family's weight) an identity may carry.
 _MAX_SHARED = 0.995
-# A tail fit whose log FMR misses no point by more than this ends the search.
-_GOOD_FIT = 1e-3
+# A tail fit whose log FMR misses no point by more than this (1%) ends the search.
+_GOOD_FIT = 0.01
+# What a mismatch costs a tail fit, per unit of its share, in log FMR.
+_MISMATCH_COST = 1e-3
 # The largest mismatch, as a share of what FNMR allows (genuine scores reach at
 # most 1 - mismatch, which must stay above the threshold).
 _MAX_MISMATCH = 0.95
@@ -195,7 +197,9 @@ def _fit_tail(
 
     def residuals(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         fmr = _same_group_fmr(shape_of(x), thresholds, dims)
-        return np.log(np.maximum(fmr, np.finfo(np.float64).tiny) / wanted)
+        misses = np.log(np.maximum(fmr, np.finfo(np.float64).tiny) / wanted)
+        # Among fits that pass through the points, the one with the least mismatch.
+        return np.append(misses, _MISMATCH_COST * x[0])
 
     # Start from the one-cluster model through the middle point, clipped into the box.
     middle = len(points) // 2
@@ -204,15 +208,19 @@ def _fit_tail(
     rho_share = float(np.clip(rho / _MAX_SHARED, 0.0, 0.9))
     best = None
     for mismatch, weight, share in _FIT_STARTS:
+        # Starts without mismatch keep it at 0: it lowers the group's scores against
+        # every group and so narrows what cross-group FMR can reach, so it is tried
+        # only when no fit without it comes within _GOOD_FIT.
+        ceiling = 1.0 if mismatch else 1e-12
         fit = least_squares(
             residuals,
             [mismatch, rho_share, weight, share],
-            bounds=([0.0, 0.0, 0.0, -9.0], [1.0, 1.0, 1.0, 0.0]),
+            bounds=([0.0, 0.0, 0.0, -9.0], [ceiling, 1.0, 1.0, 0.0]),
         )
         if best is None or fit.cost < best.cost:
             best = fit
-        # Each start costs a fit: stop at the first that is all but exact.
-        if np.max(np.abs(best.fun)) < _GOOD_FIT:
+        # Each start costs a fit: stop at the first that is close enough.
+        if np.max(np.abs(best.fun[:-1])) < _GOOD_FIT:
             break
     assert best is not None
     shape = shape_of(best.x)

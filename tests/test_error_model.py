@@ -29,7 +29,7 @@ SPREAD = {
     "threshold": 0.6,
     "cross_group_factor": 0.1,
     # The tail's mismatch lowers every score of the group's captures and enrollments,
-    # so against the 1e-10 group the factor's 1e-11 is out of reach (1.04e-12 at most).
+    # so against the 1e-10 group the factor's 1e-11 is out of reach (1.06e-12 at most).
     "cross_group_fmr": {"age=child vs default": 1.0e-7, "age=elderly vs age=child": 5.0e-13},
     "fmr_effects": {"face_size": 1.0, "darkness": -2.0},
     "error_rates": {
