@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 import time
@@ -40,7 +41,7 @@ from riskclass import (
 from riskclass import (
     Progress as ProgressFn,
 )
-from riskclass.analysis import calibration_holds, overall
+from riskclass.analysis import calibration_summary, overall
 from riskclass.analysis.report import fmt
 from riskclass.pipeline import encode_photos, fit_profile, read_labels
 
@@ -283,10 +284,8 @@ def _generate(args: argparse.Namespace) -> int:
 def _run_scenario(args: argparse.Namespace) -> int:
     scenario, summary = _world(args, _run.run)
     assert summary.calibration is not None and summary.per_group is not None
-    held = calibration_holds(summary.calibration)
     _stdout.print(
-        f"calibration: {int(held.sum())} of {len(held)} rates realized within their 95% interval "
-        f"or 10% of target (see calibration.csv)",
+        f"calibration: {calibration_summary(summary.calibration)} (see calibration.csv)",
         highlight=False,
     )
     kinds = {deployment.name: deployment.kind for deployment in scenario.deployments}
@@ -552,31 +551,43 @@ def _calibrate(args: argparse.Namespace) -> int:
         _, table = _run.calibrate_and_check(scenario, progress=progress)
     write_file_atomically(args.out, table.to_csv(index=False))
     _print_calibration(table)
-    held = int(calibration_holds(table).sum())
     _stdout.print(
-        f"{held} of {len(table)} rates realized within their 95% interval or 10% of target; "
-        f"wrote {args.out} in {time.perf_counter() - started:.1f} s",
+        f"{calibration_summary(table)}; wrote {args.out} in {time.perf_counter() - started:.1f} s",
         highlight=False,
     )
     return 0
 
 
 def _print_calibration(table: pd.DataFrame) -> None:
-    holds = calibration_holds(table)
     view = _table(
-        "calibration: configured vs realized (fresh samples)",
-        ["group", "metric", "target", "realized", "95% interval", "n", ""],
-        labels=2,
+        "calibration: configured vs realized (fresh samples; computed where counting cannot reach)",
+        [
+            "group",
+            "metric",
+            "at",
+            "condition",
+            "target",
+            "realized",
+            "95% interval",
+            "n",
+            "method",
+            "",
+        ],
+        labels=4,
     )
-    for row, ok in zip(records(table), holds, strict=True):
+    for row in records(table):
+        counted = row.method == "counted"
         view.add_row(
             row.group,
             row.metric,
+            "" if math.isnan(row.threshold) else f"{row.threshold:g}",
+            row.condition,
             f"{row.target:.3g}",
             f"{row.realized:.3g}",
-            f"{row.ci_low:.3g} - {row.ci_high:.3g}",
-            f"{row.n:,}",
-            "ok" if ok else "OFF",
+            f"{row.ci_low:.3g} - {row.ci_high:.3g}" if counted else "",
+            f"{row.n:,}" if counted else "",
+            row.method,
+            row.status.upper() if row.status == "off" else row.status,
         )
     _stdout.print(view)
 

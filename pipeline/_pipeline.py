@@ -232,7 +232,7 @@ class Pipeline:
             rows = slice(start, start + _TEMPLATE_BLOCK)
             rng = rng_for(self._scenario.seed, Stream.GALLERIES, 1, block)
             templates[rows] = self._model.observe(
-                self._identities[rows], self._groups[rows], 1.0, rng
+                self._identities[rows], self._groups[rows], 1.0, rng, enrollment=True
             )
         return templates
 
@@ -277,10 +277,11 @@ class Pipeline:
         )
         detected = rng.random(len(rows)) >= self._model.fta_probability(groups, deficits)
         probes = np.zeros((len(rows), self._identities.shape[1]), dtype=np.float32)
-        scale = self._model.noise_scale(deficits)
+        scale, drift = self._model.capture_conditions(groups, deficits)
         probes[detected] = self._model.observe(
-            self._identities[person[detected]], groups[detected], scale[detected], rng
-        )
+            self._identities[person[detected]], groups[detected], scale[detected], rng,
+            drift[detected],
+        )  # fmt: skip
         event_ids = events.column("event_id").to_numpy()[rows]
         self._chunk_searches.clear()
         tables: list[pa.Table] = []

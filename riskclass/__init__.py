@@ -14,11 +14,13 @@ What this module exports is the base's public API; the stages use nothing else.
 """
 
 from ._config import (
+    CROSS_GROUP_SEPARATOR,
     KINDS,
     OUTCOMES,
     POPULATION_GALLERY,
     Algorithm,
     ConditionEffects,
+    ConditionShifts,
     Deployment,
     ErrorRates,
     Gallery,
@@ -77,6 +79,7 @@ __all__ = [
     "CALIBRATION",
     "CAMERAS",
     "CATEGORY",
+    "CROSS_GROUP_SEPARATOR",
     "DECISIONS",
     "DEFAULT_KEY",
     "EMBEDDING_MODEL",
@@ -95,6 +98,7 @@ __all__ = [
     "VIDEO_RESULTS_DIR",
     "Algorithm",
     "ConditionEffects",
+    "ConditionShifts",
     "ConfigError",
     "DataError",
     "Deployment",

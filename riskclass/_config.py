@@ -7,6 +7,7 @@ a valid scenario is.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -57,8 +59,9 @@ Hourly = Annotated[list[Weight], Field(min_length=24, max_length=24)]
 FacePixels = Annotated[float, Field(gt=0.0, le=4096.0)]
 Degrees = Annotated[float, Field(ge=0.0, le=180.0)]
 BlurPixels = Annotated[float, Field(ge=0.0, le=100.0)]
-# A condition effect per unit of deficit: at 100 a rate has long saturated.
-Effect = Annotated[float, Field(ge=0.0, le=100.0)]
+# A condition effect per unit of deficit, of either sign: at 100 a rate has long
+# saturated.
+Shift = Annotated[float, Field(ge=-100.0, le=100.0)]
 
 _SHARES_DO_NOT_SUM = "shares must sum to 1, they sum to {total:.6g}"
 
@@ -298,21 +301,57 @@ class Mobility(_Strict):
         return profile
 
 
+Rate = Annotated[float, Field(gt=0.0, lt=0.5)]
+
+
 class ErrorRates(_Strict):
     """The algorithm's behaviour for one group at the reference threshold and conditions.
 
-    ``fmr``: share of same-group impostor comparisons that match; ``fnmr``: share
-    of genuine comparisons (enrollment vs capture) that do not; ``fta``: share of
+    ``fmr``: share of same-group impostor comparisons that match, either at the
+    algorithm's threshold (a number) or at two or more thresholds (a mapping
+    ``{threshold: fmr}``, e.g. ``{0.56: 4.0e-6, 0.60: 1.7e-8, 0.64: 2.0e-10}``),
+    which sets the shape of the group's impostor tail; ``fnmr``: share of genuine
+    comparisons (enrollment vs capture) that do not match; ``fta``: share of
     presentations where no face is acquired.
     """
 
-    fmr: Annotated[float, Field(gt=0.0, lt=0.5)]
-    fnmr: Annotated[float, Field(gt=0.0, lt=0.5)]
+    fmr: float | dict[float, float]
+    fnmr: Rate
     fta: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.02
 
+    @field_validator("fmr")
+    @classmethod
+    def _a_falling_tail(cls, fmr: float | dict[float, float]) -> float | dict[float, float]:
+        points = sorted(fmr.items()) if isinstance(fmr, dict) else [(math.nan, fmr)]
+        for threshold, rate in points:
+            if not 0.0 < rate < 0.5:
+                raise ValueError(f"FMR must be above 0 and below 0.5, got {rate:g}")
+            if not math.isnan(threshold) and not 0.0 < threshold < 1.0:
+                raise ValueError(f"thresholds must lie between 0 and 1, got {threshold:g}")
+        if isinstance(fmr, float):
+            return fmr
+        if len(fmr) < 2:
+            raise ValueError("give FMR at two or more thresholds, or one number at the threshold")
+        for (low, at_low), (high, at_high) in itertools.pairwise(points):
+            if at_high >= at_low:
+                raise ValueError(
+                    f"FMR must fall as the threshold rises: {at_high:g} at {high:g} is not "
+                    f"below {at_low:g} at {low:g}"
+                )
+        return dict(points)
 
-class ConditionEffects(_Strict):
-    """How much each capture deficit worsens a rate, per unit of deficit.
+    @property
+    def fmr_points(self) -> dict[float, float] | None:
+        """The configured tail, ``{threshold: fmr}`` in rising threshold, or None for a number."""
+        return None if isinstance(self.fmr, float) else self.fmr
+
+    def fmr_by_threshold(self, threshold: float) -> dict[float, float]:
+        """The configured FMR by threshold: the tail's points, or the number at ``threshold``."""
+        return {threshold: self.fmr} if isinstance(self.fmr, float) else self.fmr
+
+
+class ConditionShifts(_Strict):
+    """A change per unit of each capture deficit, of either sign.
 
     Deficits against `ReferenceConditions`: ``face_size`` per halving of the face
     below the reference size, ``darkness`` per unit of illumination below the
@@ -321,11 +360,22 @@ class ConditionEffects(_Strict):
     Each is at most 100.
     """
 
-    face_size: Effect = 0.0
-    darkness: Effect = 0.0
-    pose: Effect = 0.0
-    blur: Effect = 0.0
-    years: Effect = 0.0
+    face_size: Shift = 0.0
+    darkness: Shift = 0.0
+    pose: Shift = 0.0
+    blur: Shift = 0.0
+    years: Shift = 0.0
+
+
+class ConditionEffects(ConditionShifts):
+    """How much each capture deficit worsens a rate, per unit of deficit (never negative)."""
+
+    @model_validator(mode="after")
+    def _worsen_only(self) -> ConditionEffects:
+        negative = [name for name, value in self.model_dump().items() if value < 0]
+        if negative:
+            raise ValueError(f"effects must be 0 or more; negative: {negative}")
+        return self
 
 
 class ReferenceConditions(_Strict):
@@ -341,6 +391,9 @@ def _default_error_rates() -> dict[str, ErrorRates]:
     return {DEFAULT_KEY: ErrorRates(fmr=1e-4, fnmr=0.01, fta=0.02)}
 
 
+CROSS_GROUP_SEPARATOR = " vs "
+
+
 class Algorithm(_Strict):
     """The face-recognition algorithm: threshold, per-group error rates, condition effects.
 
@@ -348,15 +401,21 @@ class Algorithm(_Strict):
     its score is at or above ``threshold``. ``error_rates`` is a group table
     (most specific key wins) and must have a ``default`` entry. Impostor pairs from
     different groups match ``cross_group_factor`` times as often as same-group
-    impostors of the group with the lower FMR. ``noise_effects`` scale capture noise
+    impostors of the group with the lower FMR, unless ``cross_group_fmr`` gives
+    their FMR at the threshold (keys ``"<group> vs <group>"``, two keys of
+    ``error_rates``). ``noise_effects`` scale capture noise
     (``1 + sum of effect x deficit``), raising FNMR; ``fta_effects`` add to the
-    log-odds of a failure to acquire. ``enrollment_years_max`` (at most 100): enrollment
-    photos are up to this many years old.
+    log-odds of a failure to acquire; ``fmr_effects`` add to the log of the FMR of
+    a capture against enrolled identities (0 by default: capture conditions leave
+    FMR where it is configured, since published evaluations disagree on the sign).
+    ``enrollment_years_max`` (at most 100): enrollment photos are up to this many
+    years old.
     """
 
     threshold: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.6
     error_rates: dict[str, ErrorRates] = Field(default_factory=_default_error_rates)
     cross_group_factor: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1
+    cross_group_fmr: dict[str, Rate] = Field(default_factory=dict)
     reference_conditions: ReferenceConditions = Field(default_factory=ReferenceConditions)
     noise_effects: ConditionEffects = Field(
         default_factory=lambda: ConditionEffects(
@@ -366,6 +425,7 @@ class Algorithm(_Strict):
     fta_effects: ConditionEffects = Field(
         default_factory=lambda: ConditionEffects(face_size=1.5, darkness=3.0, pose=0.5, blur=0.6)
     )
+    fmr_effects: ConditionShifts = Field(default_factory=ConditionShifts)
     enrollment_years_max: Annotated[float, Field(ge=0.0, le=100.0)] = 10.0
 
     @field_validator("error_rates")
@@ -374,6 +434,33 @@ class Algorithm(_Strict):
         if DEFAULT_KEY not in rates:
             raise ValueError("needs a 'default' entry for persons no other key matches")
         return rates
+
+    @field_validator("cross_group_fmr")
+    @classmethod
+    def _pairs_name_groups(
+        cls, overrides: dict[str, float], info: ValidationInfo
+    ) -> dict[str, float]:
+        groups = list(info.data.get("error_rates", {}))
+        seen: set[frozenset[str]] = set()
+        for key in overrides:
+            pair = key.split(CROSS_GROUP_SEPARATOR)
+            if len(pair) != 2 or pair[0] == pair[1] or not set(pair) <= set(groups):
+                raise ValueError(
+                    f"{key!r}: expected '<group> vs <group>' naming two different keys of "
+                    f"error_rates: {groups}"
+                )
+            if frozenset(pair) in seen:
+                raise ValueError(f"{key!r}: this pair is given twice")
+            seen.add(frozenset(pair))
+        return overrides
+
+    def cross_group_override(self, first: str, second: str) -> tuple[str, float] | None:
+        """``(key, fmr)`` of the entry of ``cross_group_fmr`` for this pair, if any."""
+        for pair in (first, second), (second, first):
+            key = CROSS_GROUP_SEPARATOR.join(pair)
+            if key in self.cross_group_fmr:
+                return key, self.cross_group_fmr[key]
+        return None
 
 
 class Gallery(_Strict):

@@ -4,21 +4,32 @@ and rendered video.
 Imported as ``riskclass.synthetic``.
 """
 
-from ._calibration import RateCount, calibrate, cross_group_target, measure_rates
+from ._calibration import (
+    WORSE,
+    WORSE_CONDITIONS,
+    RateCount,
+    calibrate,
+    cross_group_target,
+    measure_rates,
+)
 from ._city import place_cameras
 from ._embeddings import DIMENSIONS, EmbeddingModel, condition_deficits
 from ._events import EVENT_SCHEMA, EventGenerator, Exposure
 from ._faces import FaceParams, background, draw_face, expose
 from ._population import generate_population
+from ._scores import GroupShape, genuine_fnmr, pair_fmr
 from ._video import VideoSummary, render_video
 
 __all__ = [
     "DIMENSIONS",
     "EVENT_SCHEMA",
+    "WORSE",
+    "WORSE_CONDITIONS",
     "EmbeddingModel",
     "EventGenerator",
     "Exposure",
     "FaceParams",
+    "GroupShape",
     "RateCount",
     "VideoSummary",
     "background",
@@ -28,7 +39,9 @@ __all__ = [
     "draw_face",
     "expose",
     "generate_population",
+    "genuine_fnmr",
     "measure_rates",
+    "pair_fmr",
     "place_cameras",
     "render_video",
 ]
