@@ -288,6 +288,13 @@ def _run_scenario(args: argparse.Namespace) -> int:
         f"calibration: {calibration_summary(summary.calibration)} (see calibration.csv)",
         highlight=False,
     )
+    if summary.rows["searches_cut"]:
+        _console.print(
+            f"warning: {summary.rows['searches_cut']:,} searches had more comparisons above the "
+            "sweep floor than fit in memory; impostor rates in the report are too low for "
+            "their groups (raise the lowest of report.thresholds)",
+            highlight=False,
+        )
     kinds = {deployment.name: deployment.kind for deployment in scenario.deployments}
     _print_per_group(summary.per_group, list(scenario.population.attributes), kinds)
     _stdout.print(

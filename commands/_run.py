@@ -170,7 +170,7 @@ def run(
             investigations = pipeline.finish()
             decision_writer.write_table(investigations)
             rows["decisions"] += investigations.num_rows
-        summary.rows.update(rows)
+        summary.rows.update(rows, searches_cut=pipeline.searches_cut)
         summary.performance["events_per_second"] = round(
             summary.rows["events"] / summary.seconds["events"]
         )

@@ -43,6 +43,39 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
+# A search that returns `hits_per_search` comparisons may have more: it is searched
+# again with four times the limit until none is cut, while a chunk's hits stay under
+# this many (about 40 bytes each); searches still cut then are counted.
+_MAX_CHUNK_HITS = 1 << 22
+
+
+def _all_hits(
+    matcher: Matcher, probes: npt.NDArray[np.float32], floor: float, limit: int
+) -> tuple[Hits, int]:
+    """Every comparison scoring at least ``floor``, and how many searches were still cut.
+
+    Impostor rates and FNMR count these hits: a limit that cut some would count
+    too few false matches where they are most frequent (a group with a high FMR
+    against many members of its own group).
+    """
+    hits = matcher.search_hits(probes, floor, limit=limit)
+    while True:
+        per_probe = np.bincount(hits.probe, minlength=len(probes))
+        cut = np.flatnonzero(per_probe >= limit)
+        if len(cut) == 0 or limit >= matcher.size:
+            return hits, 0
+        if len(hits.probe) + 3 * limit * len(cut) > _MAX_CHUNK_HITS:
+            return hits, len(cut)
+        limit *= 4
+        again = matcher.search_hits(probes[cut], floor, limit=limit)
+        kept = per_probe[hits.probe] < limit // 4
+        probe = np.concatenate([hits.probe[kept], cut[again.probe]])
+        position = np.concatenate([hits.position[kept], again.position])
+        score = np.concatenate([hits.score[kept], again.score])
+        order = np.lexsort((position, -score, probe))
+        hits = Hits(hits.best, hits.best_score, probe[order], position[order], score[order])
+
+
 def _one_blas_thread(method: Callable[_P, _R]) -> Callable[_P, _R]:
     @functools.wraps(method)
     def on_one_thread(*args: _P.args, **kwargs: _P.kwargs) -> _R:
@@ -207,6 +240,8 @@ class Pipeline:
             listed[members] = True
             self._listed[gallery.name] = listed
         self.tally = Tally.empty(self._names, len(persons))
+        # Searches whose hits above the floor were more than could be kept (see `_all_hits`).
+        self.searches_cut = 0
         self._hit_floor = scenario.hit_floor
         # Impostors at gates claim the identity of someone in their own group: per
         # person, where their group starts in `_by_group`, its size and their rank in it.
@@ -361,9 +396,14 @@ class Pipeline:
         members = self.members[deployment.gallery]
         key = (deployment.gallery, str(deployment.camera_kinds), str(deployment.districts))
         if key not in self._chunk_searches:
-            self._chunk_searches[key] = self._matchers[deployment.gallery].search_hits(
-                probes[detected], self._hit_floor, limit=self._scenario.report.hits_per_search
+            hits, cut = _all_hits(
+                self._matchers[deployment.gallery],
+                probes[detected],
+                self._hit_floor,
+                self._scenario.report.hits_per_search,
             )
+            self._chunk_searches[key] = hits
+            self.searches_cut += cut
         result = self._chunk_searches[key]
         found = np.full(len(person), -1, dtype=np.int64)
         score = np.full(len(person), np.nan, dtype=np.float32)

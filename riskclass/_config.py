@@ -765,8 +765,11 @@ class ReportSettings(_Strict):
 
     ``thresholds``: the threshold sweep (default: the algorithm's threshold and
     -0.04, -0.02, +0.04 around it). Every 1:N comparison scoring at or above the
-    lowest of these (up to ``hits_per_search`` per search) is kept in ``hits.parquet``
-    for impostor rates and the gallery-size sweep. ``gallery_fractions``: shares of
+    lowest of these is kept in ``hits.parquet`` for impostor rates, FNMR and the
+    gallery-size sweep: each search first keeps up to ``hits_per_search``, and a
+    search that reaches it is searched again with a larger limit until none does
+    (within a memory bound; searches still cut then are counted in the manifest as
+    ``searches_cut``, and their impostor rates are too low). ``gallery_fractions``: shares of
     each gallery for the gallery-size sweep. ``reference``: per attribute, the
     reference value of disparity ratios (default: the best-off value). ``costs``:
     per consequence, its weight in the risk burden (default 1, at most 10^6). At
