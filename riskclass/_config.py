@@ -319,6 +319,20 @@ class ErrorRates(_Strict):
     fnmr: Rate
     fta: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.02
 
+    @field_validator("fmr", mode="before")
+    @classmethod
+    def _number_or_points(cls, value: object) -> object:
+        # One message for a bad number, instead of one per member of the union.
+        if isinstance(value, dict):
+            return value
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError("expected a number, or a mapping of thresholds to FMR") from None
+        if not math.isfinite(number):
+            raise ValueError("Input should be a finite number")
+        return number
+
     @field_validator("fmr")
     @classmethod
     def _a_falling_tail(cls, fmr: float | dict[float, float]) -> float | dict[float, float]:

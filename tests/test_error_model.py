@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskclass import ConfigError, load_config
-from riskclass import Algorithm
+from riskclass import Algorithm, ConfigError, load_config
 from riskclass.analysis import calibration_holds, calibration_table
 from riskclass.synthetic import (
     WORSE_CONDITIONS,
