@@ -288,6 +288,13 @@ def _run_scenario(args: argparse.Namespace) -> int:
         f"calibration: {calibration_summary(summary.calibration)} (see calibration.csv)",
         highlight=False,
     )
+    for name, threshold in summary.thresholds.items():
+        target = next(d.fpir for d in scenario.deployments if d.name == name)
+        _stdout.print(
+            f"{name}: threshold {threshold:.4f}, solved from the model for FPIR {target:g} "
+            "against its gallery",
+            highlight=False,
+        )
     if summary.rows["searches_cut"]:
         _console.print(
             f"warning: {summary.rows['searches_cut']:,} searches had more comparisons above the "

@@ -72,6 +72,8 @@ class RunSummary:
     districts: pd.DataFrame = field(default_factory=pd.DataFrame)
     calibration: pd.DataFrame | None = None
     per_group: pd.DataFrame | None = None
+    # Per deployment with an ``fpir`` target, the threshold it resolved to.
+    thresholds: dict[str, float] = field(default_factory=dict)
 
 
 # A calibrated model and its calibration table (configured vs realized rates).
@@ -171,6 +173,7 @@ def run(
             decision_writer.write_table(investigations)
             rows["decisions"] += investigations.num_rows
         summary.rows.update(rows, searches_cut=pipeline.searches_cut)
+        summary.thresholds = pipeline.thresholds
         summary.performance["events_per_second"] = round(
             summary.rows["events"] / summary.seconds["events"]
         )
@@ -278,6 +281,7 @@ def _manifest(
     return {
         **provenance(scenario, config_path),
         "rows": summary.rows,
+        "resolved_thresholds": summary.thresholds,
         "timings_s": {k: round(v, 3) for k, v in summary.seconds.items()},
         "performance": summary.performance,
     }

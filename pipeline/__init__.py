@@ -8,6 +8,7 @@ from ._enroll import EnrolledPhotos, encode_photos, fit_profile, read_labels
 from ._galleries import member_weights, select_members
 from ._investigation import Candidates, TrajectorySearch
 from ._pipeline import COUNTERS, DECISION_SCHEMA, HITS_SCHEMA, ChunkResult, Pipeline, Tally
+from ._thresholds import expected_fpir, threshold_for_fpir
 from ._video import (
     VideoResults,
     encode_image,
@@ -44,6 +45,7 @@ __all__ = [
     "VideoResults",
     "encode_image",
     "encode_photos",
+    "expected_fpir",
     "fit_profile",
     "frames",
     "iou",
@@ -54,4 +56,5 @@ __all__ = [
     "read_labels",
     "run_on_video",
     "select_members",
+    "threshold_for_fpir",
 ]

@@ -32,6 +32,7 @@ from riskclass.synthetic import EmbeddingModel, condition_deficits
 
 from ._galleries import select_members
 from ._investigation import TrajectorySearch
+from ._thresholds import threshold_for_fpir
 from .matching import Hits, Matcher, make_matcher
 
 _TEMPLATE_BLOCK = 65_536
@@ -239,6 +240,10 @@ class Pipeline:
             listed = np.zeros(len(persons), dtype=bool)
             listed[members] = True
             self._listed[gallery.name] = listed
+        # Deployments with an FPIR target get their threshold now that galleries exist.
+        self.thresholds = self._resolve_thresholds()
+        self._scenario = scenario = scenario.with_thresholds(self.thresholds)
+        self._deployments = scenario.deployments
         self.tally = Tally.empty(self._names, len(persons))
         # Searches whose hits above the floor were more than could be kept (see `_all_hits`).
         self.searches_cut = 0
@@ -291,6 +296,24 @@ class Pipeline:
         if deployment.districts is not None:
             mask &= cameras["district"].isin(deployment.districts).to_numpy()
         return mask
+
+    def _resolve_thresholds(self) -> dict[str, float]:
+        """Per deployment with an ``fpir`` target, the threshold that realizes it."""
+        resolved = {}
+        n_groups = len(self._model.groups)
+        for index, deployment in enumerate(self._deployments):
+            if deployment.fpir is None:
+                continue
+            members = self.members[deployment.gallery]
+            outside = self._groups[~self._listed[deployment.gallery]]
+            resolved[deployment.name] = threshold_for_fpir(
+                self._model,
+                np.bincount(self._groups[members], minlength=n_groups),
+                np.bincount(outside, minlength=n_groups) / max(len(outside), 1),
+                deployment.fpir,
+                field=f"deployments.{index}.fpir",
+            )
+        return resolved
 
     @_one_blas_thread
     def process(self, events: pa.Table, chunk: int) -> ChunkResult:

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from ._errors import SCENARIO, ConfigError
 from ._groups import DEFAULT_KEY, check_group_key
 
 SHARE_SUM_TOLERANCE = 1e-6
@@ -627,7 +628,12 @@ class Deployment(_Strict):
     accept lets in. ``investigation`` searches target photos against every capture
     (see `Investigation`); its threshold, when set, drops candidates scoring below
     it, and when not set candidates are ranked only, as in NIST's investigation
-    mode. ``camera_kinds`` and ``districts`` restrict the cameras (all by default).
+    mode. ``threshold`` defaults to the algorithm's; a 1:N deployment may instead
+    give ``fpir``, NIST's threshold mode: the threshold is solved once the gallery
+    exists, from the calibrated model, so that the false positive identification
+    rate against this gallery, over non-mated searches by residents not on it (each
+    resident weighed equally), is ``fpir``; a run records the threshold it resolved
+    to. ``camera_kinds`` and ``districts`` restrict the cameras (all by default).
     ``consequences`` maps outcomes to what happens to the person (defaults per
     kind); outcomes not listed have none.
     """
@@ -638,12 +644,18 @@ class Deployment(_Strict):
     camera_kinds: list[str] | None = None
     districts: list[str] | None = None
     threshold: Annotated[float, Field(gt=-1.0, lt=1.0)] | None = None
+    fpir: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
     consequences: dict[str, str] | None = None
     impostor_share: Share = 0.0
     investigation: Investigation | None = None
 
     @model_validator(mode="after")
     def _settings_fit_kind(self) -> Deployment:
+        if self.fpir is not None:
+            if self.threshold is not None:
+                raise ValueError("give 'threshold' or 'fpir' (a threshold by target), not both")
+            if not self.info.searches_gallery:
+                raise ValueError("'fpir' applies to deployments that search a gallery 1:N")
         if self.impostor_share > 0 and self.info.search != "claim":
             raise ValueError(f"impostor_share applies to {_kinds_that('claim')} deployments only")
         if self.investigation is not None and self.info.search != "captures":
@@ -916,10 +928,33 @@ class Scenario(_Strict):
                 )
 
     def threshold_of(self, deployment: Deployment) -> float:
-        """The score at or above which ``deployment`` counts a comparison as a match."""
+        """The score at or above which ``deployment`` counts a comparison as a match.
+
+        Raises
+        ------
+        ConfigError
+            For a deployment with an ``fpir`` target whose threshold has not been
+            resolved yet (see `with_thresholds`).
+        """
         if deployment.threshold is not None:
             return deployment.threshold
+        if deployment.fpir is not None:
+            raise ConfigError(
+                SCENARIO,
+                [(f"deployments.{deployment.name}.fpir", "resolved only once galleries exist")],
+            )
         return self.algorithm.threshold
+
+    def with_thresholds(self, resolved: Mapping[str, float]) -> Scenario:
+        """This scenario with the thresholds that ``fpir`` targets resolved to, by deployment.
+
+        The targets stay beside their thresholds, as a record of where they came from.
+        """
+        deployments = [
+            d.model_copy(update={"threshold": resolved[d.name]}) if d.name in resolved else d
+            for d in self.deployments
+        ]
+        return self.model_copy(update={"deployments": deployments})
 
     @property
     def sweep(self) -> list[float]:
