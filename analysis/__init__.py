@@ -6,7 +6,12 @@ Computing lives here; the report's presentation (summary, HTML, figures) is
 
 from ._bootstrap import BootstrapRates, cluster_bootstrap, pair_bootstrap_interval, wilson_interval
 from ._burden import BURDEN_COLUMNS, burden_by_group, gini, lorenz_curve, person_burden
-from ._calibration_table import CALIBRATION_COLUMNS, calibration_holds, calibration_table
+from ._calibration_table import (
+    CALIBRATION_COLUMNS,
+    calibration_holds,
+    calibration_summary,
+    calibration_table,
+)
 from ._cells import GroupCells, group_cells
 from ._det import DET_COLUMNS, det_points
 from ._impostors import IMPOSTOR_COLUMNS, ImpostorRates, impostor_heatmap, impostor_rates
@@ -41,6 +46,7 @@ __all__ = [
     "Metric",
     "burden_by_group",
     "calibration_holds",
+    "calibration_summary",
     "calibration_table",
     "cluster_bootstrap",
     "count_run",

@@ -21,6 +21,8 @@ PER_GROUP_COLUMNS = (
     "nonmated_searches",
     "alerts",
     "false_alerts",
+    "nonmated_alerts",
+    "true_alerts",
     "fpir",
     "fnir",
     "false_alerts_per_1000_per_day",

@@ -127,11 +127,13 @@ def _count_decisions(
     detected = rows["detected"].astype(bool)
     person = rows["person_id"][detected]
     mated = rows["mated"][detected].astype(bool)
-    score = rows["score"][detected].astype(np.float64)
+    score = rows["score"][detected]
     correct = rows["candidate_id"][detected] == person
     persons = len(profile)
     for i, threshold in enumerate(thresholds):
-        above = score >= threshold
+        # In float32, as the pipeline decided: a score equal to float32(threshold)
+        # alerts there, and must here too.
+        above = score >= np.float32(threshold)
         counts.sweep_nonmated_alerts[i] += np.bincount(person[~mated & above], minlength=persons)
         counts.sweep_true_alerts[i] += np.bincount(
             person[mated & correct & above], minlength=persons
@@ -153,7 +155,7 @@ def _count_hits(
 ) -> None:
     persons = len(profile)
     person, candidate = rows["person_id"], rows["candidate_id"]
-    matched = rows["score"] >= spec.threshold
+    matched = rows["score"] >= np.float32(spec.threshold)
     impostor = matched & (candidate != person)
     counts.impostor_hits += np.bincount(person[impostor], minlength=persons)
     counts.mate_hits += np.bincount(person[matched & (candidate == person)], minlength=persons)

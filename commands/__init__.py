@@ -25,7 +25,17 @@ _LAZY = {
     ),
     "_bench": ("BenchResult", "bench_environment", "results_json", "run_bench"),
     "_report": ("HTML", "ReportSummary", "build_report"),
-    "_run": ("RunSummary", "calibrate_and_check", "generate", "run"),
+    "_run": ("Calibration", "RunSummary", "calibrate_and_check", "generate", "run"),
+    "_sweep": (
+        "SWEEP_COLUMNS",
+        "Grid",
+        "SweepError",
+        "SweepRun",
+        "SweepSummary",
+        "combine",
+        "plan",
+        "sweep",
+    ),
     "_video": ("VideoRunSummary", "render", "run_video"),
 }
 
@@ -41,7 +51,17 @@ if TYPE_CHECKING:
         clear_cache,
     )
     from ._report import HTML, ReportSummary, build_report
-    from ._run import RunSummary, calibrate_and_check, generate, run
+    from ._run import Calibration, RunSummary, calibrate_and_check, generate, run
+    from ._sweep import (
+        SWEEP_COLUMNS,
+        Grid,
+        SweepError,
+        SweepRun,
+        SweepSummary,
+        combine,
+        plan,
+        sweep,
+    )
     from ._video import VideoRunSummary, render, run_video
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
@@ -53,10 +73,16 @@ __all__ = [
     "EXIT_USAGE",
     "HTML",
     "MODEL_VERSION",
+    "SWEEP_COLUMNS",
     "BenchResult",
     "CacheInfo",
+    "Calibration",
+    "Grid",
     "ReportSummary",
     "RunSummary",
+    "SweepError",
+    "SweepRun",
+    "SweepSummary",
     "VideoRunSummary",
     "bench_environment",
     "build_report",
@@ -65,11 +91,14 @@ __all__ = [
     "calibrate_and_check",
     "calibration_key",
     "clear_cache",
+    "combine",
     "generate",
     "main",
+    "plan",
     "render",
     "results_json",
     "run",
     "run_bench",
     "run_video",
+    "sweep",
 ]

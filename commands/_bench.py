@@ -14,7 +14,7 @@ import platform
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,18 @@ DIMS = 128
 _GENUINE_SCORE = 0.8
 # face_recognition compares one probe at a time in float64: it gets a few probes only.
 FACE_RECOGNITION_PROBES = 8
+# The most rounds worth asking for: the median of 100 is as steady as it gets.
+MAX_ROUNDS = 100
+# Peak bytes of a run, for refusing one that cannot fit in memory. Per identity:
+# the float32 gallery (512) and the largest method's own copy, a faiss index and
+# the serialized copy `nbytes` measures (2 x 512, plus HNSW links of 8 m bytes:
+# 2,560 at m = 64). Per probe: the probe and the temporaries that make it. Per
+# candidate: positions and scores of the method and the reference, and the Python
+# sets that compare them. Plus the interpreter, libraries and score tiles.
+_BYTES_PER_IDENTITY = 3 * 1024
+_BYTES_PER_PROBE = 3 * 1024
+_BYTES_PER_CANDIDATE = 200
+_BYTES_FIXED = 512 * 1024**2
 _METHOD_HELP = (
     "face_recognition, exact, exact-gemm, exact-f16, exact-mmap, faiss-flat, "
     "faiss-ivf[:nprobe=N,nlist=N], "
@@ -75,9 +87,14 @@ def run_bench(
     ConfigError
         For an unknown method or a bad setting, naming it.
     """
+    problems = list(_argument_problems(gallery=gallery, probes=probes, k=k, rounds=rounds))
+    if not methods:
+        problems.append(("--methods", "no method given"))
+    if seed < 0:
+        problems.append(("--seed", f"must be >= 0, got {seed}"))
+    if problems:
+        raise ConfigError("bench", problems)
     builders = {method: _builder(method) for method in methods}
-    if gallery < 1 or probes < 1 or k < 1 or rounds < 1:
-        raise ConfigError("bench", [("arguments", "gallery, probes, k and rounds must be >= 1")])
     rng = np.random.default_rng(seed)
     vectors = _unit(rng.standard_normal((gallery, DIMS), dtype=np.float32))
     queries, mates = _probes(vectors, probes, mated_share, rng)
@@ -93,6 +110,34 @@ def run_bench(
             )
     report_progress(progress, "bench", len(builders), len(builders))
     return results
+
+
+def _argument_problems(
+    *, gallery: int, probes: int, k: int, rounds: int
+) -> Iterator[tuple[str, str]]:
+    """``(argument, problem)`` for each bad size, and for a run that would not fit in memory."""
+    counts = {"--gallery": gallery, "--probes": probes, "--k": k, "--rounds": rounds}
+    small = [name for name, count in counts.items() if count < 1]
+    if small:
+        yield from ((name, f"must be >= 1, got {counts[name]}") for name in small)
+        return
+    if k > gallery:
+        yield "--k", f"{k:,} candidates per probe from a gallery of {gallery:,}"
+    if rounds > MAX_ROUNDS:
+        yield "--rounds", f"at most {MAX_ROUNDS}, got {rounds:,}"
+    needs = {
+        "--gallery": gallery * _BYTES_PER_IDENTITY,
+        "--probes": probes * _BYTES_PER_PROBE,
+        "--k": probes * min(k, gallery) * _BYTES_PER_CANDIDATE,
+    }
+    total = _BYTES_FIXED + sum(needs.values())
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if total > memory:
+        yield (
+            max(needs, key=lambda name: needs[name]),
+            f"gallery {gallery:,}, {probes:,} probes and k={k:,} need about "
+            f"{total / 1024**3:,.1f} GiB; this machine has {memory / 1024**3:,.1f} GiB",
+        )
 
 
 def _measure(

@@ -86,6 +86,29 @@ def _parser() -> argparse.ArgumentParser:
     _add_cache_argument(run)
     run.set_defaults(handler=_deferred("_run_scenario"))
 
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a grid of settings x seeds as Dask tasks; one combined table and HTML page",
+    )
+    _add_config_arguments(sweep)
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        required=True,
+        metavar="PATH=V1,V2,...",
+        help="a config path and the values it takes, e.g. "
+        "--grid deployments.street_watchlist.threshold=0.56,0.6 (repeatable: every combination)",
+    )
+    sweep.add_argument("--seeds", type=int, default=1, help="seeds per setting (default: 1)")
+    sweep.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    sweep.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a Dask scheduler (tcp://host:port); default: a local cluster on this machine",
+    )
+    sweep.add_argument("--workers", type=int, default=2, help="local worker processes (default: 2)")
+    sweep.set_defaults(handler=_deferred("_sweep_command"))
+
     report_parser = commands.add_parser(
         "report",
         help="per-group error report of a finished run: tables, figures and HTML in RUN_DIR/report",
@@ -110,7 +133,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--rounds", type=int, default=3, help="rounds per method; the median counts")
     bench.add_argument("--seed", type=int, default=0)
-    bench.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    bench.add_argument(
+        "--json", type=_output_file, metavar="PATH", help="also write the results as JSON"
+    )
     bench.set_defaults(handler=_deferred("_bench_command"))
 
     video = commands.add_parser(
@@ -144,7 +169,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     enroll.add_argument(
         "--out",
-        type=Path,
+        type=_output_file,
         default=Path("error_profile.yaml"),
         metavar="FILE",
         help="where to write the profile (default: error_profile.yaml)",
@@ -164,7 +189,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_config_arguments(calibrate)
     calibrate.add_argument(
         "--out",
-        type=Path,
+        type=_output_file,
         default=Path("calibration.csv"),
         metavar="FILE",
         help="where to write the calibration table (default: calibration.csv)",
@@ -196,6 +221,14 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         help="override a config value, e.g. --set population.size=5000 or "
         "--set districts.center.cameras_per_1000=4 (repeatable)",
     )
+
+
+def _output_file(text: str) -> Path:
+    """A file to write, refused before any work if it is a directory (not after it)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a directory; give a file path")
+    return path
 
 
 def _add_cache_argument(parser: argparse.ArgumentParser) -> None:

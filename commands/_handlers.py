@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import re
 import sys
 import time
@@ -40,7 +41,7 @@ from riskclass import (
 from riskclass import (
     Progress as ProgressFn,
 )
-from riskclass.analysis import calibration_holds, overall
+from riskclass.analysis import calibration_summary, overall
 from riskclass.analysis.report import fmt
 
 from . import _bench, _cache, _run
@@ -84,12 +85,25 @@ def _generate(args: argparse.Namespace) -> int:
 def _run_scenario(args: argparse.Namespace) -> int:
     scenario, summary = _world(args, functools.partial(_run.run, cache=args.cache))
     assert summary.calibration is not None and summary.per_group is not None
-    held = calibration_holds(summary.calibration)
     _stdout.print(
-        f"calibration: {int(held.sum())} of {len(held)} rates realized within their 95% interval "
-        f"or 10% of target (see calibration.csv){_CACHE_NOTES[summary.calibration_cache]}",
+        f"calibration: {calibration_summary(summary.calibration)} (see calibration.csv)"
+        f"{_CACHE_NOTES[summary.calibration_cache]}",
         highlight=False,
     )
+    for name, threshold in summary.thresholds.items():
+        target = next(d.fpir for d in scenario.deployments if d.name == name)
+        _stdout.print(
+            f"{name}: threshold {threshold:.4f}, solved from the model for FPIR {target:g} "
+            "against its gallery",
+            highlight=False,
+        )
+    if summary.rows["searches_cut"]:
+        _console.print(
+            f"warning: {summary.rows['searches_cut']:,} searches had more comparisons above the "
+            "sweep floor than fit in memory; impostor rates in the report are too low for "
+            "their groups (raise the lowest of report.thresholds)",
+            highlight=False,
+        )
     kinds = {deployment.name: deployment.kind for deployment in scenario.deployments}
     _print_per_group(summary.per_group, list(scenario.population.attributes), kinds)
     _stdout.print(
@@ -145,6 +159,28 @@ def _table(title: str, columns: Sequence[str], *, labels: int = 1) -> Table:
     for position, column in enumerate(columns):
         view.add_column(column, justify="left" if position < labels else "right")
     return view
+
+
+def _sweep_command(args: argparse.Namespace) -> int:
+    from ._sweep import Grid, sweep
+
+    with _progress_bar() as progress:
+        summary = sweep(
+            args.config,
+            Grid.parse(args.grid),
+            seeds=args.seeds,
+            out=args.out,
+            overrides=args.overrides,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            progress=progress,
+        )
+    _stdout.print(
+        f"wrote {summary.out}: {summary.runs} runs ({summary.ran} run now, {summary.kept} kept "
+        f"from before), {summary.calibrations} calibrations; sweep.csv, settings.csv, index.html",
+        highlight=False,
+    )
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -337,31 +373,43 @@ def _calibrate(args: argparse.Namespace) -> int:
         _, table = _run.calibrate_and_check(scenario, progress=progress, cache=args.cache)
     write_file_atomically(args.out, table.to_csv(index=False))
     _print_calibration(table)
-    held = int(calibration_holds(table).sum())
     _stdout.print(
-        f"{held} of {len(table)} rates realized within their 95% interval or 10% of target; "
-        f"wrote {args.out} in {time.perf_counter() - started:.1f} s",
+        f"{calibration_summary(table)}; wrote {args.out} in {time.perf_counter() - started:.1f} s",
         highlight=False,
     )
     return 0
 
 
 def _print_calibration(table: pd.DataFrame) -> None:
-    holds = calibration_holds(table)
     view = _table(
-        "calibration: configured vs realized (fresh samples)",
-        ["group", "metric", "target", "realized", "95% interval", "n", ""],
-        labels=2,
+        "calibration: configured vs realized (fresh samples; computed where counting cannot reach)",
+        [
+            "group",
+            "metric",
+            "at",
+            "condition",
+            "target",
+            "realized",
+            "95% interval",
+            "n",
+            "method",
+            "",
+        ],
+        labels=4,
     )
-    for row, ok in zip(records(table), holds, strict=True):
+    for row in records(table):
+        counted = row.method == "counted"
         view.add_row(
             row.group,
             row.metric,
+            "" if math.isnan(row.threshold) else f"{row.threshold:g}",
+            row.condition,
             f"{row.target:.3g}",
             f"{row.realized:.3g}",
-            f"{row.ci_low:.3g} - {row.ci_high:.3g}",
-            f"{row.n:,}",
-            "ok" if ok else "OFF",
+            f"{row.ci_low:.3g} - {row.ci_high:.3g}" if counted else "",
+            f"{row.n:,}" if counted else "",
+            row.method,
+            row.status.upper() if row.status == "off" else row.status,
         )
     _stdout.print(view)
 
@@ -379,9 +427,11 @@ def _progress_bar() -> Iterator[ProgressFn]:
     tasks: dict[str, TaskID] = {}
 
     def update(task: str, done: int, total: int) -> None:
-        if task not in tasks:
-            tasks[task] = bar.add_task(task, total=total)
-        bar.update(tasks[task], completed=done, total=total)
+        # "name: detail" keeps one bar per name and shows the latest detail on it.
+        name = task.partition(":")[0]
+        if name not in tasks:
+            tasks[name] = bar.add_task(task, total=total)
+        bar.update(tasks[name], completed=done, total=total, description=task)
 
     with bar:
         yield update

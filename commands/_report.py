@@ -247,7 +247,8 @@ def _scenario_of(run_dir: Path, manifest: dict[str, Any]) -> Scenario:
             raise DataError(
                 f"{run_dir}: not a finished riskclass run ({name} is missing); {_RUN_HINT}"
             )
-    return validate_config(manifest.get("config", {}), source=run_dir / MANIFEST)
+    scenario = validate_config(manifest.get("config", {}), source=run_dir / MANIFEST)
+    return scenario.with_thresholds(manifest.get("resolved_thresholds", {}))
 
 
 def _row_groups(path: Path, columns: list[str]) -> Iterator[pa.Table]:

@@ -35,6 +35,7 @@ from riskclass import (
     Progress,
     Scenario,
     atomic_output_dir,
+    naming_config_file,
     parquet_writer,
     provenance,
     report_progress,
@@ -42,7 +43,7 @@ from riskclass import (
     write_parquet,
 )
 from riskclass.analysis import CALIBRATION_COLUMNS, calibration_table, per_group_table
-from riskclass.pipeline import DECISION_SCHEMA, HITS_SCHEMA, Pipeline
+from riskclass.pipeline import DECISION_SCHEMA, HITS_SCHEMA, Pipeline, member_weights
 from riskclass.synthetic import (
     EVENT_SCHEMA,
     EmbeddingModel,
@@ -76,11 +77,17 @@ class RunSummary:
     # "hit", "miss" (calibrated, then cached) or "off" (--no-cache); empty if not calibrated.
     calibration_cache: str = ""
     per_group: pd.DataFrame | None = None
+    # Per deployment with an ``fpir`` target, the threshold it resolved to.
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+
+# A calibrated model and its calibration table (configured vs realized rates).
+Calibration = tuple[EmbeddingModel, pd.DataFrame]
 
 
 def calibrate_and_check(
     scenario: Scenario, *, progress: Progress | None = None, cache: bool = True
-) -> tuple[EmbeddingModel, pd.DataFrame]:
+) -> Calibration:
     """Calibrate the embedding model, then measure its rates on fresh samples.
 
     Returns the model and the calibration table (see `calibration_table`). With
@@ -111,9 +118,7 @@ def _calibration(
     return model, table, "miss"
 
 
-def _parse_cached(
-    entry: _cache.CachedCalibration, scenario: Scenario
-) -> tuple[EmbeddingModel, pd.DataFrame] | None:
+def _parse_cached(entry: _cache.CachedCalibration, scenario: Scenario) -> Calibration | None:
     """The model and table of a cache entry, or None if it does not parse (then it is redone)."""
     try:
         model = EmbeddingModel.from_json(entry.model_json, scenario.algorithm)
@@ -155,6 +160,7 @@ def run(
     config_path: str | Path | None = None,
     progress: Progress | None = None,
     cache: bool = True,
+    calibration: Calibration | None = None,
 ) -> RunSummary:
     """Run the whole flow of ``scenario`` into the directory ``out``.
 
@@ -164,7 +170,9 @@ def run(
     ``embedding_model.json``, ``galleries.parquet``, ``decisions.parquet``,
     ``hits.parquet``, ``person_outcomes.parquet`` and ``per_group.csv``; ``manifest.json`` last.
     The calibration comes from the calibration cache unless ``cache`` is false (see
-    `calibrate_and_check`); the manifest records which.
+    `calibrate_and_check`); the manifest records which. ``calibration``: what
+    `calibrate_and_check` returns for this scenario (with its mechanisms applied),
+    computed once and shared, as sweeps do.
     """
     if not scenario.deployments:
         raise ConfigError(
@@ -174,14 +182,21 @@ def run(
     scenario = scenario.with_mechanisms_applied()
     with _staged(scenario, out, force=force, config_path=config_path) as (staging, summary):
         persons, cameras = _write_world(scenario, staging, summary)
+        # Enrollment needs the calibrated model, but whether each gallery can be
+        # filled shows in the persons already: fail now, not after calibration.
+        for index, gallery in enumerate(scenario.galleries):
+            member_weights(gallery, persons, field=f"galleries.{index}")
 
         started = time.perf_counter()
-        model, calibration, summary.calibration_cache = _calibration(
-            scenario, progress=progress, cache=cache
-        )
-        (staging / CALIBRATION).write_text(calibration.to_csv(index=False), encoding="utf-8")
+        if calibration is None:
+            model, table, summary.calibration_cache = _calibration(
+                scenario, progress=progress, cache=cache
+            )
+        else:
+            model, table = calibration
+        (staging / CALIBRATION).write_text(table.to_csv(index=False), encoding="utf-8")
         (staging / EMBEDDING_MODEL).write_text(model.to_json() + "\n", encoding="utf-8")
-        summary.calibration = calibration
+        summary.calibration = table
         summary.seconds["calibration"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -206,7 +221,8 @@ def run(
             investigations = pipeline.finish()
             decision_writer.write_table(investigations)
             rows["decisions"] += investigations.num_rows
-        summary.rows.update(rows)
+        summary.rows.update(rows, searches_cut=pipeline.searches_cut)
+        summary.thresholds = pipeline.thresholds
         summary.performance["events_per_second"] = round(
             summary.rows["events"] / summary.seconds["events"]
         )
@@ -227,7 +243,7 @@ def _staged(
 ) -> Iterator[tuple[Path, RunSummary]]:
     """A staging directory and summary; the manifest is written last, on success only."""
     summary = RunSummary(out=Path(out))
-    with atomic_output_dir(out, force=force) as staging:
+    with atomic_output_dir(out, force=force) as staging, naming_config_file(config_path):
         yield staging, summary
         write_json(_manifest(scenario, summary, config_path), staging / MANIFEST)
 
@@ -314,6 +330,7 @@ def _manifest(
     return {
         **provenance(scenario, config_path),
         "rows": summary.rows,
+        "resolved_thresholds": summary.thresholds,
         "timings_s": {k: round(v, 3) for k, v in summary.seconds.items()},
         "performance": summary.performance,
         **({"calibration_cache": summary.calibration_cache} if summary.calibration_cache else {}),

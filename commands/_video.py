@@ -15,6 +15,7 @@ from riskclass import (
     Progress,
     Scenario,
     atomic_output_dir,
+    naming_config_file,
     package_versions,
     provenance,
     read_manifest,
@@ -47,7 +48,7 @@ def render(
     progress: Progress | None = None,
 ) -> VideoSummary:
     """Render ``scenario.video`` into ``out`` (see `riskclass.synthetic.render_video`)."""
-    with atomic_output_dir(out, force=force) as staging:
+    with atomic_output_dir(out, force=force) as staging, naming_config_file(config_path):
         summary = render_video(scenario, staging, progress=progress)
         write_json(
             {

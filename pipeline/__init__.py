@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 from riskclass import lazy_exports
 
-from ._galleries import select_members
+from ._galleries import member_weights, select_members
 from ._investigation import Candidates, TrajectorySearch
 from ._pipeline import COUNTERS, DECISION_SCHEMA, HITS_SCHEMA, ChunkResult, Pipeline, Tally
+from ._thresholds import expected_fpir, threshold_for_fpir
 from .matching import ExactMatcher, Hits, Matcher, make_matcher
 
 # Photos and video need OpenCV, face_recognition and scipy.stats, the other
@@ -62,13 +63,16 @@ __all__ = [
     "VideoResults",
     "encode_image",
     "encode_photos",
+    "expected_fpir",
     "fit_profile",
     "frames",
     "iou",
     "load_face_recognition",
     "make_matcher",
+    "member_weights",
     "read_image",
     "read_labels",
     "run_on_video",
     "select_members",
+    "threshold_for_fpir",
 ]

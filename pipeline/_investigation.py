@@ -7,6 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+# At most this many (target, capture) scores are held at once, with their event and
+# person ids and the selection's indices (about 28 bytes each: 0.9 GB), however
+# many targets and captures a chunk brings.
+_PAIRS_PER_BLOCK = 1 << 25
+
 
 @dataclass(frozen=True)
 class Candidates:
@@ -67,17 +72,20 @@ class TrajectorySearch:
         captures: npt.NDArray[np.float32],
     ) -> None:
         """Offer a batch of captures (``(n, dims)`` embeddings) to every target."""
-        if len(captures) == 0:
-            return
-        scores = self._photos @ captures.T
-        score = np.concatenate([self._score, scores], axis=1)
-        event = np.concatenate([self._event, np.broadcast_to(event_ids, scores.shape)], axis=1)
-        person = np.concatenate([self._person, np.broadcast_to(person_ids, scores.shape)], axis=1)
         k = self._score.shape[1]
-        keep = np.argpartition(-score, k - 1, axis=1)[:, :k]
-        self._score = np.take_along_axis(score, keep, axis=1)
-        self._event = np.take_along_axis(event, keep, axis=1)
-        self._person = np.take_along_axis(person, keep, axis=1)
+        block = max(1, _PAIRS_PER_BLOCK // max(1, len(self._targets)))
+        for start in range(0, len(captures), block):
+            rows = slice(start, start + block)
+            scores = self._photos @ captures[rows].T
+            score = np.concatenate([self._score, scores], axis=1)
+            events = np.broadcast_to(event_ids[rows], scores.shape)
+            persons = np.broadcast_to(person_ids[rows], scores.shape)
+            event = np.concatenate([self._event, events], axis=1)
+            person = np.concatenate([self._person, persons], axis=1)
+            keep = np.argpartition(-score, k - 1, axis=1)[:, :k]
+            self._score = np.take_along_axis(score, keep, axis=1)
+            self._event = np.take_along_axis(event, keep, axis=1)
+            self._person = np.take_along_axis(person, keep, axis=1)
 
     def candidates(self) -> Candidates:
         """Every target's candidates at or above the threshold, best first."""

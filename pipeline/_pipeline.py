@@ -7,12 +7,16 @@ per-person `Tally` from which per-group rates are computed.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+from threadpoolctl import threadpool_limits
 
 from riskclass import (
     CATEGORY,
@@ -28,9 +32,59 @@ from riskclass.synthetic import EmbeddingModel, condition_deficits
 
 from ._galleries import select_members
 from ._investigation import TrajectorySearch
+from ._thresholds import threshold_for_fpir
 from .matching import Hits, Matcher, make_matcher
 
 _TEMPLATE_BLOCK = 65_536
+# OpenBLAS rounds a matrix product differently with different thread counts, so a
+# run's scores (and near-tie candidates) would depend on the machine's cores. Every
+# product here runs on one BLAS thread; the matcher parallelizes with its own
+# threads, each also on one BLAS thread.
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+# A search that returns `hits_per_search` comparisons may have more: it is searched
+# again with four times the limit until none is cut, while a chunk's hits stay under
+# this many (about 40 bytes each); searches still cut then are counted.
+_MAX_CHUNK_HITS = 1 << 22
+
+
+def _all_hits(
+    matcher: Matcher, probes: npt.NDArray[np.float32], floor: float, limit: int
+) -> tuple[Hits, int]:
+    """Every comparison scoring at least ``floor``, and how many searches were still cut.
+
+    Impostor rates and FNMR count these hits: a limit that cut some would count
+    too few false matches where they are most frequent (a group with a high FMR
+    against many members of its own group).
+    """
+    hits = matcher.search_hits(probes, floor, limit=limit)
+    while True:
+        per_probe = np.bincount(hits.probe, minlength=len(probes))
+        cut = np.flatnonzero(per_probe >= limit)
+        if len(cut) == 0 or limit >= matcher.size:
+            return hits, 0
+        if len(hits.probe) + 3 * limit * len(cut) > _MAX_CHUNK_HITS:
+            return hits, len(cut)
+        limit *= 4
+        again = matcher.search_hits(probes[cut], floor, limit=limit)
+        kept = per_probe[hits.probe] < limit // 4
+        probe = np.concatenate([hits.probe[kept], cut[again.probe]])
+        position = np.concatenate([hits.position[kept], again.position])
+        score = np.concatenate([hits.score[kept], again.score])
+        order = np.lexsort((position, -score, probe))
+        hits = Hits(hits.best, hits.best_score, probe[order], position[order], score[order])
+
+
+def _one_blas_thread(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    @functools.wraps(method)
+    def on_one_thread(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with threadpool_limits(limits=1, user_api="blas"):
+            return method(*args, **kwargs)
+
+    return on_one_thread
+
 
 # ``candidate_id`` is the rank-1 candidate of a 1:N search whatever its score (so a
 # lower threshold can be applied later), the claimed identity at a gate, and the
@@ -155,6 +209,7 @@ class Pipeline:
         The scenario, its calibrated embedding model and the world's tables.
     """
 
+    @_one_blas_thread
     def __init__(
         self,
         *,
@@ -185,7 +240,13 @@ class Pipeline:
             listed = np.zeros(len(persons), dtype=bool)
             listed[members] = True
             self._listed[gallery.name] = listed
+        # Deployments with an FPIR target get their threshold now that galleries exist.
+        self.thresholds = self._resolve_thresholds()
+        self._scenario = scenario = scenario.with_thresholds(self.thresholds)
+        self._deployments = scenario.deployments
         self.tally = Tally.empty(self._names, len(persons))
+        # Searches whose hits above the floor were more than could be kept (see `_all_hits`).
+        self.searches_cut = 0
         self._hit_floor = scenario.hit_floor
         # Impostors at gates claim the identity of someone in their own group: per
         # person, where their group starts in `_by_group`, its size and their rank in it.
@@ -211,7 +272,7 @@ class Pipeline:
             rows = slice(start, start + _TEMPLATE_BLOCK)
             rng = rng_for(self._scenario.seed, Stream.GALLERIES, 1, block)
             templates[rows] = self._model.observe(
-                self._identities[rows], self._groups[rows], 1.0, rng
+                self._identities[rows], self._groups[rows], 1.0, rng, enrollment=True
             )
         return templates
 
@@ -236,6 +297,25 @@ class Pipeline:
             mask &= cameras["district"].isin(deployment.districts).to_numpy()
         return mask
 
+    def _resolve_thresholds(self) -> dict[str, float]:
+        """Per deployment with an ``fpir`` target, the threshold that realizes it."""
+        resolved = {}
+        n_groups = len(self._model.groups)
+        for index, deployment in enumerate(self._deployments):
+            if deployment.fpir is None:
+                continue
+            members = self.members[deployment.gallery]
+            outside = self._groups[~self._listed[deployment.gallery]]
+            resolved[deployment.name] = threshold_for_fpir(
+                self._model,
+                np.bincount(self._groups[members], minlength=n_groups),
+                np.bincount(outside, minlength=n_groups) / max(len(outside), 1),
+                deployment.fpir,
+                field=f"deployments.{index}.fpir",
+            )
+        return resolved
+
+    @_one_blas_thread
     def process(self, events: pa.Table, chunk: int) -> ChunkResult:
         """Decisions of every deployment on one chunk of events, and their 1:N hits."""
         rng = rng_for(self._scenario.seed, Stream.CAPTURES, chunk)
@@ -255,10 +335,11 @@ class Pipeline:
         )
         detected = rng.random(len(rows)) >= self._model.fta_probability(groups, deficits)
         probes = np.zeros((len(rows), self._identities.shape[1]), dtype=np.float32)
-        scale = self._model.noise_scale(deficits)
+        scale, drift = self._model.capture_conditions(groups, deficits)
         probes[detected] = self._model.observe(
-            self._identities[person[detected]], groups[detected], scale[detected], rng
-        )
+            self._identities[person[detected]], groups[detected], scale[detected], rng,
+            drift[detected],
+        )  # fmt: skip
         event_ids = events.column("event_id").to_numpy()[rows]
         self._chunk_searches.clear()
         tables: list[pa.Table] = []
@@ -293,6 +374,7 @@ class Pipeline:
             pa.concat_tables([HITS_SCHEMA.empty_table(), *hits]),
         )
 
+    @_one_blas_thread
     def finish(self) -> pa.Table:
         """Decisions of the investigations, which can only be made once every chunk is seen.
 
@@ -337,9 +419,14 @@ class Pipeline:
         members = self.members[deployment.gallery]
         key = (deployment.gallery, str(deployment.camera_kinds), str(deployment.districts))
         if key not in self._chunk_searches:
-            self._chunk_searches[key] = self._matchers[deployment.gallery].search_hits(
-                probes[detected], self._hit_floor, limit=self._scenario.report.hits_per_search
+            hits, cut = _all_hits(
+                self._matchers[deployment.gallery],
+                probes[detected],
+                self._hit_floor,
+                self._scenario.report.hits_per_search,
             )
+            self._chunk_searches[key] = hits
+            self.searches_cut += cut
         result = self._chunk_searches[key]
         found = np.full(len(person), -1, dtype=np.int64)
         score = np.full(len(person), np.nan, dtype=np.float32)

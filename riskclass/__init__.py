@@ -15,7 +15,14 @@ What this module exports is the base's public API; the stages use nothing else.
 
 from typing import TYPE_CHECKING
 
-from ._errors import ConfigError, DataError, OutputExistsError, RiskclassError
+from ._errors import (
+    SCENARIO,
+    ConfigError,
+    DataError,
+    OutputExistsError,
+    RiskclassError,
+    naming_config_file,
+)
 from ._groups import (
     ALL,
     DEFAULT_KEY,
@@ -32,11 +39,13 @@ from ._progress import Progress, report_progress
 # validate` loads pydantic and yaml only.
 _LAZY = {
     "_config": (
+        "CROSS_GROUP_SEPARATOR",
         "KINDS",
         "OUTCOMES",
         "POPULATION_GALLERY",
         "Algorithm",
         "ConditionEffects",
+        "ConditionShifts",
         "Deployment",
         "ErrorRates",
         "Gallery",
@@ -76,11 +85,13 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from ._config import (
+        CROSS_GROUP_SEPARATOR,
         KINDS,
         OUTCOMES,
         POPULATION_GALLERY,
         Algorithm,
         ConditionEffects,
+        ConditionShifts,
         Deployment,
         ErrorRates,
         Gallery,
@@ -124,6 +135,7 @@ __all__ = [
     "CALIBRATION",
     "CAMERAS",
     "CATEGORY",
+    "CROSS_GROUP_SEPARATOR",
     "DECISIONS",
     "DEFAULT_KEY",
     "EMBEDDING_MODEL",
@@ -138,9 +150,11 @@ __all__ = [
     "PER_GROUP",
     "POPULATION_GALLERY",
     "REPORT_DIR",
+    "SCENARIO",
     "VIDEO_RESULTS_DIR",
     "Algorithm",
     "ConditionEffects",
+    "ConditionShifts",
     "ConfigError",
     "DataError",
     "Deployment",
@@ -161,6 +175,7 @@ __all__ = [
     "group_label",
     "lazy_exports",
     "load_config",
+    "naming_config_file",
     "package_versions",
     "parquet_writer",
     "provenance",

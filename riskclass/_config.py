@@ -7,6 +7,7 @@ a valid scenario is.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -16,18 +17,52 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from ._errors import SCENARIO, ConfigError
 from ._groups import DEFAULT_KEY, check_group_key
 
 SHARE_SUM_TOLERANCE = 1e-6
 
+# Upper bounds, so that no config that validates asks for more memory or time than
+# a study on this project's 24 GiB machine can spend. Each is stated where it applies.
+#
+# A run holds two 128-d float32 vectors per person (identity and enrollment
+# template, 1 KiB) besides the persons table and per-deployment tallies: about
+# 12 GiB at 10 million persons, a large city.
+MAX_POPULATION = 10_000_000
+# A year. Events stream to disk a day at a time, so days cost time, not memory:
+# a year of the default 100,000 persons is about 65 million events (10 minutes).
+MAX_DAYS = 366
+# Expected sightings per person per day (``passes_per_camera_density`` x
+# ``activity`` x camera density). Each day's events come in chunks of 65,536
+# persons whose captures (a 128-d float32 embedding and a dozen columns, about
+# 1 KiB each) are held at once: 6.5 GB per chunk if all of them were seen 100
+# times a day, over 50 times the default scenario's mean of 1.8.
+MAX_SIGHTINGS_PER_DAY = 100
+# Relative weights (biases, activity, over-representation, costs): far beyond any
+# meaningful ratio, and finite sums of them stay far from overflow.
+MAX_WEIGHT = 1e6
+# Lists and tables whose length multiplies work: per-person district weights,
+# per-deployment tallies and galleries, report tables per pair of attribute values.
+MAX_DISTRICTS = 64
+MAX_DEPLOYMENTS = 16
+MAX_ATTRIBUTES = 12
+MAX_ATTRIBUTE_VALUES = 50
+
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-Hourly = Annotated[list[NonNegative], Field(min_length=24, max_length=24)]
+Weight = Annotated[float, Field(ge=0.0, le=MAX_WEIGHT)]
+Hourly = Annotated[list[Weight], Field(min_length=24, max_length=24)]
+# Capture conditions: faces up to a 4K frame's height, any head turn, heavy blur.
+FacePixels = Annotated[float, Field(gt=0.0, le=4096.0)]
+Degrees = Annotated[float, Field(ge=0.0, le=180.0)]
+BlurPixels = Annotated[float, Field(ge=0.0, le=100.0)]
+# A condition effect per unit of deficit, of either sign: at 100 a rate has long
+# saturated.
+Shift = Annotated[float, Field(ge=-100.0, le=100.0)]
 
 _SHARES_DO_NOT_SUM = "shares must sum to 1, they sum to {total:.6g}"
 
@@ -39,7 +74,8 @@ def _check_sums_to_one(shares: Mapping[str, float]) -> None:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan (also written as strings such as "1e99999") are refused everywhere.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Attribute(_Strict):
@@ -50,9 +86,15 @@ class Attribute(_Strict):
     listed earlier).
     """
 
-    shares: dict[str, Share] | None = None
+    shares: Annotated[dict[str, Share], Field(max_length=MAX_ATTRIBUTE_VALUES)] | None = None
     given: str | None = None
-    shares_given: dict[str, dict[str, Share]] | None = None
+    shares_given: (
+        Annotated[
+            dict[str, Annotated[dict[str, Share], Field(max_length=MAX_ATTRIBUTE_VALUES)]],
+            Field(max_length=MAX_ATTRIBUTE_VALUES),
+        ]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _one_form(self) -> Attribute:
@@ -86,8 +128,14 @@ class Attribute(_Strict):
 
 
 class Population(_Strict):
-    size: Annotated[int, Field(gt=0)]
-    attributes: Annotated[dict[str, Attribute], Field(min_length=1)]
+    """Who lives in the city.
+
+    ``size`` persons (at most `MAX_POPULATION`, 10 million) with categorical
+    ``attributes`` (at most 12, of at most 50 values each).
+    """
+
+    size: Annotated[int, Field(gt=0, le=MAX_POPULATION)]
+    attributes: Annotated[dict[str, Attribute], Field(min_length=1, max_length=MAX_ATTRIBUTES)]
 
     @model_validator(mode="after")
     def _conditionals_refer_back(self) -> Population:
@@ -126,13 +174,15 @@ class CameraKind(_Strict):
     Face size in pixels (inter-ocular box height) is log-normal with the given
     median and spread (sd of its log); head pose (yaw, degrees) is half-normal;
     motion blur (Gaussian sigma in pixels) is exponential with the given mean;
-    illumination is a relative level in [0, 1] for each hour of the day.
+    illumination is a relative level in [0, 1] for each hour of the day. Bounds:
+    face size up to 4,096 pixels (spread up to 3), pose up to 180 degrees, blur up
+    to 100 pixels.
     """
 
-    face_px_median: Positive = 64.0
-    face_px_spread: NonNegative = 0.35
-    pose_sd_deg: NonNegative = 15.0
-    blur_mean_px: NonNegative = 0.5
+    face_px_median: FacePixels = 64.0
+    face_px_spread: Annotated[float, Field(ge=0.0, le=3.0)] = 0.35
+    pose_sd_deg: Degrees = 15.0
+    blur_mean_px: BlurPixels = 0.5
     illumination_by_hour: Annotated[list[Share], Field(min_length=24, max_length=24)] = Field(
         default_factory=_default_street_light
     )
@@ -165,14 +215,16 @@ class District(_Strict):
 
     A person's home district is drawn with probability proportional to
     ``population_share`` times the ``resident_bias`` entry for the person's group
-    (most specific key wins, 1.0 by default).
+    (most specific key wins, 1.0 by default). Shares are at most 1, biases at
+    most 10^6, ``cameras_per_1000`` at most 1,000 (a camera per resident; see also
+    `MAX_SIGHTINGS_PER_DAY`).
     """
 
     name: Annotated[str, Field(min_length=1)]
-    population_share: Positive
-    resident_bias: dict[str, NonNegative] = Field(default_factory=dict)
-    jobs_share: NonNegative | None = None
-    cameras_per_1000: NonNegative
+    population_share: Annotated[float, Field(gt=0.0, le=1.0)]
+    resident_bias: dict[str, Weight] = Field(default_factory=dict)
+    jobs_share: Share | None = None
+    cameras_per_1000: Annotated[float, Field(ge=0.0, le=1000.0)]
     camera_mix: dict[str, Share]
 
     @field_validator("camera_mix")
@@ -230,11 +282,13 @@ class Mobility(_Strict):
     ``activity`` (by group) times the camera density (cameras per 1,000 residents)
     of the districts they spend time in, weighted by ``time_share``. Time at work
     goes to the home district for persons who are not ``employed``; ``elsewhere``
-    is spread over districts by population share.
+    is spread over districts by population share. The expected sightings of the
+    most active persons in the densest district may be at most
+    `MAX_SIGHTINGS_PER_DAY` (100) a day; weights are at most 10^6.
     """
 
-    passes_per_camera_density: Positive = 1.0
-    activity: dict[str, NonNegative] = Field(default_factory=dict)
+    passes_per_camera_density: Annotated[float, Field(gt=0.0, le=MAX_SIGHTINGS_PER_DAY)] = 1.0
+    activity: dict[str, Weight] = Field(default_factory=dict)
     employed: dict[str, Share] = Field(default_factory=lambda: {DEFAULT_KEY: 0.7})
     work_in_home_district: Share = 0.3
     time_share: TimeShare = Field(default_factory=TimeShare)
@@ -248,46 +302,111 @@ class Mobility(_Strict):
         return profile
 
 
+Rate = Annotated[float, Field(gt=0.0, lt=0.5)]
+
+
 class ErrorRates(_Strict):
     """The algorithm's behaviour for one group at the reference threshold and conditions.
 
-    ``fmr``: share of same-group impostor comparisons that match; ``fnmr``: share
-    of genuine comparisons (enrollment vs capture) that do not; ``fta``: share of
+    ``fmr``: share of same-group impostor comparisons that match, either at the
+    algorithm's threshold (a number) or at two or more thresholds (a mapping
+    ``{threshold: fmr}``, e.g. ``{0.56: 4.0e-6, 0.60: 1.7e-8, 0.64: 2.0e-10}``),
+    which sets the shape of the group's impostor tail; ``fnmr``: share of genuine
+    comparisons (enrollment vs capture) that do not match; ``fta``: share of
     presentations where no face is acquired.
     """
 
-    fmr: Annotated[float, Field(gt=0.0, lt=0.5)]
-    fnmr: Annotated[float, Field(gt=0.0, lt=0.5)]
+    fmr: float | dict[float, float]
+    fnmr: Rate
     fta: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.02
 
+    @field_validator("fmr", mode="before")
+    @classmethod
+    def _number_or_points(cls, value: object) -> object:
+        # One message for a bad number, instead of one per member of the union.
+        if isinstance(value, dict):
+            return value
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError("expected a number, or a mapping of thresholds to FMR") from None
+        if not math.isfinite(number):
+            raise ValueError("Input should be a finite number")
+        return number
 
-class ConditionEffects(_Strict):
-    """How much each capture deficit worsens a rate, per unit of deficit.
+    @field_validator("fmr")
+    @classmethod
+    def _a_falling_tail(cls, fmr: float | dict[float, float]) -> float | dict[float, float]:
+        points = sorted(fmr.items()) if isinstance(fmr, dict) else [(math.nan, fmr)]
+        for threshold, rate in points:
+            if not 0.0 < rate < 0.5:
+                raise ValueError(f"FMR must be above 0 and below 0.5, got {rate:g}")
+            if not math.isnan(threshold) and not 0.0 < threshold < 1.0:
+                raise ValueError(f"thresholds must lie between 0 and 1, got {threshold:g}")
+        if isinstance(fmr, float):
+            return fmr
+        if len(fmr) < 2:
+            raise ValueError("give FMR at two or more thresholds, or one number at the threshold")
+        for (low, at_low), (high, at_high) in itertools.pairwise(points):
+            if at_high >= at_low:
+                raise ValueError(
+                    f"FMR must fall as the threshold rises: {at_high:g} at {high:g} is not "
+                    f"below {at_low:g} at {low:g}"
+                )
+        return dict(points)
+
+    @property
+    def fmr_points(self) -> dict[float, float] | None:
+        """The configured tail, ``{threshold: fmr}`` in rising threshold, or None for a number."""
+        return None if isinstance(self.fmr, float) else self.fmr
+
+    def fmr_by_threshold(self, threshold: float) -> dict[float, float]:
+        """The configured FMR by threshold: the tail's points, or the number at ``threshold``."""
+        return {threshold: self.fmr} if isinstance(self.fmr, float) else self.fmr
+
+
+class ConditionShifts(_Strict):
+    """A change per unit of each capture deficit, of either sign.
 
     Deficits against `ReferenceConditions`: ``face_size`` per halving of the face
     below the reference size, ``darkness`` per unit of illumination below the
     reference, ``pose`` per 10 degrees beyond the reference, ``blur`` per pixel of
     blur beyond the reference, ``years`` per year between enrollment and capture.
+    Each is at most 100.
     """
 
-    face_size: NonNegative = 0.0
-    darkness: NonNegative = 0.0
-    pose: NonNegative = 0.0
-    blur: NonNegative = 0.0
-    years: NonNegative = 0.0
+    face_size: Shift = 0.0
+    darkness: Shift = 0.0
+    pose: Shift = 0.0
+    blur: Shift = 0.0
+    years: Shift = 0.0
+
+
+class ConditionEffects(ConditionShifts):
+    """How much each capture deficit worsens a rate, per unit of deficit (never negative)."""
+
+    @model_validator(mode="after")
+    def _worsen_only(self) -> ConditionEffects:
+        negative = [name for name, value in self.model_dump().items() if value < 0]
+        if negative:
+            raise ValueError(f"effects must be 0 or more; negative: {negative}")
+        return self
 
 
 class ReferenceConditions(_Strict):
-    """Capture conditions at which the configured error rates hold."""
+    """Capture conditions at which the configured error rates hold (bounds as in `CameraKind`)."""
 
-    face_px: Positive = 64.0
+    face_px: FacePixels = 64.0
     illumination: Share = 0.8
-    pose_deg: NonNegative = 15.0
-    blur_px: NonNegative = 1.0
+    pose_deg: Degrees = 15.0
+    blur_px: BlurPixels = 1.0
 
 
 def _default_error_rates() -> dict[str, ErrorRates]:
     return {DEFAULT_KEY: ErrorRates(fmr=1e-4, fnmr=0.01, fta=0.02)}
+
+
+CROSS_GROUP_SEPARATOR = " vs "
 
 
 class Algorithm(_Strict):
@@ -297,14 +416,21 @@ class Algorithm(_Strict):
     its score is at or above ``threshold``. ``error_rates`` is a group table
     (most specific key wins) and must have a ``default`` entry. Impostor pairs from
     different groups match ``cross_group_factor`` times as often as same-group
-    impostors of the group with the lower FMR. ``noise_effects`` scale capture noise
+    impostors of the group with the lower FMR, unless ``cross_group_fmr`` gives
+    their FMR at the threshold (keys ``"<group> vs <group>"``, two keys of
+    ``error_rates``). ``noise_effects`` scale capture noise
     (``1 + sum of effect x deficit``), raising FNMR; ``fta_effects`` add to the
-    log-odds of a failure to acquire.
+    log-odds of a failure to acquire; ``fmr_effects`` add to the log of the FMR of
+    a capture against enrolled identities (0 by default: capture conditions leave
+    FMR where it is configured, since published evaluations disagree on the sign).
+    ``enrollment_years_max`` (at most 100): enrollment photos are up to this many
+    years old.
     """
 
     threshold: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.6
     error_rates: dict[str, ErrorRates] = Field(default_factory=_default_error_rates)
     cross_group_factor: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1
+    cross_group_fmr: dict[str, Rate] = Field(default_factory=dict)
     reference_conditions: ReferenceConditions = Field(default_factory=ReferenceConditions)
     noise_effects: ConditionEffects = Field(
         default_factory=lambda: ConditionEffects(
@@ -314,7 +440,8 @@ class Algorithm(_Strict):
     fta_effects: ConditionEffects = Field(
         default_factory=lambda: ConditionEffects(face_size=1.5, darkness=3.0, pose=0.5, blur=0.6)
     )
-    enrollment_years_max: NonNegative = 10.0
+    fmr_effects: ConditionShifts = Field(default_factory=ConditionShifts)
+    enrollment_years_max: Annotated[float, Field(ge=0.0, le=100.0)] = 10.0
 
     @field_validator("error_rates")
     @classmethod
@@ -323,6 +450,33 @@ class Algorithm(_Strict):
             raise ValueError("needs a 'default' entry for persons no other key matches")
         return rates
 
+    @field_validator("cross_group_fmr")
+    @classmethod
+    def _pairs_name_groups(
+        cls, overrides: dict[str, float], info: ValidationInfo
+    ) -> dict[str, float]:
+        groups = list(info.data.get("error_rates", {}))
+        seen: set[frozenset[str]] = set()
+        for key in overrides:
+            pair = key.split(CROSS_GROUP_SEPARATOR)
+            if len(pair) != 2 or pair[0] == pair[1] or not set(pair) <= set(groups):
+                raise ValueError(
+                    f"{key!r}: expected '<group> vs <group>' naming two different keys of "
+                    f"error_rates: {groups}"
+                )
+            if frozenset(pair) in seen:
+                raise ValueError(f"{key!r}: this pair is given twice")
+            seen.add(frozenset(pair))
+        return overrides
+
+    def cross_group_override(self, first: str, second: str) -> tuple[str, float] | None:
+        """``(key, fmr)`` of the entry of ``cross_group_fmr`` for this pair, if any."""
+        for pair in (first, second), (second, first):
+            key = CROSS_GROUP_SEPARATOR.join(pair)
+            if key in self.cross_group_fmr:
+                return key, self.cross_group_fmr[key]
+        return None
+
 
 class Gallery(_Strict):
     """A watchlist or blacklist: who is enrolled in it.
@@ -330,19 +484,27 @@ class Gallery(_Strict):
     Give ``size`` (persons) or ``share`` (of the population). Members are drawn
     without replacement with weights from ``over_representation`` (a group table,
     1.0 by default), so ``{residency=migrant: 3}`` lists migrants three times as
-    often per capita as everyone else.
+    often per capita as everyone else. ``size`` may not exceed the population's;
+    weights are at most 10^6.
     """
 
     name: Annotated[str, Field(min_length=1)]
-    size: Annotated[int, Field(gt=0)] | None = None
+    size: Annotated[int, Field(gt=0, le=MAX_POPULATION)] | None = None
     share: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
-    over_representation: dict[str, NonNegative] = Field(default_factory=dict)
+    over_representation: dict[str, Weight] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _size_or_share(self) -> Gallery:
         if (self.size is None) == (self.share is None):
             raise ValueError("give exactly one of 'size' or 'share'")
         return self
+
+    def members_wanted(self, population: int) -> int:
+        """How many persons of a population of ``population`` this gallery lists."""
+        if self.size is not None:
+            return self.size
+        assert self.share is not None  # the validator requires one of them
+        return round(self.share * population)
 
 
 POPULATION_GALLERY = "population"
@@ -418,9 +580,10 @@ KINDS: Mapping[str, KindInfo] = {
         "target captures not confirmed",
     ),
 }
-DeploymentKind = Literal[
-    "watchlist_screening", "blacklist_checkpoint", "access_gate", "investigation"
-]
+
+
+def _kinds_that(search: str) -> str:
+    return " or ".join(kind for kind, info in KINDS.items() if info.search == search)
 
 
 class Reviewer(_Strict):
@@ -444,11 +607,12 @@ class Investigation(_Strict):
     the run, and the ``candidates`` best-scoring captures (NIST's investigation
     mode returns 50) go to the ``reviewer``. Without a reviewer every candidate
     counts as confirmed. Captures of other people that are confirmed place those
-    people on the target's trail.
+    people on the target's trail. At most 1,000 targets and 1,000 candidates: each
+    target keeps its candidates in memory and is scored against every capture.
     """
 
-    targets: Annotated[int, Field(gt=0)] = 20
-    candidates: Annotated[int, Field(gt=0)] = 50
+    targets: Annotated[int, Field(gt=0, le=1000)] = 20
+    candidates: Annotated[int, Field(gt=0, le=1000)] = 50
     reviewer: Reviewer | None = Field(default_factory=Reviewer)
 
 
@@ -464,28 +628,48 @@ class Deployment(_Strict):
     accept lets in. ``investigation`` searches target photos against every capture
     (see `Investigation`); its threshold, when set, drops candidates scoring below
     it, and when not set candidates are ranked only, as in NIST's investigation
-    mode. ``camera_kinds`` and ``districts`` restrict the cameras (all by default).
+    mode. ``threshold`` defaults to the algorithm's; a 1:N deployment may instead
+    give ``fpir``, NIST's threshold mode: the threshold is solved once the gallery
+    exists, from the calibrated model, so that the false positive identification
+    rate against this gallery, over non-mated searches by residents not on it (each
+    resident weighed equally), is ``fpir``; a run records the threshold it resolved
+    to. ``camera_kinds`` and ``districts`` restrict the cameras (all by default).
     ``consequences`` maps outcomes to what happens to the person (defaults per
     kind); outcomes not listed have none.
     """
 
     name: Annotated[str, Field(min_length=1)]
-    kind: DeploymentKind
+    kind: str
     gallery: str = POPULATION_GALLERY
     camera_kinds: list[str] | None = None
     districts: list[str] | None = None
     threshold: Annotated[float, Field(gt=-1.0, lt=1.0)] | None = None
+    fpir: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
     consequences: dict[str, str] | None = None
     impostor_share: Share = 0.0
     investigation: Investigation | None = None
 
     @model_validator(mode="after")
     def _settings_fit_kind(self) -> Deployment:
-        if self.impostor_share > 0 and self.kind != "access_gate":
-            raise ValueError("impostor_share applies to access_gate deployments only")
-        if self.investigation is not None and self.kind != "investigation":
-            raise ValueError("'investigation' settings apply to investigation deployments only")
+        if self.fpir is not None:
+            if self.threshold is not None:
+                raise ValueError("give 'threshold' or 'fpir' (a threshold by target), not both")
+            if not self.info.searches_gallery:
+                raise ValueError("'fpir' applies to deployments that search a gallery 1:N")
+        if self.impostor_share > 0 and self.info.search != "claim":
+            raise ValueError(f"impostor_share applies to {_kinds_that('claim')} deployments only")
+        if self.investigation is not None and self.info.search != "captures":
+            raise ValueError(
+                f"'investigation' settings apply to {_kinds_that('captures')} deployments only"
+            )
         return self
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in KINDS:
+            raise ValueError(f"unknown deployment kind {kind!r}; kinds are {list(KINDS)}")
+        return kind
 
     @property
     def info(self) -> KindInfo:
@@ -540,16 +724,18 @@ class Matching(_Strict):
     threads of the exact matcher (default: every CPU); ``bounded: false`` makes
     it score every identity in float32 (the same results, slower: the benchmark's
     reference). ``face_recognition`` is that library's own loop, one probe at a
-    time in float64: exact, and about a thousand times slower.
+    time in float64: exact, and about a thousand times slower. Bounds: ``nlist`` and
+    ``nprobe`` 65,536, ``hnsw_m`` 256 (8 m bytes of links per identity),
+    ``ef_search`` 4,096, ``threads`` 256.
     """
 
     method: MatchingMethod = "exact"
     precision: Literal["float32", "float16"] = "float32"
-    nlist: Annotated[int, Field(gt=0)] | None = None
-    nprobe: Annotated[int, Field(gt=0)] = 16
-    hnsw_m: Annotated[int, Field(gt=1)] = 32
-    ef_search: Annotated[int, Field(gt=0)] = 64
-    threads: Annotated[int, Field(gt=0)] | None = None
+    nlist: Annotated[int, Field(gt=0, le=65_536)] | None = None
+    nprobe: Annotated[int, Field(gt=0, le=65_536)] = 16
+    hnsw_m: Annotated[int, Field(gt=1, le=256)] = 32
+    ef_search: Annotated[int, Field(gt=0, le=4096)] = 64
+    threads: Annotated[int, Field(gt=0, le=256)] | None = None
     bounded: bool = True
 
     @model_validator(mode="after")
@@ -570,26 +756,30 @@ class VideoSettings(_Strict):
     ``sensor_noise`` is the camera's read noise in grey levels, amplified by its
     gain in dim light. ``tolerance`` is face_recognition's match distance;
     ``detector`` its face detector (``hog``, or ``cnn``: dlib's CNN, slow on a CPU).
+    Bounds, for render and detection time: 1,000 persons, 10 lighting conditions,
+    100 scenes of 10,000 frames each, 120 fps, frames up to 3840 x 2160 (4K), faces
+    up to 2,160 pixels, noise up to 255 grey levels, tolerance up to 2 (the
+    largest distance of unit encodings).
     """
 
-    persons: Annotated[int, Field(gt=0)] = 24
-    lighting: dict[str, Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
-        default_factory=lambda: {"day": 1.0, "dusk": 0.45, "night": 0.22}
-    )
-    scenes_per_lighting: Annotated[int, Field(gt=0)] = 2
-    frames: Annotated[int, Field(gt=0)] = 24
-    fps: Annotated[int, Field(gt=0)] = 8
-    width: Annotated[int, Field(ge=160)] = 640
-    height: Annotated[int, Field(ge=120)] = 480
+    persons: Annotated[int, Field(gt=0, le=1000)] = 24
+    lighting: Annotated[
+        dict[str, Annotated[float, Field(gt=0.0, le=1.0)]], Field(max_length=10)
+    ] = Field(default_factory=lambda: {"day": 1.0, "dusk": 0.45, "night": 0.22})
+    scenes_per_lighting: Annotated[int, Field(gt=0, le=100)] = 2
+    frames: Annotated[int, Field(gt=0, le=10_000)] = 24
+    fps: Annotated[int, Field(gt=0, le=120)] = 8
+    width: Annotated[int, Field(ge=160, le=3840)] = 640
+    height: Annotated[int, Field(ge=120, le=2160)] = 480
     lanes: Annotated[int, Field(gt=0, le=6)] = 3
-    face_px: Annotated[list[Annotated[int, Field(ge=16)]], Field(min_length=2, max_length=2)] = (
-        Field(default_factory=lambda: [50, 120])
-    )
-    sensor_noise: NonNegative = 3.0
+    face_px: Annotated[
+        list[Annotated[int, Field(ge=16, le=2160)]], Field(min_length=2, max_length=2)
+    ] = Field(default_factory=lambda: [50, 120])
+    sensor_noise: Annotated[float, Field(ge=0.0, le=255.0)] = 3.0
     skin_reflectance: dict[str, Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
         default_factory=lambda: {DEFAULT_KEY: 0.6}
     )
-    tolerance: Positive = 0.6
+    tolerance: Annotated[float, Field(gt=0.0, le=2.0)] = 0.6
     detector: Literal["hog", "cnn"] = "hog"
 
 
@@ -601,21 +791,28 @@ class ReportSettings(_Strict):
 
     ``thresholds``: the threshold sweep (default: the algorithm's threshold and
     -0.04, -0.02, +0.04 around it). Every 1:N comparison scoring at or above the
-    lowest of these (up to ``hits_per_search`` per search) is kept in ``hits.parquet``
-    for impostor rates and the gallery-size sweep. ``gallery_fractions``: shares of
+    lowest of these is kept in ``hits.parquet`` for impostor rates, FNMR and the
+    gallery-size sweep: each search first keeps up to ``hits_per_search``, and a
+    search that reaches it is searched again with a larger limit until none does
+    (within a memory bound; searches still cut then are counted in the manifest as
+    ``searches_cut``, and their impostor rates are too low). ``gallery_fractions``: shares of
     each gallery for the gallery-size sweep. ``reference``: per attribute, the
     reference value of disparity ratios (default: the best-off value). ``costs``:
-    per consequence, its weight in the risk burden (default 1).
+    per consequence, its weight in the risk burden (default 1, at most 10^6). At
+    most 50 thresholds and 20 fractions: each is a bootstrap of its own.
     """
 
     thresholds: (
-        Annotated[list[Annotated[float, Field(gt=-1.0, lt=1.0)]], Field(min_length=1)] | None
+        Annotated[
+            list[Annotated[float, Field(gt=-1.0, lt=1.0)]], Field(min_length=1, max_length=50)
+        ]
+        | None
     ) = None
     gallery_fractions: Annotated[
-        list[Annotated[float, Field(gt=0.0, le=1.0)]], Field(min_length=1)
+        list[Annotated[float, Field(gt=0.0, le=1.0)]], Field(min_length=1, max_length=20)
     ] = Field(default_factory=lambda: [0.1, 0.25, 0.5, 1.0])
     reference: dict[str, str] = Field(default_factory=dict)
-    costs: dict[str, NonNegative] = Field(default_factory=dict)
+    costs: dict[str, Weight] = Field(default_factory=dict)
     hits_per_search: Annotated[int, Field(gt=0, le=256)] = 16
 
     def sweep_thresholds(self, threshold: float) -> list[float]:
@@ -625,19 +822,30 @@ class ReportSettings(_Strict):
 
 
 class Scenario(_Strict):
-    """A whole scenario: the city, its people and their movements."""
+    """A whole scenario: the city, its people and their movements.
+
+    ``days``: at most `MAX_DAYS` (366); ``seed``: a 64-bit integer; at most
+    `MAX_DISTRICTS` (64) districts, 16 camera kinds, and `MAX_DEPLOYMENTS` (16)
+    galleries and deployments.
+    """
 
     name: Annotated[str, Field(min_length=1)]
-    seed: Annotated[int, Field(ge=0)]
-    days: Annotated[int, Field(gt=0)]
+    seed: Annotated[int, Field(ge=0, lt=2**63)]
+    days: Annotated[int, Field(gt=0, le=MAX_DAYS)]
     start_date: dt.date = dt.date(2026, 1, 5)
     population: Population
-    camera_kinds: dict[str, CameraKind] = Field(default_factory=_default_camera_kinds)
-    districts: Annotated[list[District], Field(min_length=1)]
+    camera_kinds: Annotated[dict[str, CameraKind], Field(max_length=16)] = Field(
+        default_factory=_default_camera_kinds
+    )
+    districts: Annotated[list[District], Field(min_length=1, max_length=MAX_DISTRICTS)]
     mobility: Mobility = Field(default_factory=Mobility)
     algorithm: Algorithm = Field(default_factory=Algorithm)
-    galleries: list[Gallery] = Field(default_factory=list)
-    deployments: list[Deployment] = Field(default_factory=list)
+    galleries: Annotated[list[Gallery], Field(max_length=MAX_DEPLOYMENTS)] = Field(
+        default_factory=list
+    )
+    deployments: Annotated[list[Deployment], Field(max_length=MAX_DEPLOYMENTS)] = Field(
+        default_factory=list
+    )
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
     matching: Matching = Field(default_factory=Matching)
     video: VideoSettings = Field(default_factory=VideoSettings)
@@ -681,8 +889,14 @@ class Scenario(_Strict):
             deployment_names.append(deployment.name)
             if deployment.gallery not in gallery_names:
                 yield f"deployments.{i}.gallery", f"unknown gallery; galleries are {gallery_names}"
-            if deployment.kind == "access_gate" and deployment.gallery != POPULATION_GALLERY:
-                yield f"deployments.{i}.gallery", "access gates verify against 'population'"
+            if deployment.info.search == "claim" and deployment.gallery != POPULATION_GALLERY:
+                yield f"deployments.{i}.gallery", "1:1 kinds verify against 'population'"
+            if deployment.info.searches_gallery and deployment.gallery == POPULATION_GALLERY:
+                yield (
+                    f"deployments.{i}.gallery",
+                    f"{deployment.kind} searches a watchlist or blacklist: name one of the "
+                    f"galleries {gallery_names[1:]}",
+                )
             for kind in deployment.camera_kinds or []:
                 if kind not in self.camera_kinds:
                     yield f"deployments.{i}.camera_kinds", f"unknown camera kind {kind!r}"
@@ -714,15 +928,61 @@ class Scenario(_Strict):
                 )
 
     def threshold_of(self, deployment: Deployment) -> float:
-        """The score at or above which ``deployment`` counts a comparison as a match."""
+        """The score at or above which ``deployment`` counts a comparison as a match.
+
+        Raises
+        ------
+        ConfigError
+            For a deployment with an ``fpir`` target whose threshold has not been
+            resolved yet (see `with_thresholds`).
+        """
         if deployment.threshold is not None:
             return deployment.threshold
+        if deployment.fpir is not None:
+            raise ConfigError(
+                SCENARIO,
+                [(f"deployments.{deployment.name}.fpir", "resolved only once galleries exist")],
+            )
         return self.algorithm.threshold
+
+    def with_thresholds(self, resolved: Mapping[str, float]) -> Scenario:
+        """This scenario with the thresholds that ``fpir`` targets resolved to, by deployment.
+
+        The targets stay beside their thresholds, as a record of where they came from.
+        """
+        deployments = [
+            d.model_copy(update={"threshold": resolved[d.name]}) if d.name in resolved else d
+            for d in self.deployments
+        ]
+        return self.model_copy(update={"deployments": deployments})
 
     @property
     def sweep(self) -> list[float]:
         """The thresholds a report sweeps (``report.thresholds``, or around the algorithm's)."""
         return self.report.sweep_thresholds(self.algorithm.threshold)
+
+    def capacity_problems(self) -> Iterable[tuple[str, str]]:
+        """``(field, message)`` for each size the population cannot meet or memory not hold."""
+        persons = self.population.size
+        for i, gallery in enumerate(self.galleries):
+            wanted = gallery.members_wanted(persons)
+            field = f"galleries.{i}.{'size' if gallery.size is not None else 'share'}"
+            if wanted > persons:
+                yield field, f"{wanted:,} members, but the population has {persons:,} persons"
+            elif wanted == 0:
+                yield field, f"less than one member in a population of {persons:,}"
+        activity = self.mobility.activity
+        # Persons no key of the activity table matches get 1.0.
+        most_active = max([*activity.values(), *([] if DEFAULT_KEY in activity else [1.0])])
+        densest = max(district.cameras_per_1000 for district in self.districts)
+        sightings = self.mobility.passes_per_camera_density * most_active * densest
+        if sightings > MAX_SIGHTINGS_PER_DAY:
+            yield (
+                "mobility.passes_per_camera_density",
+                f"the most active persons in the densest district would be seen {sightings:,.4g} "
+                f"times a day (passes x activity x cameras_per_1000); at most "
+                f"{MAX_SIGHTINGS_PER_DAY} fit in memory",
+            )
 
     @property
     def hit_floor(self) -> float:

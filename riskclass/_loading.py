@@ -7,15 +7,159 @@ The schema itself lives in `_config`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import errno
+import reprlib
+import stat
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
 
 from ._config import Scenario
 from ._errors import ConfigError
+
+# A scenario is a few kilobytes; a megabyte is far more than any needs and little
+# enough to read, parse and report on in one go.
+MAX_CONFIG_BYTES = 1 << 20
+# The schema nests five levels deep; 50 leaves room for YAML style and stays far
+# from Python's recursion limit in YAML's composer and in validation.
+MAX_DEPTH = 50
+# Nodes once aliases are expanded: real configs have hundreds. An alias bomb (each
+# anchor listing the previous one ten times) passes this within a few levels of
+# its 1 KB instead of growing to gigabytes in validation and error messages.
+MAX_NODES = 200_000
+# Python refuses integers over 4,300 digits (a ValueError deep in YAML); no config
+# value needs more than a few digits.
+MAX_NUMBER_CHARS = 40
+
+# Error messages quote bad values; this quotes at most a short excerpt of each.
+_quote = reprlib.Repr()
+_quote.maxstring = _quote.maxother = _quote.maxlong = 60
+_quote.maxlist = _quote.maxdict = _quote.maxset = _quote.maxtuple = 4
+_quote.maxlevel = 2
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing input that would exhaust time, memory or the stack.
+
+    Bounds nesting depth, the node count after expanding aliases and the length of
+    numbers; duplicate keys in a mapping are an error instead of the last one winning.
+    """
+
+    def __init__(self, text: str, name: str) -> None:
+        super().__init__(text)
+        self.name = name  # marks in error messages name the file
+        self._depth = 0
+        # Per node (by id; nodes live until loading ends): its size with aliases expanded.
+        self._expanded: dict[int, int] = {}
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        if node is not None and id(node) not in self._expanded:
+            children = node.value if isinstance(node, yaml.SequenceNode) else []
+            if isinstance(node, yaml.MappingNode):
+                children = [child for pair in node.value for child in pair]
+            size = 1 + sum(self._expanded[id(child)] for child in children)
+            if size > MAX_NODES:
+                raise ComposerError(
+                    None, None, f"more than {MAX_NODES:,} values once aliases are expanded",
+                    node.start_mark,
+                )  # fmt: skip
+            self._expanded[id(node)] = size
+        return node
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            # Merge keys (<<) may repeat and be overridden: that is what they are for.
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            key = self.construct_object(key_node)
+            if key in seen:
+                raise ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found duplicate key {_quote.repr(key)}", key_node.start_mark,
+                )  # fmt: skip
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _short_number(
+    construct: Callable[[yaml.SafeLoader, yaml.ScalarNode], Any],
+) -> Callable[[yaml.SafeLoader, yaml.ScalarNode], Any]:
+    def construct_short(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        if len(node.value) > MAX_NUMBER_CHARS:
+            raise ConstructorError(
+                None, None, f"a number of {len(node.value):,} characters; at most "
+                f"{MAX_NUMBER_CHARS} are allowed", node.start_mark,
+            )  # fmt: skip
+        return construct(loader, node)
+
+    return construct_short
+
+
+for _tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
+    _BoundedLoader.add_constructor(_tag, _short_number(yaml.SafeLoader.yaml_constructors[_tag]))
+
+
+def _parse_yaml(text: str, name: str) -> Any:
+    """Parse one YAML document with the bounds of `_BoundedLoader`; ``name`` is for marks."""
+    loader = _BoundedLoader(text, name)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _read_yaml(path: Path, source: str | Path, field: str, what: str) -> Any:
+    """The YAML document in ``path``, or a `ConfigError` of ``source``'s ``field``.
+
+    ``what`` names the file in messages. Anything but a regular file is refused
+    before it is opened, so a FIFO cannot block.
+    """
+
+    def refuse(problem: str) -> ConfigError:
+        return ConfigError(source, [(field, f"{what} {problem}")])
+
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise refuse("not found") from None
+    except OSError as exc:
+        problem = (
+            "is a symbolic link loop"
+            if exc.errno == errno.ELOOP
+            else f"cannot be read: {exc.strerror}"
+        )
+        raise refuse(problem) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise refuse("is a directory, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+        raise refuse(f"is {kind}, not a regular file")
+    try:
+        with path.open("rb") as file:
+            # Read one byte past the bound: the size may have changed since stat.
+            data = file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise refuse(f"cannot be read: {exc.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise refuse(f"is larger than {MAX_CONFIG_BYTES:,} bytes; no scenario needs that much")
+    try:
+        return _parse_yaml(data.decode("utf-8"), str(path))
+    except UnicodeDecodeError as exc:
+        raise refuse(f"is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except yaml.YAMLError as exc:
+        raise refuse(f"is not valid YAML: {exc}") from None
 
 
 def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
@@ -35,12 +179,7 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
         Naming the file, each bad field and what was expected.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(path, [("(file)", "config file not found")])
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, [("(file)", f"not valid YAML: {exc}")]) from None
+    raw = _read_yaml(path, path, "(file)", "config file")
     if not isinstance(raw, dict):
         raise ConfigError(path, [("(file)", "expected a mapping of config keys at the top level")])
     for override in overrides:
@@ -60,8 +199,9 @@ def validate_config(raw: Mapping[str, Any], *, source: str | Path = "<config>") 
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(source, [_describe(error) for error in exc.errors()]) from None
-    # Cross-references are checked after the fields so each problem keeps its own path.
-    problems = list(scenario.reference_problems())
+    # Cross-references and sizes are checked after the fields so each problem keeps
+    # its own path.
+    problems = [*scenario.reference_problems(), *scenario.capacity_problems()]
     if problems:
         raise ConfigError(source, problems)
     return scenario
@@ -74,12 +214,7 @@ def _with_error_profile(raw: Mapping[str, Any], source: str | Path) -> Mapping[s
     field = "algorithm.error_profile"
     base = Path(source).parent if Path(source).is_file() else Path.cwd()
     path = base / str(algorithm["error_profile"])
-    if not path.is_file():
-        raise ConfigError(source, [(field, f"error profile {path} not found")])
-    try:
-        profile = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(source, [(field, f"{path} is not valid YAML: {exc}")]) from None
+    profile = _read_yaml(path, source, field, f"error profile {path}")
     if not isinstance(profile, dict) or not isinstance(profile.get("error_rates"), dict):
         raise ConfigError(source, [(field, f"{path} has no error_rates mapping")])
     merged = {k: v for k, v in algorithm.items() if k != "error_profile"}
@@ -96,7 +231,7 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
         return field, "required field is missing"
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind != "value_error" and "input" in error:
-        message += f" (got {error['input']!r})"
+        message += f" (got {_quote.repr(error['input'])})"
     return field, message
 
 
@@ -105,7 +240,7 @@ def _apply_override(path: Path, raw: dict[str, Any], override: str) -> None:
     if not sep or not dotted:
         raise ConfigError(path, [(f"--set {override}", "expected path.to.key=value")])
     try:
-        value = yaml.safe_load(text)
+        value = _parse_yaml(text, f"--set {dotted}")
     except yaml.YAMLError as exc:
         raise ConfigError(path, [(f"--set {dotted}", f"value is not valid YAML: {exc}")]) from None
     parts = dotted.split(".")
@@ -129,7 +264,9 @@ def _apply_override(path: Path, raw: dict[str, Any], override: str) -> None:
             else:
                 node = node[index]
         else:
-            raise ConfigError(path, [(f"--set {where}", f"cannot descend into {node!r}")])
+            raise ConfigError(
+                path, [(f"--set {where}", f"cannot descend into {_quote.repr(node)}")]
+            )
 
 
 def _list_index(items: list[Any], part: str) -> int | None:

@@ -8,11 +8,19 @@ from typing import TYPE_CHECKING
 
 from riskclass import lazy_exports
 
-from ._calibration import RateCount, calibrate, cross_group_target, measure_rates
+from ._calibration import (
+    WORSE,
+    WORSE_CONDITIONS,
+    RateCount,
+    calibrate,
+    cross_group_target,
+    measure_rates,
+)
 from ._city import place_cameras
 from ._embeddings import DIMENSIONS, EmbeddingModel, condition_deficits
 from ._events import EVENT_SCHEMA, EventGenerator, Exposure
 from ._population import generate_population
+from ._scores import GroupShape, genuine_fnmr, pair_fmr
 
 # Drawn faces and video need OpenCV: loaded on first use, not by event-stream runs.
 _LAZY = {
@@ -29,10 +37,13 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 __all__ = [
     "DIMENSIONS",
     "EVENT_SCHEMA",
+    "WORSE",
+    "WORSE_CONDITIONS",
     "EmbeddingModel",
     "EventGenerator",
     "Exposure",
     "FaceParams",
+    "GroupShape",
     "RateCount",
     "VideoSummary",
     "background",
@@ -42,7 +53,9 @@ __all__ = [
     "draw_face",
     "expose",
     "generate_population",
+    "genuine_fnmr",
     "measure_rates",
+    "pair_fmr",
     "place_cameras",
     "render_video",
 ]

@@ -4,28 +4,46 @@ The geometry, in an un-rotated basis of ``DIMENSIONS`` coordinates:
 
 - each error-rate group ``g`` has a unit *centre* ``m_g`` in the first ``G``
   coordinates; centres of groups ``g`` and ``h`` have inner product ``kappa[g, h]``;
+- each group whose FMR is configured at several thresholds (a *shaped* group)
+  has one more coordinate ``e_g`` of its own, after the centres: its look-alike
+  family. With any shaped group, two more coordinates follow, ``E`` for
+  enrollments and ``C`` for captures. The remaining ``DIMENSIONS - G - S - 2``
+  coordinates (``S`` shaped groups; ``DIMENSIONS - G`` without any) are the
+  *free* ones, the same number for every group;
 - a person of group ``g`` has the identity vector
-  ``u = sqrt(rho_g) m_g + sqrt(1 - rho_g) z`` with ``z`` a random unit vector in the
-  other ``DIMENSIONS - G`` coordinates, so identities of a group cluster more
-  tightly, and their impostor scores run higher, the larger ``rho_g``;
-- an enrollment photo or a capture is ``normalize(u + sigma_g * s * nu)`` with
-  ``nu`` a random unit vector in those same coordinates, orthogonal to ``z``, and
-  ``s`` the capture's noise scale (1 at reference conditions, larger when worse).
-  Noise of fixed norm orthogonal to the identity puts every capture at the same
-  angle from its identity, so every probe has the same chance of a false match
-  against a random identity, and FPIR against a gallery of N follows
-  ``1 - (1 - FMR)^N`` rather than being dominated by a few unlucky probes;
+  ``u = sqrt(rho_g) m_g + sqrt(1 - rho_g) z`` with ``z`` a random unit vector in
+  the free coordinates, so identities of a group cluster more tightly, and their
+  impostor scores run higher, the larger ``rho_g``; a share ``family_share_g`` of
+  a shaped group's persons are family members,
+  ``u = sqrt(rho_g) m_g + sqrt(w_g) e_g + sqrt(1 - rho_g - w_g) z``
+  (``w_g = family_weight_g``), who resemble each other more, so the group's
+  impostor tail is heavier at high thresholds; a shaped group's identities also
+  carry ``sqrt(mismatch_g)`` on ``E`` in enrollments and on ``C`` in captures, a
+  part that enrollment and capture never share, so impostor scores spread less
+  and the tail falls faster;
+- an enrollment photo or a capture is ``normalize(u + sigma_g * s * nu + d m_g)``
+  with ``nu`` a random unit vector in the free coordinates, orthogonal to ``z``,
+  ``s`` the capture's noise scale (1 at reference conditions, larger when worse)
+  and ``d`` its drift toward the group centre (0 at reference conditions, and
+  solved so that the capture's FMR follows ``algorithm.fmr_effects``; more noise
+  alone would lower it). Noise of fixed norm orthogonal to the identity puts
+  every capture at the same angle from its identity, so every probe has the same
+  chance of a false match against a random identity, and FPIR against a gallery
+  of N follows ``1 - (1 - FMR)^N`` rather than being dominated by a few unlucky
+  probes;
 - a fixed random rotation, derived from the seed, turns the result into a
   ``DIMENSIONS``-d unit vector that looks like any other embedding.
 
-Scores are cosine similarities (inner products of the unit vectors). The
-parameters ``rho``, ``sigma`` and ``kappa`` are solved for by `calibrate` so that
-the configured error rates are what comparing these vectors produces.
+Scores are cosine similarities (inner products of the unit vectors); their
+distributions have closed forms (see `pair_fmr`). The parameters are solved for by
+`calibrate` so that the configured error rates are what comparing these vectors
+produces.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,15 +53,23 @@ import pandas as pd
 
 from riskclass import (
     Algorithm,
-    ConditionEffects,
+    ConditionShifts,
     ReferenceConditions,
     Stream,
     resolve_index,
     rng_for,
 )
 
+from ._scores import GroupShape, pair_fmr
+
 DIMENSIONS = 128
 IDENTITY_BLOCK = 65_536
+# A capture's drift is looked up in a table over its noise scale and its configured
+# change of log FMR; captures beyond the table's edges take the edge's drift.
+_DRIFT_SCALES = np.linspace(1.0, 4.0, 61)
+_DRIFT_LOG_SHIFTS = np.linspace(-10.0, 10.0, 81)
+_DRIFT_TRIALS = 401
+_DRIFT_BISECTIONS = 48
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -89,7 +115,7 @@ def condition_deficits(
 
 
 def weighted_deficit(
-    effects: ConditionEffects, deficits: dict[str, npt.NDArray[np.float64]]
+    effects: ConditionShifts, deficits: dict[str, npt.NDArray[np.float64]]
 ) -> npt.NDArray[np.float64]:
     """``sum over effects of effect * deficit``, per capture."""
     total = np.zeros(np.broadcast(*deficits.values()).shape)
@@ -98,12 +124,24 @@ def weighted_deficit(
     return total
 
 
+def shaped_groups(algorithm: Algorithm) -> list[str]:
+    """Groups whose FMR is configured at several thresholds: each has a family coordinate."""
+    return [key for key, rates in algorithm.error_rates.items() if rates.fmr_points is not None]
+
+
+def free_dimensions(algorithm: Algorithm) -> int:
+    """Coordinates that carry identity and noise; the others hold centres, families, E and C."""
+    shaped = len(shaped_groups(algorithm))
+    return DIMENSIONS - len(algorithm.error_rates) - shaped - (2 if shaped else 0)
+
+
 @dataclass(frozen=True, kw_only=True)
 class EmbeddingModel:
     """Calibrated embedding parameters of every error-rate group.
 
     ``groups`` are the keys of ``algorithm.error_rates`` in config order; arrays
-    are indexed like them. Build one with `calibrate`; it is saved with a run as
+    are indexed like them (``family_share``, ``family_weight`` and ``mismatch`` are
+    0 for groups that are not shaped). Build one with `calibrate`; it is saved with a run as
     JSON (`to_json`) so that a run can be inspected and repeated.
     """
 
@@ -113,8 +151,13 @@ class EmbeddingModel:
     rho: npt.NDArray[np.float64]
     sigma: npt.NDArray[np.float64]
     kappa: npt.NDArray[np.float64]
+    family_share: npt.NDArray[np.float64]
+    family_weight: npt.NDArray[np.float64]
+    mismatch: npt.NDArray[np.float64]
     _centres: npt.NDArray[np.float64] = field(init=False, repr=False)
     _rotation: npt.NDArray[np.float64] = field(init=False, repr=False)
+    _family_column: npt.NDArray[np.intp] = field(init=False, repr=False)
+    _drift: npt.NDArray[np.float64] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Frozen dataclass: derived arrays are set once, here.
@@ -123,6 +166,11 @@ class EmbeddingModel:
             (DIMENSIONS, DIMENSIONS)
         )
         object.__setattr__(self, "_rotation", np.linalg.qr(gaussian)[0])
+        shaped = shaped_groups(self.algorithm)
+        columns = [len(self.groups) + shaped.index(k) if k in shaped else -1 for k in self.groups]
+        object.__setattr__(self, "_family_column", np.array(columns, dtype=np.intp))
+        tables = [self._drift_table(group) for group in range(len(self.groups))]
+        object.__setattr__(self, "_drift", np.stack(tables))
 
     @property
     def threshold(self) -> float:
@@ -130,8 +178,85 @@ class EmbeddingModel:
 
     @property
     def free_dims(self) -> int:
-        """Coordinates that carry identity and noise (the rest hold group centres)."""
-        return DIMENSIONS - len(self.groups)
+        """Coordinates that carry identity and noise (see `free_dimensions`)."""
+        return free_dimensions(self.algorithm)
+
+    @property
+    def _shaped(self) -> bool:
+        """Whether some group is shaped, so that families, ``E`` and ``C`` exist."""
+        return DIMENSIONS - self.free_dims > len(self.groups)
+
+    @property
+    def _enrollment_column(self) -> int:
+        """Coordinate ``E`` (``C`` follows it); meaningful only when some group is shaped."""
+        return DIMENSIONS - self.free_dims - 2
+
+    def shape(self, group: int) -> GroupShape:
+        """The parameters of one group (position in `groups`)."""
+        return GroupShape(
+            float(self.rho[group]),
+            float(self.sigma[group]),
+            float(self.family_share[group]),
+            float(self.family_weight[group]),
+            float(self.mismatch[group]),
+        )
+
+    def impostor_fmr(
+        self,
+        enrolled: int,
+        probe: int,
+        *,
+        threshold: float | npt.NDArray[np.float64] | None = None,
+        scale: float | npt.NDArray[np.float64] = 1.0,
+        drift: float | npt.NDArray[np.float64] = 0.0,
+    ) -> npt.NDArray[np.float64]:
+        """FMR of probes of group ``probe`` against enrolled identities of group ``enrolled``.
+
+        Computed from the model's score distribution (see `pair_fmr`), at the
+        algorithm's threshold unless given; probes with noise ``scale`` and
+        ``drift`` (see `observe`), enrollments at reference conditions.
+        """
+        return np.asarray(
+            pair_fmr(
+                self.shape(enrolled),
+                self.shape(probe),
+                kappa=float(self.kappa[enrolled, probe]),
+                same_group=enrolled == probe,
+                threshold=self.threshold if threshold is None else threshold,
+                dims=self.free_dims,
+                scale=scale,
+                drift=drift,
+            )
+        )
+
+    def _drift_table(self, group: int) -> npt.NDArray[np.float64]:
+        """Drift toward the centre per noise scale and change of log FMR, for one group.
+
+        A capture's same-group FMR rises with its drift up to a peak (beyond it the
+        capture is mostly centre, and its scores against the group's identities
+        settle toward ``sqrt(rho)``). The drift is found by bisection below the
+        peak; where the wanted FMR lies beyond what drifting reaches it stays at
+        the peak, or at removing the whole centre weight.
+        """
+        scale = _DRIFT_SCALES[:, None]
+
+        def log_fmr(drift: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+            fmr = self.impostor_fmr(group, group, scale=scale, drift=drift)
+            return np.log(np.maximum(fmr, np.finfo(np.float64).tiny))
+
+        grid = (len(_DRIFT_SCALES), len(_DRIFT_LOG_SHIFTS))
+        reference = math.log(float(self.impostor_fmr(group, group)))
+        wanted = np.broadcast_to(reference + _DRIFT_LOG_SHIFTS[None, :], grid)
+        lowest = -math.sqrt(self.rho[group])
+        trials = np.linspace(lowest, 4.0, _DRIFT_TRIALS)
+        peak = trials[np.argmax(log_fmr(trials[None, :]), axis=1)][:, None]
+        low = np.full(grid, lowest)
+        high = np.broadcast_to(peak, grid)
+        for _ in range(_DRIFT_BISECTIONS):
+            middle = (low + high) / 2.0
+            below = log_fmr(middle) < wanted
+            low, high = np.where(below, middle, low), np.where(below, high, middle)
+        return (low + high) / 2.0
 
     def group_index(self, persons: pd.DataFrame) -> npt.NDArray[np.intp]:
         """The error-rate group of each person (position in `groups`)."""
@@ -142,11 +267,21 @@ class EmbeddingModel:
     ) -> npt.NDArray[np.float32]:
         """Identity vectors (un-rotated) for persons of the given groups."""
         n_groups = len(self.groups)
+        first_free = DIMENSIONS - self.free_dims
         z = unit_rows(rng.standard_normal((len(groups), self.free_dims), dtype=np.float32))
-        rho = self.rho[groups][:, None].astype(np.float32)
-        identity = np.empty((len(groups), DIMENSIONS), dtype=np.float32)
-        identity[:, :n_groups] = np.sqrt(rho) * self._centres[groups]
-        identity[:, n_groups:] = np.sqrt(1.0 - rho) * z
+        rho = self.rho[groups]
+        family = np.zeros(len(groups))
+        identity = np.zeros((len(groups), DIMENSIONS), dtype=np.float32)
+        mismatch = self.mismatch[groups]
+        if self._shaped:
+            # Drawn only when some group is shaped, so other configs keep their identities.
+            member = np.flatnonzero(rng.random(len(groups)) < self.family_share[groups])
+            family[member] = self.family_weight[groups[member]]
+            identity[member, self._family_column[groups[member]]] = np.sqrt(family[member])
+            identity[:, self._enrollment_column] = np.sqrt(mismatch)
+        identity[:, :n_groups] = np.sqrt(rho)[:, None] * self._centres[groups]
+        free = np.sqrt(1.0 - rho - family - mismatch).astype(np.float32)
+        identity[:, first_free:] = free[:, None] * z
         return identity
 
     def person_identities(self, groups: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
@@ -167,19 +302,50 @@ class EmbeddingModel:
         groups: npt.NDArray[np.intp],
         noise_scale: npt.ArrayLike,
         rng: np.random.Generator,
+        drift: npt.ArrayLike = 0.0,
+        *,
+        enrollment: bool = False,
     ) -> FloatArray:
-        """Embeddings of photos or captures of the given identities.
+        """Embeddings of enrollment photos, or of captures, of the given identities.
 
-        ``noise_scale`` multiplies the group's capture noise: 1 at reference
-        conditions (see `noise_scale`). Returns unit float32 vectors.
+        ``noise_scale`` multiplies the group's noise and ``drift`` moves a capture
+        toward its group's centre: 1 and 0 at reference conditions (see
+        `capture_conditions`). A capture carries the identity's mismatch part on
+        coordinate ``C``, an ``enrollment`` on ``E``. Returns unit float32 vectors.
         """
-        n_groups = len(self.groups)
+        first_free = DIMENSIONS - self.free_dims
         sigma = (self.sigma[groups] * np.asarray(noise_scale, dtype=np.float64))[:, None]
         observed = np.array(identities, dtype=np.float32)
-        direction = unit_rows(observed[:, n_groups:])
-        observed[:, n_groups:] += sigma.astype(np.float32) * orthogonal_noise(rng, direction)
+        if not enrollment and self._shaped:
+            column = self._enrollment_column
+            observed[:, column + 1] = observed[:, column]
+            observed[:, column] = 0.0
+        direction = unit_rows(observed[:, first_free:])
+        observed[:, first_free:] += sigma.astype(np.float32) * orthogonal_noise(rng, direction)
+        if np.any(drift):
+            shift = np.broadcast_to(np.asarray(drift, dtype=np.float64), groups.shape)[:, None]
+            observed[:, : len(self.groups)] += (shift * self._centres[groups]).astype(np.float32)
         rotated: FloatArray = unit_rows(observed) @ self._rotation.astype(np.float32)
         return rotated
+
+    def capture_conditions(
+        self, groups: npt.NDArray[np.intp], deficits: dict[str, npt.NDArray[np.float64]]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """``(noise_scale, drift)`` of captures with these deficits, for `observe`.
+
+        The drift is interpolated in its group's table (bilinear in the noise
+        scale and the configured change of log FMR), so that a capture's
+        same-group FMR is the reference FMR times ``exp(sum(fmr_effect x deficit))``.
+        """
+        scale = np.broadcast_to(self.noise_scale(deficits), groups.shape)
+        shift = weighted_deficit(self.algorithm.fmr_effects, deficits)
+        i, a = _grid_position(_DRIFT_SCALES, scale)
+        j, b = _grid_position(_DRIFT_LOG_SHIFTS, np.broadcast_to(shift, groups.shape))
+        table = self._drift
+        drift = (1 - a) * ((1 - b) * table[groups, i, j] + b * table[groups, i, j + 1]) + a * (
+            (1 - b) * table[groups, i + 1, j] + b * table[groups, i + 1, j + 1]
+        )
+        return scale, drift
 
     def noise_scale(self, deficits: dict[str, npt.NDArray[np.float64]]) -> npt.NDArray[np.float64]:
         """Capture noise relative to reference conditions: ``1 + sum(effect x deficit)``."""
@@ -207,6 +373,9 @@ class EmbeddingModel:
                 "rho": self.rho.tolist(),
                 "sigma": self.sigma.tolist(),
                 "kappa": self.kappa.tolist(),
+                "family_share": self.family_share.tolist(),
+                "family_weight": self.family_weight.tolist(),
+                "mismatch": self.mismatch.tolist(),
             },
             indent=2,
         )
@@ -221,4 +390,16 @@ class EmbeddingModel:
             rho=np.array(data["rho"]),
             sigma=np.array(data["sigma"]),
             kappa=np.array(data["kappa"]),
+            family_share=np.array(data["family_share"]),
+            family_weight=np.array(data["family_weight"]),
+            mismatch=np.array(data["mismatch"]),
         )
+
+
+def _grid_position(
+    grid: npt.NDArray[np.float64], values: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Cell index of each value on a grid and its position in the cell (0 to 1), clamped."""
+    clamped = np.clip(values, grid[0], grid[-1])
+    index = np.clip(np.searchsorted(grid, clamped, side="right") - 1, 0, len(grid) - 2)
+    return index, (clamped - grid[index]) / (grid[index + 1] - grid[index])

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from riskclass import ConfigError, Scenario, Stream, resolve_by_group, rng_for
+from riskclass import SCENARIO, ConfigError, Scenario, Stream, resolve_by_group, rng_for
 
 from ._sampling import draw_categories, draw_rows
 
@@ -75,7 +75,7 @@ def _draw_homes(
     homeless = weights.sum(axis=1) <= 0
     if homeless.any():
         raise ConfigError(
-            "<scenario>",
+            SCENARIO,
             [
                 (
                     "districts.*.resident_bias",

@@ -43,7 +43,9 @@ def test_every_realized_rate_holds_out_of_sample(
     _, table = four_groups
     assert list(table.columns) == list(CALIBRATION_COLUMNS)
     assert set(table["metric"]) == {"fmr", "fnmr", "fta"}
-    assert len(table) == 4 * 3 + 6  # three rates per group, one per pair of groups
+    # FNMR, FMR, FTA and FMR at a worse condition per group, one FMR per pair of groups.
+    assert len(table) == 4 * 4 + 6
+    assert set(table["method"]) == {"counted"}
     off = table[~calibration_holds(table)]
     assert off.empty, off.to_string()
 
@@ -52,9 +54,8 @@ def test_same_group_impostors_match_more_often_by_the_configured_factor(
     four_groups: tuple[EmbeddingModel, pd.DataFrame],
 ) -> None:
     _, table = four_groups
-    same = table[(table["metric"] == "fmr") & ~table["group"].str.contains(" vs ")].set_index(
-        "group"
-    )
+    reference = table[(table["metric"] == "fmr") & (table["condition"] == "reference")]
+    same = reference[~reference["group"].str.contains(" vs ")].set_index("group")
     cross = table[table["group"].str.contains(" vs ")]
     for row in cross.itertuples():
         first, second = row.group.split(" vs ")
@@ -84,7 +85,8 @@ def test_fpir_emerges_from_search_against_growing_galleries() -> None:
     model = calibrate(
         Algorithm.model_validate({"error_rates": {"default": {"fmr": 1e-5, "fnmr": 0.01}}}), seed=3
     )
-    table = calibration_table(measure_rates(model, seed=4), seed=4).set_index("metric")
+    table = calibration_table(measure_rates(model, seed=4), seed=4)
+    table = table[table["condition"] == "reference"].set_index("metric")
     fmr = table.loc["fmr", "realized"]
     fmr_se = (table.loc["fmr", "ci_high"] - table.loc["fmr", "ci_low"]) / 3.92
     rng = np.random.default_rng(99)
@@ -127,7 +129,8 @@ def _fnmr_at(
     groups = np.zeros(n, dtype=np.intp)
     identity = model.identities(groups, rng)
     enrolled = model.observe(identity, groups, 1.0, rng)
-    captured = model.observe(identity, groups, model.noise_scale(deficits), rng)
+    scale, drift = model.capture_conditions(groups, deficits)
+    captured = model.observe(identity, groups, scale, rng, drift)
     fnmr = float(np.mean(np.einsum("ij,ij->i", enrolled, captured) < model.threshold))
     fta = float(model.fta_probability(groups[:1], deficits)[0])
     return fnmr, fta
@@ -162,7 +165,8 @@ def test_unreachable_targets_are_reported_against_the_group() -> None:
     algorithm = Algorithm.model_validate(
         {"threshold": 0.1, "error_rates": {"default": {"fmr": 1e-3, "fnmr": 0.01}}}
     )
-    with pytest.raises(ConfigError, match=r"error_rates\.default: FMR 0.001 is unreachable"):
+    message = r"error_rates\.default\.fmr: FMR 0.001 is unreachable .* already match at FMR 0\.1"
+    with pytest.raises(ConfigError, match=message):
         calibrate(algorithm, seed=1)
 
 
@@ -182,5 +186,5 @@ def test_calibrate_command_writes_the_table(
     assert main(["calibrate", str(write_config(small_default)), "--out", str(out)]) == 0
     table = pd.read_csv(out)
     assert list(table.columns) == list(CALIBRATION_COLUMNS)
-    assert len(table) == 2 * 3 + 1
-    assert f"{int(calibration_holds(table).sum())} of 7 rates" in capsys.readouterr().out
+    assert len(table) == 2 * 4 + 1
+    assert f"{int(calibration_holds(table).sum())} of 9 counted rates" in capsys.readouterr().out

@@ -108,12 +108,12 @@ def test_overrides_reach_nested_and_named_items(
     scenario = load_config(
         path,
         [
-            "population.size=1234",
+            "population.size=12345",
             "districts.old_town.cameras_per_1000=7.5",
             "districts.0.name=core",
         ],
     )
-    assert scenario.population.size == 1234
+    assert scenario.population.size == 12345
     assert scenario.districts[2].cameras_per_1000 == 7.5
     assert scenario.districts[0].name == "core"
 

@@ -5,6 +5,8 @@ them. `plots` (matplotlib) is imported on first use, so that commands which draw
 nothing start quickly.
 """
 
+import importlib
+
 from ._format import fmt, with_interval
 from ._html import figure, render_report
 from ._summary import run_summary, video_summary
@@ -16,20 +18,24 @@ __all__ = [
     "render_report",
     "run_context",
     "run_summary",
+    "sweep_page",
     "video_context",
     "video_summary",
     "with_interval",
 ]
 
 
+# Names whose modules draw figures: matplotlib loads only when a page is built.
+_LAZY = {
+    "run_context": "_context",
+    "video_context": "_context",
+    "sweep_page": "_sweep",
+    "plots": "_plots",
+}
+
+
 def __getattr__(name: str) -> object:
-    # The contexts draw figures: matplotlib loads only when a report is built.
-    if name in ("run_context", "video_context"):
-        from . import _context
-
-        return getattr(_context, name)
-    if name == "plots":
-        from . import _plots
-
-        return _plots
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
+    return module if name == "plots" else getattr(module, name)

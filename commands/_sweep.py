@@ -1,0 +1,359 @@
+"""`riskclass sweep`: a grid of settings times several seeds, run as Dask tasks.
+
+Every combination of the grid's values, for each of ``seeds`` seeds, is one
+ordinary run (`riskclass.commands.run`) into its own directory under
+``OUT/runs/``; the sweep then combines their ``per_group.csv`` into one table and
+one HTML page. Runs are independent tasks on a Dask cluster: a local cluster of
+worker processes by default, or the scheduler at ``--scheduler``. Calibration
+depends only on the algorithm section and the seed, so it is computed once per
+distinct pair, as a task of its own whose result the runs share.
+
+A run whose directory already holds a complete manifest of the same config is
+kept: an interrupted sweep resumes where it stopped. A task that dies with its
+worker is retried (runs write atomically, so a retried run leaves no partial or
+duplicate rows).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from riskclass import (
+    PER_GROUP,
+    ConfigError,
+    DataError,
+    Progress,
+    RiskclassError,
+    Scenario,
+    load_config,
+    read_manifest,
+    report_progress,
+    write_file_atomically,
+)
+
+from ._run import Calibration, calibrate_and_check, run
+
+RUNS_DIR = "runs"
+SWEEP_TABLE = "sweep.csv"
+SETTINGS_TABLE = "settings.csv"
+HTML = "index.html"
+# A task is retried this often when its worker dies (killed, out of memory).
+RETRIES = 2
+_CONNECT_TIMEOUT_S = 10
+# Rates combined across seeds: (column in the table, numerator, denominator);
+# false alerts per resident per day divide by residents x days.
+_RATES = (
+    ("fpir", "nonmated_alerts", "nonmated_searches"),
+    ("fnir", "misses", "mated_searches"),
+    ("false_alerts_per_1000_per_day", "false_alerts", "resident_days"),
+)
+SWEEP_COLUMNS = (
+    "setting", "deployment", "attribute", "value", "metric", "seeds", "mean", "sd",
+    "pooled", "ci_low", "ci_high", "interval", "numerator", "denominator",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The swept config paths and the values each takes (parsed as YAML, like ``--set``)."""
+
+    paths: tuple[str, ...]
+    values: tuple[tuple[Any, ...], ...]
+
+    @classmethod
+    def parse(cls, specs: Sequence[str]) -> Grid:
+        """From ``PATH=V1,V2,...`` strings.
+
+        Examples
+        --------
+        >>> grid = Grid.parse(["algorithm.threshold=0.58,0.6", "days=1,2"])
+        >>> grid.settings()[1]
+        {'algorithm.threshold': 0.58, 'days': 2}
+        """
+        paths, values = [], []
+        for spec in specs:
+            path, sep, text = spec.partition("=")
+            items = [item for item in text.split(",") if item.strip()]
+            if not sep or not path or not items:
+                raise ConfigError(
+                    "--grid", [(spec, "expected PATH=V1,V2,... with one value at least")]
+                )
+            if path in paths:
+                raise ConfigError("--grid", [(path, "swept twice")])
+            try:
+                parsed = tuple(yaml.safe_load(item) for item in items)
+            except yaml.YAMLError as exc:
+                raise ConfigError("--grid", [(path, f"a value is not valid YAML: {exc}")]) from None
+            paths.append(path)
+            values.append(parsed)
+        return cls(tuple(paths), tuple(values))
+
+    def settings(self) -> list[dict[str, Any]]:
+        """Every combination, the last path varying fastest."""
+        return [
+            dict(zip(self.paths, combo, strict=True)) for combo in itertools.product(*self.values)
+        ]
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One run of the sweep: its setting, seed, scenario and directory."""
+
+    setting: int
+    seed: int
+    scenario: Scenario
+    out: Path
+
+    @property
+    def calibration_key(self) -> str:
+        """What calibration depends on: the algorithm section and the seed."""
+        algorithm = self.scenario.algorithm.model_dump(mode="json")
+        return json.dumps({"algorithm": algorithm, "seed": self.seed}, sort_keys=True)
+
+
+@dataclass
+class SweepSummary:
+    """What a sweep ran, kept and combined."""
+
+    out: Path
+    runs: int
+    ran: int
+    kept: int
+    calibrations: int
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def plan(
+    config: str | Path,
+    grid: Grid,
+    *,
+    seeds: int,
+    out: str | Path,
+    overrides: Sequence[str] = (),
+) -> list[SweepRun]:
+    """Every run of the sweep, validated before any is started.
+
+    Seed ``i`` of ``seeds`` is the config's seed plus ``i``.
+
+    Raises
+    ------
+    ConfigError
+        For a bad grid or a combination that does not validate, naming it.
+    """
+    if seeds < 1:
+        raise ConfigError("--seeds", [("--seeds", "needs at least 1 seed")])
+    base = load_config(config, overrides)
+    runs = []
+    for index, setting in enumerate(grid.settings()):
+        for offset in range(seeds):
+            seed = base.seed + offset
+            assignments = [f"{path}={json.dumps(value)}" for path, value in setting.items()]
+            scenario = load_config(config, [*overrides, *assignments, f"seed={seed}"])
+            runs.append(
+                SweepRun(index, seed, scenario, Path(out) / RUNS_DIR / _run_name(index, seed))
+            )
+    return runs
+
+
+def _run_name(setting: int, seed: int) -> str:
+    return f"setting-{setting:03d}-seed-{seed}"
+
+
+def sweep(
+    config: str | Path,
+    grid: Grid,
+    *,
+    seeds: int,
+    out: str | Path,
+    overrides: Sequence[str] = (),
+    scheduler: str | None = None,
+    workers: int = 2,
+    progress: Progress | None = None,
+) -> SweepSummary:
+    """Run every setting of ``grid`` for ``seeds`` seeds and combine the results.
+
+    Without ``scheduler`` a local cluster of ``workers`` processes runs the tasks.
+    Writes ``OUT/runs/setting-NNN-seed-S/`` (each an ordinary run directory),
+    ``OUT/settings.csv``, ``OUT/sweep.csv`` and ``OUT/index.html``.
+
+    Raises
+    ------
+    ConfigError
+        For a bad grid, a setting that does not validate, or an unreachable scheduler.
+    """
+    out = Path(out)
+    runs = plan(config, grid, seeds=seeds, out=out, overrides=overrides)
+    pending = [r for r in runs if not _finished(r)]
+    with _client(scheduler, workers) as client:
+        calibrations: dict[str, Any] = {}
+        for r in pending:
+            if r.calibration_key not in calibrations:
+                calibrations[r.calibration_key] = client.submit(
+                    _calibrate, r.scenario, key=f"calibrate-{len(calibrations)}", retries=RETRIES
+                )
+        futures = [
+            client.submit(
+                _run_task,
+                r.scenario,
+                r.out,
+                calibrations[r.calibration_key],
+                key=f"run-{r.out.name}",
+                retries=RETRIES,
+            )
+            for r in pending
+        ]
+        _wait(futures, len(runs) - len(pending), len(runs), progress)
+    table = combine(runs, grid)
+    _write_summary(out, runs, grid, table)
+    return SweepSummary(
+        out, len(runs), len(pending), len(runs) - len(pending), len(calibrations), table
+    )
+
+
+def _finished(r: SweepRun) -> bool:
+    """The run's directory holds a complete run of exactly this scenario."""
+    try:
+        manifest = read_manifest(r.out)
+    except DataError:
+        return False
+    return bool(manifest.get("config") == r.scenario.model_dump(mode="json"))
+
+
+def _calibrate(scenario: Scenario) -> Calibration:
+    return calibrate_and_check(scenario.with_mechanisms_applied())
+
+
+def _run_task(scenario: Scenario, out: Path, calibration: Calibration) -> str:
+    run(scenario, out, force=True, calibration=calibration)
+    return str(out)
+
+
+@contextmanager
+def _client(scheduler: str | None, workers: int) -> Iterator[Any]:
+    """A Dask client: of the scheduler at ``scheduler``, or of a new local cluster."""
+    # distributed takes a second to import: only sweeps pay for it.
+    from distributed import Client, LocalCluster
+
+    # Library code is quiet: the cluster's own INFO chatter (workers starting and
+    # closing) is not the user's business.
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+
+    if scheduler is None:
+        with (
+            LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster) as client,  # type: ignore[no-untyped-call]
+        ):
+            yield client
+        return
+    try:
+        client = Client(scheduler, timeout=_CONNECT_TIMEOUT_S)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConfigError(
+            "--scheduler", [(scheduler, f"cannot reach a Dask scheduler there ({exc})")]
+        ) from None
+    with client:
+        yield client
+
+
+def _wait(futures: list[Any], kept: int, total: int, progress: Progress | None) -> None:
+    """Wait for every run, reporting done/running/failed; raise if any run failed."""
+    from distributed import as_completed
+
+    done, failures = kept, []
+    report_progress(progress, _status(total - kept, 0), done, total)
+    for future in as_completed(futures):  # type: ignore[no-untyped-call]
+        if future.status == "error":
+            failures.append((future.key, future.exception()))
+        done += 1
+        report_progress(progress, _status(total - done, len(failures)), done, total)
+    if failures:
+        key, exc = failures[0]
+        raise SweepError(
+            f"{len(failures)} of {total} runs failed; the others are kept and a rerun "
+            f"resumes. First failure, {key}: {exc}"
+        )
+
+
+def _status(running: int, failed: int) -> str:
+    return f"sweep: {running} to go, {failed} failed"
+
+
+class SweepError(RiskclassError):
+    """One or more runs of a sweep failed; the finished ones are kept."""
+
+
+def combine(runs: Sequence[SweepRun], grid: Grid) -> pd.DataFrame:
+    """Per setting, deployment, group and rate: the spread across seeds and the pooled rate.
+
+    ``mean`` and ``sd`` are over the seeds' rates; ``pooled`` is the summed
+    numerator over the summed denominator. Its interval treats the seeds as
+    independent replicates of the city (Student's t on the seeds' rates around
+    the pooled rate, ``interval = "t over seeds"``), which keeps the correlation of
+    a person's repeated sightings inside each replicate; with one seed there is no
+    such interval and ``ci_low``/``ci_high`` are empty.
+    """
+    from scipy import stats  # the t quantile: only when combining
+
+    frames = []
+    for r in runs:
+        table = pd.read_csv(r.out / PER_GROUP)
+        table["setting"] = r.setting
+        table["seed"] = r.seed
+        table["misses"] = table["mated_searches"] - table["true_alerts"]
+        table["resident_days"] = table["persons"] * r.scenario.days / 1000.0
+        frames.append(table)
+    every = pd.concat(frames, ignore_index=True)
+    keys = ["setting", "deployment", "attribute", "value"]
+    rows = []
+    for metric, numerator, denominator in _RATES:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            every["rate"] = every[numerator] / every[denominator].where(every[denominator] > 0)
+        for key, group in every.groupby(keys, sort=False):
+            seeds = len(group)
+            num, den = float(group[numerator].sum()), float(group[denominator].sum())
+            pooled = num / den if den > 0 else np.nan
+            rates = group["rate"].dropna()
+            sd = float(rates.std(ddof=1)) if len(rates) > 1 else np.nan
+            if len(rates) > 1:
+                half = stats.t.ppf(0.975, len(rates) - 1) * sd / np.sqrt(len(rates))
+                low, high = max(pooled - half, 0.0), pooled + half
+            else:
+                low = high = np.nan
+            mean = float(rates.mean()) if len(rates) else np.nan
+            interval = "t over seeds" if len(rates) > 1 else ""
+            rows.append((*key, metric, seeds, mean, sd, pooled, low, high, interval, num, den))
+    table = pd.DataFrame(rows, columns=list(SWEEP_COLUMNS))
+    settings = pd.DataFrame(grid.settings()).rename_axis("setting").reset_index()
+    return settings.merge(table, on="setting")
+
+
+def _write_summary(out: Path, runs: Sequence[SweepRun], grid: Grid, table: pd.DataFrame) -> None:
+    """``settings.csv``, ``sweep.csv`` and ``index.html``, beside ``runs/``, atomically each."""
+    from riskclass.analysis.report import sweep_page
+
+    settings = pd.DataFrame(
+        [{"run": r.out.name, "setting": r.setting, "seed": r.seed} for r in runs]
+    ).merge(pd.DataFrame(grid.settings()).rename_axis("setting").reset_index(), on="setting")
+    for name, text in (
+        (SETTINGS_TABLE, settings.to_csv(index=False)),
+        (SWEEP_TABLE, table.to_csv(index=False)),
+        (HTML, sweep_page(table, list(grid.paths), title=f"Sweep of {runs[0].scenario.name}")),
+    ):
+        write_file_atomically(out / name, text)

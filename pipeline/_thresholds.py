@@ -1,0 +1,77 @@
+"""Thresholds by target: NIST's threshold mode, solved from the calibrated model."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import brentq
+
+from riskclass import SCENARIO, ConfigError
+from riskclass.synthetic import EmbeddingModel
+
+# The threshold is found to this precision: far below any difference in a report.
+_TOLERANCE = 1e-7
+
+
+def expected_fpir(
+    model: EmbeddingModel,
+    members: npt.NDArray[np.int64],
+    probes: npt.NDArray[np.float64],
+    threshold: float,
+) -> float:
+    """FPIR of a search against a gallery, averaged over probes, from the model.
+
+    ``members``: gallery members per error-rate group; ``probes``: the share of
+    non-mated searches made by each error-rate group. A probe of group ``g`` alerts
+    falsely unless every member scores below the threshold:
+    ``1 - prod over h of (1 - FMR(h, g))^members[h]``, with each FMR computed
+    from the model's score distribution at reference conditions.
+    """
+    groups = range(len(model.groups))
+    total = 0.0
+    for g in groups:
+        if probes[g] == 0:
+            continue
+        log_clear = sum(
+            members[h] * math.log1p(-float(model.impostor_fmr(h, g, threshold=threshold)))
+            for h in groups
+            if members[h]
+        )
+        total += probes[g] * -math.expm1(log_clear)
+    return total
+
+
+def threshold_for_fpir(
+    model: EmbeddingModel,
+    members: npt.NDArray[np.int64],
+    probes: npt.NDArray[np.float64],
+    target: float,
+    *,
+    field: str,
+) -> float:
+    """The threshold at which `expected_fpir` equals ``target``.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``field`` when no threshold in (0, 1) reaches the target.
+    """
+
+    def gap(threshold: float) -> float:
+        fpir = expected_fpir(model, members, probes, threshold)
+        return math.log(max(fpir, 1e-300)) - math.log(target)
+
+    low, high = 1e-6, 1.0 - 1e-6
+    if gap(low) < 0 or gap(high) > 0:
+        reach = (
+            expected_fpir(model, members, probes, high),
+            expected_fpir(model, members, probes, low),
+        )
+        raise ConfigError(
+            SCENARIO,
+            [(field, f"FPIR {target:g} is out of reach against this gallery: thresholds in (0, 1) "
+                     f"give {reach[0]:.3g} to {reach[1]:.3g}")],
+        )  # fmt: skip
+    return float(brentq(gap, low, high, xtol=_TOLERANCE))

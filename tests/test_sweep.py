@@ -1,0 +1,179 @@
+"""`riskclass sweep` on a real Dask cluster: same outputs as runs alone, retries, resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from distributed import Client, LocalCluster
+
+from riskclass import load_config
+from riskclass.commands import EXIT_USAGE, Grid, main, plan, run, sweep
+
+from .conftest import load_yaml
+
+# Rates high enough that calibration's counting samples are small: the test is
+# about the sweep's machinery, not the error model.
+FAST_ALGORITHM = {
+    "threshold": 0.6,
+    "error_rates": {
+        "default": {"fmr": 2e-3, "fnmr": 0.02, "fta": 0.03},
+        "residency=migrant": {"fmr": 5e-3, "fnmr": 0.03, "fta": 0.06},
+    },
+}
+GRID = ["deployments.street_watchlist.threshold=0.58,0.62"]
+SEEDS = 2
+# Every file of a run that is not a manifest (which records timings) or a log.
+COMPARED = ("persons.parquet", "events.parquet", "decisions.parquet", "hits.parquet",
+            "person_outcomes.parquet", "per_group.csv", "calibration.csv")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data: dict[str, Any] = load_yaml("default.yaml")
+    data["population"]["size"] = 4000
+    data["days"] = 1
+    data["algorithm"] = FAST_ALGORITHM
+    path = tmp_path_factory.mktemp("config") / "tiny.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as local:
+        yield local
+
+
+def _kill_a_worker_once_a_run_starts(
+    address: str, killed: list[int], stop: threading.Event
+) -> Callable[[], None]:
+    """A watcher that SIGKILLs the worker process holding the first running run task."""
+
+    def watch() -> None:
+        with Client(address) as client:
+            pids = client.run(os.getpid)
+            while not stop.is_set():
+                busy = [w for w, keys in client.processing().items()
+                        if any(str(k).startswith("run-") for k in keys)]  # fmt: skip
+                if busy:
+                    os.kill(pids[busy[0]], signal.SIGKILL)
+                    killed.append(pids[busy[0]])
+                    return
+                stop.wait(0.05)
+
+    return watch
+
+
+@pytest.fixture(scope="module")
+def swept(
+    tiny_config: Path, cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[int]]:
+    out = tmp_path_factory.mktemp("sweep") / "sweep"
+    killed: list[int] = []
+    stop = threading.Event()
+    watcher = threading.Thread(
+        target=_kill_a_worker_once_a_run_starts(cluster.scheduler_address, killed, stop)
+    )
+    watcher.start()
+    try:
+        summary = sweep(
+            tiny_config, Grid.parse(GRID), seeds=SEEDS, out=out, scheduler=cluster.scheduler_address
+        )
+    finally:
+        stop.set()
+        watcher.join()
+    assert summary.runs == summary.ran == 4
+    # Calibration depends on the algorithm and the seed only: once per seed here.
+    assert summary.calibrations == SEEDS
+    return out, killed
+
+
+def test_every_run_equals_the_same_run_alone(
+    swept: tuple[Path, list[int]], tiny_config: Path, tmp_path: Path
+) -> None:
+    out, killed = swept
+    # The watcher killed a worker while it ran a task: the task was retried.
+    assert len(killed) == 1
+    runs = plan(tiny_config, Grid.parse(GRID), seeds=SEEDS, out=out)
+    for swept_run in (runs[0], runs[-1]):
+        alone = tmp_path / swept_run.out.name
+        run(swept_run.scenario, alone)
+        for name in COMPARED:
+            assert (swept_run.out / name).read_bytes() == (alone / name).read_bytes(), name
+
+
+def test_the_combined_table_pools_the_seeds(swept: tuple[Path, list[int]]) -> None:
+    out, _ = swept
+    table = pd.read_csv(out / "sweep.csv")
+    settings = pd.read_csv(out / "settings.csv")
+    assert len(settings) == 4 and set(settings["seed"].value_counts()) == {2}
+    rows = table[(table["deployment"] == "street_watchlist") & (table["attribute"] == "all")
+                 & (table["metric"] == "fpir")]  # fmt: skip
+    assert sorted(rows["deployments.street_watchlist.threshold"]) == [0.58, 0.62]
+    for row in rows.itertuples():
+        per_seed = []
+        for seed_run in settings[settings["setting"] == row.setting]["run"]:
+            per_group = pd.read_csv(out / "runs" / seed_run / "per_group.csv")
+            mine = per_group[(per_group["deployment"] == "street_watchlist")
+                             & (per_group["attribute"] == "all")].iloc[0]  # fmt: skip
+            per_seed.append((mine["nonmated_alerts"], mine["nonmated_searches"]))
+        alerts, searches = np.sum(per_seed, axis=0)
+        assert row.numerator == alerts and row.denominator == searches
+        assert row.pooled == pytest.approx(alerts / searches)
+        assert row.ci_low <= row.pooled <= row.ci_high
+    # A higher threshold alerts less often.
+    fpir = rows.set_index("deployments.street_watchlist.threshold")["pooled"]
+    assert fpir[0.62] < fpir[0.58]
+    html = (out / "index.html").read_text()
+    assert html.count("data:image/png;base64,") >= 3
+
+
+def test_an_interrupted_sweep_resumes_where_it_stopped(
+    swept: tuple[Path, list[int]], tiny_config: Path, cluster: LocalCluster
+) -> None:
+    out, _ = swept
+    runs = plan(tiny_config, Grid.parse(GRID), seeds=SEEDS, out=out)
+    kept = runs[0].out / "decisions.parquet"
+    before = kept.stat().st_mtime_ns
+    table = (out / "sweep.csv").read_bytes()
+    # As if the sweep had been stopped before its last run finished.
+    (runs[-1].out / "manifest.json").unlink()
+    summary = sweep(
+        tiny_config, Grid.parse(GRID), seeds=SEEDS, out=out, scheduler=cluster.scheduler_address
+    )
+    assert (summary.ran, summary.kept) == (1, 3)
+    assert kept.stat().st_mtime_ns == before
+    assert (runs[-1].out / "manifest.json").is_file()
+    # The rerun run is the same run: the combined table does not change.
+    assert (out / "sweep.csv").read_bytes() == table
+
+
+def test_an_unreachable_scheduler_is_named(
+    tiny_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["sweep", str(tiny_config), "--grid", GRID[0], "--out", str(tmp_path / "s"),
+                 "--scheduler", "tcp://127.0.0.1:9"])  # fmt: skip
+    assert code == EXIT_USAGE
+    assert "tcp://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_a_bad_grid_is_refused_before_anything_runs(
+    tiny_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "s"
+    code = main(["sweep", str(tiny_config), "--grid", "days=1,-5", "--out", str(out)])
+    assert code == EXIT_USAGE
+    assert "days" in capsys.readouterr().err
+    assert not out.exists()
+    assert load_config(tiny_config).days == 1
