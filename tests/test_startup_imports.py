@@ -29,6 +29,8 @@ HEAVY = {
     "jinja2",
     "rich",
     "platformdirs",
+    "dask",
+    "distributed",
 }
 # Prints the names of the modules loaded by the time the command returns.
 _PROBE = """
@@ -69,7 +71,7 @@ def test_help_and_validate_load_no_heavy_library(argv: list[str], allowed: set[s
     assert ({"pydantic", "yaml"} - allowed) & modules == set()
 
 
-def test_event_stream_commands_load_no_video_or_approximate_search_library() -> None:
+def test_event_stream_commands_load_no_video_search_or_dask_library() -> None:
     code = (
         "import sys\n"
         "from riskclass.commands import build_report, calibrate_and_check, generate, run\n"
@@ -80,4 +82,13 @@ def test_event_stream_commands_load_no_video_or_approximate_search_library() -> 
     )
     modules = set(result.stdout.split())
     assert "pandas" in modules
-    assert not modules & {"faiss", "cv2", "face_recognition", "dlib", "matplotlib", "sklearn"}
+    assert not modules & {
+        "faiss",
+        "cv2",
+        "face_recognition",
+        "dlib",
+        "matplotlib",
+        "sklearn",
+        "dask",
+        "distributed",
+    }
