@@ -42,6 +42,7 @@ from riskclass import (
     write_file_atomically,
 )
 
+from ._cache import calibration_key
 from ._run import Calibration, calibrate_and_check, run
 
 RUNS_DIR = "runs"
@@ -117,9 +118,11 @@ class SweepRun:
 
     @property
     def calibration_key(self) -> str:
-        """What calibration depends on: the algorithm section and the seed."""
-        algorithm = self.scenario.algorithm.model_dump(mode="json")
-        return json.dumps({"algorithm": algorithm, "seed": self.seed}, sort_keys=True)
+        """What calibration depends on: the calibration cache's key of the algorithm
+        that `_calibrate` calibrates (mechanisms applied: ``equal_error_rates``
+        changes it) and the seed."""
+        calibrated = self.scenario.with_mechanisms_applied()
+        return calibration_key(calibrated.algorithm, calibrated.seed)
 
 
 @dataclass

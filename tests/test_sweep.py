@@ -177,3 +177,18 @@ def test_a_bad_grid_is_refused_before_anything_runs(
     assert "days" in capsys.readouterr().err
     assert not out.exists()
     assert load_config(tiny_config).days == 1
+
+
+def test_settings_that_change_what_is_calibrated_get_their_own_calibration(
+    tiny_config: Path, tmp_path: Path
+) -> None:
+    # Equal error rates replace the algorithm's table before calibration: the two
+    # settings must not share one model, while the threshold grid's settings do.
+    runs = plan(
+        tiny_config,
+        Grid.parse(["mechanisms.equal_error_rates=false,true", *GRID]),
+        seeds=1,
+        out=tmp_path / "sweep",
+    )
+    keys = {(run.scenario.mechanisms.equal_error_rates, run.calibration_key) for run in runs}
+    assert len(keys) == 2 and len({key for _, key in keys}) == 2
