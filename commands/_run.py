@@ -33,11 +33,13 @@ from riskclass import (
     ConfigError,
     Progress,
     Scenario,
+    Stream,
     atomic_output_dir,
     naming_config_file,
     parquet_writer,
     provenance,
     report_progress,
+    rng_for,
     write_json,
     write_parquet,
 )
@@ -88,7 +90,7 @@ def calibrate_and_check(scenario: Scenario, *, progress: Progress | None = None)
     model = calibrate(scenario.algorithm, seed=scenario.seed, progress=progress)
     check_seed = scenario.seed + _CHECK_SEED_OFFSET
     counts = measure_rates(model, seed=check_seed, progress=progress)
-    return model, calibration_table(counts, seed=check_seed)
+    return model, calibration_table(counts, rng=rng_for(check_seed, Stream.CALIBRATION, 4))
 
 
 def generate(
