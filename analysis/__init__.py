@@ -5,7 +5,16 @@ Computing lives here; the report's presentation (summary, HTML, figures) is
 """
 
 from ._bootstrap import BootstrapRates, cluster_bootstrap, pair_bootstrap_interval, wilson_interval
-from ._burden import BURDEN_COLUMNS, burden_by_group, gini, lorenz_curve, person_burden
+from ._burden import (
+    BURDEN_COLUMNS,
+    alternative_burden,
+    alternative_deployments,
+    burden_by_group,
+    counted_deployments,
+    gini,
+    lorenz_curve,
+    person_burden,
+)
 from ._calibration_table import CALIBRATION_COLUMNS, calibration_holds, calibration_table
 from ._cells import GroupCells, group_cells
 from ._det import DET_COLUMNS, det_points
@@ -21,7 +30,12 @@ from ._metrics import (
 )
 from ._per_group import PER_GROUP_COLUMNS, per_group_table
 from ._run_counts import DeploymentCounts, DeploymentSpec, count_run
-from ._video_table import VIDEO_COLUMNS, video_group_metrics, video_per_group
+from ._video_table import (
+    VIDEO_COLUMNS,
+    stratified_disparities,
+    video_group_metrics,
+    video_per_group,
+)
 
 __all__ = [
     "BURDEN_COLUMNS",
@@ -39,11 +53,14 @@ __all__ = [
     "GroupMetrics",
     "ImpostorRates",
     "Metric",
+    "alternative_burden",
+    "alternative_deployments",
     "burden_by_group",
     "calibration_holds",
     "calibration_table",
     "cluster_bootstrap",
     "count_run",
+    "counted_deployments",
     "det_points",
     "gini",
     "group_cells",
@@ -56,6 +73,7 @@ __all__ = [
     "per_group_table",
     "person_burden",
     "rates_by_group",
+    "stratified_disparities",
     "video_group_metrics",
     "video_per_group",
     "wilson_interval",
