@@ -17,6 +17,7 @@ from ._burden import (
 )
 from ._calibration_table import CALIBRATION_COLUMNS, calibration_holds, calibration_table
 from ._cells import GroupCells, group_cells
+from ._compare import COMPARE_COLUMNS, RunData, compare_runs, config_differences
 from ._det import DET_COLUMNS, det_points
 from ._impostors import IMPOSTOR_COLUMNS, ImpostorRates, impostor_heatmap, impostor_rates
 from ._metrics import (
@@ -40,6 +41,7 @@ from ._video_table import (
 __all__ = [
     "BURDEN_COLUMNS",
     "CALIBRATION_COLUMNS",
+    "COMPARE_COLUMNS",
     "DET_COLUMNS",
     "DISPARITY_COLUMNS",
     "IMPOSTOR_COLUMNS",
@@ -53,12 +55,15 @@ __all__ = [
     "GroupMetrics",
     "ImpostorRates",
     "Metric",
+    "RunData",
     "alternative_burden",
     "alternative_deployments",
     "burden_by_group",
     "calibration_holds",
     "calibration_table",
     "cluster_bootstrap",
+    "compare_runs",
+    "config_differences",
     "count_run",
     "counted_deployments",
     "det_points",

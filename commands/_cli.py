@@ -45,6 +45,7 @@ from riskclass.analysis.report import fmt
 from riskclass.pipeline import encode_photos, fit_profile, read_labels
 
 from . import _bench, _run, _video
+from ._compare import COMPARE_CSV, compare
 from ._report import HTML, ReportSummary, build_report
 
 EXIT_USAGE = 2
@@ -113,6 +114,20 @@ def _parser() -> argparse.ArgumentParser:
         "run_dir", type=Path, metavar="RUN_DIR", help="a `riskclass run` output"
     )
     report_parser.set_defaults(handler=_report)
+
+    compare_parser = commands.add_parser(
+        "compare",
+        help="what-if: finished runs side by side per deployment and group, with change ratios",
+    )
+    compare_parser.add_argument(
+        "run_dirs",
+        type=Path,
+        nargs="+",
+        metavar="RUN_DIR",
+        help="two or more `riskclass run` outputs; the first is the baseline",
+    )
+    _add_output_arguments(compare_parser)
+    compare_parser.set_defaults(handler=_compare)
 
     bench = commands.add_parser(
         "bench",
@@ -317,6 +332,23 @@ def _report(args: argparse.Namespace) -> int:
     with _progress_bar() as progress:
         summary = build_report(args.run_dir, progress=progress)
     _print_report(summary)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    summary = compare(args.run_dirs, args.out, force=args.force)
+    changed = summary.table[summary.table["significant"] & (summary.table["attribute"] == "all")]
+    for row in records(changed):
+        _stdout.print(
+            f"- {row.deployment} {row.metric} ({row.run}): x{fmt(row.change)} "
+            f"[{fmt(row.change_low)}, {fmt(row.change_high)}]",
+            highlight=False,
+        )
+    _stdout.print(
+        f"wrote {summary.out} ({COMPARE_CSV}, {len(summary.differences)} config differences, "
+        f"{HTML})",
+        highlight=False,
+    )
     return 0
 
 

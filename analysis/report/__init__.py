@@ -5,11 +5,13 @@ them. `plots` (matplotlib) is imported on first use, so that commands which draw
 nothing start quickly.
 """
 
+from ._compare_page import compare_context
 from ._format import fmt, with_interval
 from ._html import figure, render_report
 from ._summary import run_summary, video_summary
 
 __all__ = [
+    "compare_context",
     "figure",
     "fmt",
     "plots",

@@ -16,11 +16,12 @@ def figure(png: bytes, *, alt: str, caption: str) -> dict[str, str]:
     return {"png": base64.b64encode(png).decode("ascii"), "alt": alt, "caption": caption}
 
 
-def render_report(context: dict[str, Any]) -> str:
-    """Render ``report.html.j2`` with ``context`` (see the template for its keys)."""
+def render_report(context: dict[str, Any], template: str = "report.html.j2") -> str:
+    """Render ``template`` (the report, or ``compare.html.j2``) with ``context`` (see
+    the template for its keys)."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
     )
-    return environment.get_template("report.html.j2").render(**context)
+    return environment.get_template(template).render(**context)
