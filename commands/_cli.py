@@ -230,7 +230,16 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> Scenario:
-    return load_config(args.config, args.overrides)
+    scenario = load_config(args.config, args.overrides)
+    if any(o.split("=", 1)[0].strip() == "algorithm.threshold" for o in args.overrides):
+        # Earlier versions' docs let users read this key as the operating threshold.
+        print(
+            "note: algorithm.threshold is the calibration reference (where the configured "
+            "error rates hold), not where deployments alert; to change a deployment's "
+            "operating threshold use --set deployments.NAME.threshold=VALUE",
+            file=sys.stderr,
+        )
+    return scenario
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,3 +83,15 @@ def test_other_deployments_do_not_change(compared: tuple[Path, Path, Path]) -> N
     finite = gates[gates["change"].notna()]
     assert len(finite) and np.allclose(finite["change"], 1.0)
     assert not finite["significant"].any()
+
+
+def test_setting_the_calibration_threshold_says_how_to_set_the_operating_one(
+    write_config: Callable[..., Path],
+    small_default: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = str(write_config(small_default))
+    assert main(["validate", config, "--set", "algorithm.threshold=0.64"]) == 0
+    assert "--set deployments.NAME.threshold=" in capsys.readouterr().err
+    assert main(["validate", config, "--set", f"deployments.{STREET}.threshold=0.64"]) == 0
+    assert "calibration reference" not in capsys.readouterr().err
