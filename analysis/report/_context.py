@@ -27,6 +27,7 @@ FEW = 10
 CAUTION = "†"
 
 
+PER_RESIDENT = "false_alerts_per_1000_per_day"
 _METRICS_SHOWN = (
     "fta",
     "fpir",
@@ -188,10 +189,11 @@ def _intersections(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["attribute"].str.contains("&")]
 
 
-def _cell(row: pd.Series) -> str:
-    """A rate with its interval, flagged where it rests on few errors."""
+def _cell(row: pd.Series) -> tuple[str, str]:
+    """A rate and its interval, flagged where it rests on few errors."""
     caution = CAUTION if row["n"] > 0 and row["count"] < FEW else ""
-    return with_interval(row) + caution
+    rate, interval = with_interval(row)
+    return rate + caution, interval
 
 
 def _group_rows(mine: pd.DataFrame, shown: Sequence[str], *, n_from: str) -> list[dict[str, Any]]:
@@ -200,14 +202,17 @@ def _group_rows(mine: pd.DataFrame, shown: Sequence[str], *, n_from: str) -> lis
     for (attribute, value), group in mine.groupby(["attribute", "value"], sort=False):
         by_metric = {row["metric"]: row for _, row in group.iterrows()}
         n = int(by_metric[n_from]["n"]) if n_from in by_metric else 0
-        cells = [f"{n:,}", *(_cell(by_metric[m]) for m in shown)]
+        cells = [(f"{n:,}", ""), *(_cell(by_metric[m]) for m in shown)]
         rows.append({"group": group_label(str(attribute), str(value)), "cells": cells})
     return rows
 
 
 def _shown_metrics(mine: pd.DataFrame, candidates: Sequence[str]) -> list[str]:
-    """The metrics with trials in this deployment: a gate without impostors has no FPIR."""
+    """The metrics with trials in this deployment. Without non-mated searches (a gate
+    without impostors) there are no false alerts to count or to weigh precision by."""
     tried = set(mine.loc[mine["n"] > 0, "metric"])
+    if "fpir" not in tried:
+        tried -= {"alert_precision", PER_RESIDENT}
     return [m for m in candidates if m in tried]
 
 
@@ -216,6 +221,21 @@ def _ratio_words(metric: str, lighting: str) -> str:
     if not HIGHER_IS_WORSE.get(metric, True):
         name += " (inverted: reference over group)"
     return f"{name} at {lighting}" if lighting else name
+
+
+def _errors(metric: str, count: float, n: float) -> str:
+    if pd.isna(n):
+        return ""
+    if metric == PER_RESIDENT:
+        return f"{count:,.0f} false alerts, {n:,.0f} residents"
+    return f"{count:,.0f} of {n:,.0f}"
+
+
+def _event_counts(metrics: pd.DataFrame, days: int) -> pd.DataFrame:
+    """``metrics`` with false alerts per 1,000 residents per day counted in false alerts,
+    so that the small-count caution and the error counts read as events."""
+    scaled = metrics["metric"] == PER_RESIDENT
+    return metrics.assign(count=metrics["count"].where(~scaled, metrics["count"] * days / 1000))
 
 
 def _disparity_tables(
@@ -251,12 +271,16 @@ def _disparity_tables(
                 "reference_rate": fmt(r.reference_rate),
                 "ratio": fmt(r.ratio) + (CAUTION if few else ""),
                 "interval": f"{fmt(r.ci_low)} to {fmt(r.ci_high)}",
-                "errors": f"{int(r.count):,} of {int(r.n):,}" if pd.notna(r.n) else "",
+                "errors": _errors(r.metric, r.count, r.n),
                 "significant": bool(r.significant),
                 "sort": r.ratio,
             }
         )
-    significant = sorted((r for r in rows if r["significant"]), key=lambda r: -r["sort"])
+    # Intersections are many (every pair of attributes): their ratios stay in the fold.
+    significant = sorted(
+        (r for r in rows if r["significant"] and "&" not in r["attribute"]),
+        key=lambda r: -r["sort"],
+    )
     by_attribute = []
     for attribute in dict.fromkeys(r["attribute"] for r in rows):
         mine = [r for r in rows if r["attribute"] == attribute]
@@ -325,7 +349,9 @@ def run_context(
     colours = _plots.group_colours(tables["metrics"])
     panel = scenario_panel(scenario, specs, persons, cameras, tables, alternatives)
     for spec, scene in zip(specs, panel["deployments"], strict=True):
-        mine = tables["metrics"][tables["metrics"]["deployment"] == spec.name]
+        mine = _event_counts(
+            tables["metrics"][tables["metrics"]["deployment"] == spec.name], scenario.days
+        )
         shown = _shown_metrics(mine, _METRICS_SHOWN)
         figures = [
             figure(
@@ -371,12 +397,13 @@ def run_context(
 
 def _has_rows(table: pd.DataFrame, deployment: str) -> bool:
     """Whether ``table`` has a rate to draw for ``deployment``: a gate without impostor
-    presentations has no FPIR to sweep and no DET curve."""
+    presentations has no FPIR to sweep, no DET curve and no false alerts to share."""
     mine = table[table["deployment"] == deployment]
     if "n" in mine.columns:
         mine = mine[mine["n"] > 0]
-    if "fpir" in mine.columns:
-        mine = mine[mine["fpir"] > 0]
+    for column in ("fpir", "false_alerts"):
+        if column in mine.columns:
+            mine = mine[mine[column] > 0]
     return bool(len(mine))
 
 
@@ -487,7 +514,7 @@ def video_context(
                 name=detector,
                 kind="face detector",
                 note="",
-                metrics=mine,
+                metrics=overall(mine),
                 rates=by_light,
                 disparities=stratified[stratified["deployment"] == detector],
                 columns=["face-frames", *(f"missed: {light}" for light in shown)],

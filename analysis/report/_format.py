@@ -22,8 +22,10 @@ def fmt(value: float | None) -> str:
     return f"{value:.2e}" if abs(value) < 0.001 else f"{value:.3g}"
 
 
-def with_interval(row: pd.Series) -> str:
-    """``rate [low, high]`` of a metrics row, or ``n/a`` with its (zero) trials."""
+def with_interval(row: pd.Series) -> tuple[str, str]:
+    """The rate of a metrics row and its interval ``[low, high]``; ``n/a`` and its
+    (zero) trials where it has none. Two strings, so that a table can set the
+    interval on a line of its own."""
     if math.isnan(row["rate"]):
-        return f"n/a (n={int(row['n']):,})"
-    return f"{fmt(row['rate'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
+        return "n/a", f"(n={int(row['n']):,})"
+    return fmt(row["rate"]), f"[{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"

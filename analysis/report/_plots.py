@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
 from riskclass import ALL, group_label
 
@@ -112,14 +113,16 @@ def heatmap_figure(table: pd.DataFrame, title: str) -> bytes:
             axis.text(
                 j,
                 i,
-                f"{value:.1e}\n[{lows.iat[i, j]:.0e}, {highs.iat[i, j]:.0e}]",
+                f"{value:.1e}\n[{lows.iat[i, j]:.1e},\n{highs.iat[i, j]:.1e}]",
                 ha="center",
                 va="center",
-                fontsize=6.5,
+                fontsize=7,
                 color="white" if dark else "black",
             )
     if image is not None:
-        figure.colorbar(image, ax=axes, label="log10 FMR (all panels)", shrink=0.8, pad=0.02)
+        # Its own axes right of the panels: `_png`'s margins then leave it alone.
+        bar = figure.add_axes((0.99, 0.25, 0.012, 0.5))
+        figure.colorbar(image, cax=bar, label="log10 FMR (one scale, all panels)")
     figure.suptitle(title)
     return _png(figure)
 
@@ -162,6 +165,9 @@ def sweep_figure(
         positive = rows.loc[rows["rate"] > 0, "rate"]
         if len(positive) and positive.max() > 10 * positive.min():
             axis.set_yscale("log")
+            # Labels at 2 and 5 within each decade: readable without crowding the axis.
+            axis.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+            axis.yaxis.set_minor_formatter(LogFormatterSciNotation(labelOnlyBase=False))
         if marker is not None:
             axis.axvline(marker, color="grey", linestyle="--", linewidth=1)
         axis.set(
@@ -205,8 +211,21 @@ def shares_figure(shares: pd.DataFrame, title: str) -> bytes:
         figsize=(max(5.0, 0.7 * len(rows)), 3.6),
     )
     axis = figure.subplots()
-    axis.bar(positions - 0.2, rows["population_share"], width=0.4, label="share of residents")
-    axis.bar(positions + 0.2, rows["false_alert_share"], width=0.4, label="share of false alerts")
+    # Grey and red, not the group colours: the bars are two measures, not two groups.
+    axis.bar(
+        positions - 0.2,
+        rows["population_share"],
+        width=0.4,
+        color="0.6",
+        label="share of residents",
+    )
+    axis.bar(
+        positions + 0.2,
+        rows["false_alert_share"],
+        width=0.4,
+        color="firebrick",
+        label="share of false alerts",
+    )
     axis.set_xticks(positions, labels, rotation=35, ha="right", fontsize=8)
     axis.legend(fontsize=8)
     axis.set_title(title)

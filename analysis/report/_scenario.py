@@ -28,10 +28,10 @@ KIND_WORDS = {
 SIMULATION = (
     "Every figure in this report comes from a simulation, not from a real deployment: a "
     "synthetic city whose residents, cameras and sightings are drawn at random, and a face "
-    "matcher whose per-group error rates are set in the scenario's configuration (following "
-    "published NIST measurements) and calibrated so that the simulated pipeline realizes "
-    "them. The counts are what this configuration produces; they show how errors are "
-    "distributed, not how often a particular real system errs."
+    "matcher with configured per-group error rates (set in the scenario, following published "
+    "NIST measurements), calibrated so that the simulated pipeline realizes them. The counts "
+    "are what this configuration produces; they show how errors are distributed, not how "
+    "often a particular real system errs."
 )
 
 
