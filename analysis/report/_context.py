@@ -19,7 +19,7 @@ from .._run_counts import DeploymentSpec
 from . import _plots
 from ._format import fmt, with_interval
 from ._html import figure
-from ._scenario import scenario_panel
+from ._scenario import scenario_panel, trials_of
 from ._words import METRICS, metric_name
 
 # Fewer errors than this in a group: its rate and ratios rest on a handful of events.
@@ -370,7 +370,7 @@ def run_context(
             disparities=overall(
                 tables["disparities"][tables["disparities"]["deployment"] == spec.name]
             ),
-            columns=["sightings", *(metric_name(m) for m in shown)],
+            columns=[trials_of(spec), *(metric_name(m) for m in shown)],
             shown=shown,
             n_from="fta",
             figures=figures,

@@ -159,7 +159,7 @@ def _counts(
     precision = by_metric["alert_precision"]
     per_day = false_alerts / (residents * days)
     text = (
-        f"{false_alerts:,} false alerts in {days} days from {sightings:,} sightings "
+        f"{false_alerts:,} false alerts in {days} days from {sightings:,} {trials_of(spec)} "
         f"(false alerts per resident per day: {one_in(per_day)} on average; alert precision "
         f"{fmt(precision['rate'])}: {int(precision['count']):,} of {int(precision['n']):,} "
         "alerts were right)"
@@ -176,3 +176,8 @@ def _counts(
             f"{one_in(top['per_person'])} per day"
         )
     return text + "."
+
+
+def trials_of(spec: DeploymentSpec) -> str:
+    """What one row of a deployment's decisions is, in words."""
+    return "candidate captures reviewed" if spec.info.search == "captures" else "sightings"
