@@ -83,8 +83,10 @@ def compare_runs(
     over persons: where the runs simulate the same persons (the same seed and
     population, another threshold), one set of weights reweighs a person in every
     run, since their sightings are the same; otherwise each run is resampled
-    independently. ``significant`` where the interval excludes 1. Groups are every
-    attribute value and all (single attributes only). Columns: ``COMPARE_COLUMNS``.
+    independently. ``significant`` where the interval excludes 1. ``count``: the
+    false alerts, or the errors of a rate over searches; ``n``: residents, or
+    searches. Groups are every attribute value and all (single attributes only).
+    Columns: ``COMPARE_COLUMNS``.
     """
     attributes = list(attributes)
     paired = _same_persons(runs, attributes)
@@ -128,7 +130,8 @@ def compare_runs(
                             *key,
                             metric,
                             run.label,
-                            rate.numerator[i, m],
+                            rate.numerator[i, m]
+                            * (run.days / 1000.0 if metric == COMPARED[0] else 1.0),
                             rate.denominator[i, m],
                             rate.rate[i, m],
                             intervals[r][0][i, m],

@@ -62,6 +62,10 @@ def test_compare_shows_each_groups_change_with_intervals(
         a = first.xs(metric, level="metric")["rate"]
         b = later.xs(metric, level="metric")["rate"]
         assert (np.sign(b - a).dropna() * direction >= 0).all(), metric
+    decisions = pd.read_parquet(compared[0] / "decisions.parquet")
+    false_alerts = (decisions["deployment"] == STREET) & (decisions["outcome"] == "false_alert")
+    counted = first.loc[("all", "all", "false_alerts_per_1000_per_day"), "count"]
+    assert counted == pytest.approx(false_alerts.sum()), "count is false alerts, not per 1,000"
     everyone = later.loc[("all", "all", "false_alerts_per_1000_per_day")]
     assert everyone["change_high"] < 1 and everyone["significant"]
     assert everyone["change_low"] <= everyone["change"] <= everyone["change_high"]
@@ -73,6 +77,7 @@ def test_compare_names_what_differs_and_writes_a_page(compared: tuple[Path, Path
     assert differences["key"].tolist() == [f"deployments.{STREET}.threshold"]
     html = (out / "index.html").read_text(encoding="utf-8")
     assert f"deployments.{STREET}.threshold" in html and "false alerts per 1,000" in html
+    assert '<td class="label">not set</td>' in html, "the first run leaves it unset"
     assert "missed match rate (FNIR)" in html and "false alert rate (FPIR)" in html
 
 

@@ -51,8 +51,13 @@ def compare_context(
         "labels": list(labels),
         "deployments": deployments,
         "differences": [
-            {"key": row["key"], "values": [str(row[label]) for label in labels]}
+            {"key": row["key"], "values": [_setting(row[label]) for label in labels]}
             for _, row in differences.iterrows()
         ],
         "version": version,
     }
+
+
+def _setting(value: object) -> str:
+    """A config value as the page shows it; a key a run leaves unset reads so."""
+    return "not set" if value is None or value == "" else str(value)
