@@ -17,9 +17,9 @@ from .._burden import lorenz_curve
 from .._metrics import HIGHER_IS_WORSE, overall
 from .._run_counts import DeploymentSpec
 from . import _plots
-from ._format import fmt, with_interval
+from ._format import fmt, ratio_interval, with_interval
 from ._html import figure
-from ._scenario import scenario_panel, trials_of
+from ._scenario import SIMULATION, scenario_panel, trials_of
 from ._words import METRICS, metric_name
 
 # Fewer errors than this in a group: its rate and ratios rest on a handful of events.
@@ -134,6 +134,12 @@ EVENT_METHODS = [
     "Persons act independently; there is no feedback from a stop to later exposure unless the "
     "scenario configures it; human review and consequences are simple probabilities and costs.",
 ]
+VIDEO_SIMULATION = (
+    "Every face here is drawn by riskclass's renderer, from configured skin reflectance, "
+    "lighting and face sizes; the detectors are real (face_recognition's HOG or CNN, OpenCV's "
+    "Haar cascade) and run on those frames. The rates show how these detectors treat these "
+    "drawn faces, not how often they miss real people."
+)
 VIDEO_METHODS = [
     "Missed detection: ground-truth faces (per frame) that a detector did not find, matched "
     "by box overlap (intersection over union at least 0.3). Faces are drawn and lit by the "
@@ -265,12 +271,11 @@ def _disparity_tables(
                 "attribute": r.attribute,
                 "metric": _ratio_words(r.metric, getattr(r, "lighting", "")),
                 "group": group_label(r.attribute, r.value),
-                "value": r.value,
                 "reference": group_label(r.attribute, r.reference),
                 "rate": fmt(r.rate),
                 "reference_rate": fmt(r.reference_rate),
                 "ratio": fmt(r.ratio) + (CAUTION if few else ""),
-                "interval": f"{fmt(r.ci_low)} to {fmt(r.ci_high)}",
+                "interval": ratio_interval(r.ci_low, r.ci_high),
                 "errors": _errors(r.metric, r.count, r.n),
                 "significant": bool(r.significant),
                 "sort": r.ratio,
@@ -381,6 +386,7 @@ def run_context(
         "run_dir": run_dir,
         "seed": scenario.seed,
         "source": "Run",
+        "simulation": SIMULATION,
         "panel": panel,
         "methods": EVENT_METHODS,
         "glossary": _glossary(_METRICS_SHOWN),
@@ -538,6 +544,7 @@ def video_context(
         "run_dir": run_dir,
         "seed": scenario.seed,
         "source": "Rendered video",
+        "simulation": VIDEO_SIMULATION,
         "panel": None,
         "methods": VIDEO_METHODS,
         "glossary": _glossary(["missed_detection"]),

@@ -65,7 +65,6 @@ def scenario_panel(
             }
         )
     return {
-        "simulation": SIMULATION,
         "setting": (
             f"{scenario.population.size:,} simulated residents of {len(scenario.districts)} "
             f"districts, {scenario.days} days from {scenario.start_date:%Y-%m-%d}, "

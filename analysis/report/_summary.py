@@ -10,7 +10,7 @@ import pandas as pd
 from riskclass import ALL, Scenario, group_label, records
 
 from .._metrics import overall
-from ._format import fmt
+from ._format import fmt, ratio_interval
 from ._words import KEY_RATE, metric_name
 
 
@@ -28,7 +28,7 @@ def disparity_sentence(deployment: str, metric: str, top: pd.Series, *, within: 
         f"{fmt(top['rate'])} for {group_label(top['attribute'], top['value'])} against "
         f"{fmt(top['reference_rate'])} for {group_label(top['attribute'], top['reference'])} "
         f"(the reference group): a ratio of {fmt(top['ratio'])} "
-        f"(95% interval of the ratio {fmt(top['ci_low'])} to {fmt(top['ci_high'])}, {verdict})"
+        f"(95% interval of the ratio {ratio_interval(top['ci_low'], top['ci_high'])}, {verdict})"
     )
 
 
