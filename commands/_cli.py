@@ -277,7 +277,7 @@ def _run_scenario(args: argparse.Namespace) -> int:
     held = calibration_holds(summary.calibration)
     _stdout.print(
         f"calibration: {int(held.sum())} of {len(held)} rates realized within their 95% interval "
-        f"or 10% of target (see calibration.csv)",
+        f"or 10% of target{_misses(summary.calibration, held)} (see calibration.csv)",
         highlight=False,
     )
     kinds = {deployment.name: deployment.kind for deployment in scenario.deployments}
@@ -538,13 +538,24 @@ def _calibrate(args: argparse.Namespace) -> int:
         _, table = _run.calibrate_and_check(scenario, progress=progress)
     write_file_atomically(args.out, table.to_csv(index=False))
     _print_calibration(table)
-    held = int(calibration_holds(table).sum())
+    held = calibration_holds(table)
     _stdout.print(
-        f"{held} of {len(table)} rates realized within their 95% interval or 10% of target; "
-        f"wrote {args.out} in {time.perf_counter() - started:.1f} s",
+        f"{int(held.sum())} of {len(table)} rates realized within their 95% interval or 10% of "
+        f"target{_misses(table, held)}; wrote {args.out} in "
+        f"{time.perf_counter() - started:.1f} s",
         highlight=False,
     )
     return 0
+
+
+def _misses(table: pd.DataFrame, held: pd.Series) -> str:
+    """Which calibrated rates missed their target, as a clause (empty when none did)."""
+    missed = [
+        f"{row.group} {row.metric} {fmt(row.realized)} [{fmt(row.ci_low)}, {fmt(row.ci_high)}] "
+        f"against {fmt(row.target)}"
+        for row in records(table[~held])
+    ]
+    return f"; missed: {'; '.join(missed)}" if missed else ""
 
 
 def _print_calibration(table: pd.DataFrame) -> None:
