@@ -41,11 +41,12 @@ from riskclass import (
 from riskclass import (
     Progress as ProgressFn,
 )
-from riskclass.analysis import calibration_summary, overall
+from riskclass.analysis import calibration_holds, calibration_summary, overall
 from riskclass.analysis.report import fmt
 from riskclass.pipeline import encode_photos, fit_profile, read_labels
 
 from . import _bench, _run, _video
+from ._compare import COMPARE_CSV, compare
 from ._report import HTML, ReportSummary, build_report
 
 EXIT_USAGE = 2
@@ -137,6 +138,20 @@ def _parser() -> argparse.ArgumentParser:
         "run_dir", type=Path, metavar="RUN_DIR", help="a `riskclass run` output"
     )
     report_parser.set_defaults(handler=_report)
+
+    compare_parser = commands.add_parser(
+        "compare",
+        help="what-if: finished runs side by side per deployment and group, with change ratios",
+    )
+    compare_parser.add_argument(
+        "run_dirs",
+        type=Path,
+        nargs="+",
+        metavar="RUN_DIR",
+        help="two or more `riskclass run` outputs; the first is the baseline",
+    )
+    _add_output_arguments(compare_parser)
+    compare_parser.set_defaults(handler=_compare)
 
     bench = commands.add_parser(
         "bench",
@@ -249,7 +264,16 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> Scenario:
-    return load_config(args.config, args.overrides)
+    scenario = load_config(args.config, args.overrides)
+    if any(o.split("=", 1)[0].strip() == "algorithm.threshold" for o in args.overrides):
+        # Earlier versions' docs let users read this key as the operating threshold.
+        print(
+            "note: algorithm.threshold is the calibration reference (where the configured "
+            "error rates hold), not where deployments alert; to change a deployment's "
+            "operating threshold use --set deployments.NAME.threshold=VALUE",
+            file=sys.stderr,
+        )
+    return scenario
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -285,7 +309,8 @@ def _run_scenario(args: argparse.Namespace) -> int:
     scenario, summary = _world(args, _run.run)
     assert summary.calibration is not None and summary.per_group is not None
     _stdout.print(
-        f"calibration: {calibration_summary(summary.calibration)} (see calibration.csv)",
+        f"calibration: {calibration_summary(summary.calibration)}"
+        f"{_misses(summary.calibration)} (see calibration.csv)",
         highlight=False,
     )
     for name, threshold in summary.thresholds.items():
@@ -385,6 +410,23 @@ def _report(args: argparse.Namespace) -> int:
     with _progress_bar() as progress:
         summary = build_report(args.run_dir, progress=progress)
     _print_report(summary)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    summary = compare(args.run_dirs, args.out, force=args.force)
+    changed = summary.table[summary.table["significant"] & (summary.table["attribute"] == "all")]
+    for row in records(changed):
+        _stdout.print(
+            f"- {row.deployment} {row.metric} ({row.run}): x{fmt(row.change)} "
+            f"[{fmt(row.change_low)}, {fmt(row.change_high)}]",
+            highlight=False,
+        )
+    _stdout.print(
+        f"wrote {summary.out} ({COMPARE_CSV}, {len(summary.differences)} config differences, "
+        f"{HTML})",
+        highlight=False,
+    )
     return 0
 
 
@@ -566,10 +608,22 @@ def _calibrate(args: argparse.Namespace) -> int:
     write_file_atomically(args.out, table.to_csv(index=False))
     _print_calibration(table)
     _stdout.print(
-        f"{calibration_summary(table)}; wrote {args.out} in {time.perf_counter() - started:.1f} s",
+        f"{calibration_summary(table)}{_misses(table)}; wrote {args.out} in "
+        f"{time.perf_counter() - started:.1f} s",
         highlight=False,
     )
     return 0
+
+
+def _misses(table: pd.DataFrame) -> str:
+    """Which calibrated rates missed their target, as a clause (empty when none did)."""
+    held = calibration_holds(table)
+    missed = [
+        f"{row.group} {row.metric} {fmt(row.realized)} [{fmt(row.ci_low)}, {fmt(row.ci_high)}] "
+        f"against {fmt(row.target)}"
+        for row in records(table[~held])
+    ]
+    return f"; missed: {'; '.join(missed)}" if missed else ""
 
 
 def _print_calibration(table: pd.DataFrame) -> None:
