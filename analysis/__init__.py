@@ -5,7 +5,16 @@ Computing lives here; the report's presentation (summary, HTML, figures) is
 """
 
 from ._bootstrap import BootstrapRates, cluster_bootstrap, pair_bootstrap_interval, wilson_interval
-from ._burden import BURDEN_COLUMNS, burden_by_group, gini, lorenz_curve, person_burden
+from ._burden import (
+    BURDEN_COLUMNS,
+    alternative_burden,
+    alternative_deployments,
+    burden_by_group,
+    counted_deployments,
+    gini,
+    lorenz_curve,
+    person_burden,
+)
 from ._calibration_table import (
     CALIBRATION_COLUMNS,
     calibration_holds,
@@ -13,6 +22,7 @@ from ._calibration_table import (
     calibration_table,
 )
 from ._cells import GroupCells, group_cells
+from ._compare import COMPARE_COLUMNS, RunData, compare_runs, config_differences
 from ._det import DET_COLUMNS, det_points
 from ._impostors import IMPOSTOR_COLUMNS, ImpostorRates, impostor_heatmap, impostor_rates
 from ._metrics import (
@@ -26,11 +36,17 @@ from ._metrics import (
 )
 from ._per_group import PER_GROUP_COLUMNS, per_group_table
 from ._run_counts import DeploymentCounts, DeploymentSpec, count_run
-from ._video_table import VIDEO_COLUMNS, video_group_metrics, video_per_group
+from ._video_table import (
+    VIDEO_COLUMNS,
+    stratified_disparities,
+    video_group_metrics,
+    video_per_group,
+)
 
 __all__ = [
     "BURDEN_COLUMNS",
     "CALIBRATION_COLUMNS",
+    "COMPARE_COLUMNS",
     "DET_COLUMNS",
     "DISPARITY_COLUMNS",
     "IMPOSTOR_COLUMNS",
@@ -44,12 +60,18 @@ __all__ = [
     "GroupMetrics",
     "ImpostorRates",
     "Metric",
+    "RunData",
+    "alternative_burden",
+    "alternative_deployments",
     "burden_by_group",
     "calibration_holds",
     "calibration_summary",
     "calibration_table",
     "cluster_bootstrap",
+    "compare_runs",
+    "config_differences",
     "count_run",
+    "counted_deployments",
     "det_points",
     "gini",
     "group_cells",
@@ -62,6 +84,7 @@ __all__ = [
     "per_group_table",
     "person_burden",
     "rates_by_group",
+    "stratified_disparities",
     "video_group_metrics",
     "video_per_group",
     "wilson_interval",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+
+from riskclass import Deployment
 
 from ._cells import GroupCells
 
@@ -28,18 +31,49 @@ BURDEN_COLUMNS = (
 )
 
 
+def alternative_deployments(deployments: Sequence[Deployment]) -> list[list[str]]:
+    """Sets of deployments that are alternatives of one another: the same search
+    (kind, gallery, cameras, consequences) at different thresholds, over the same
+    captures. Summing them would count one sighting's consequences once per
+    alternative.
+
+    Examples
+    --------
+    >>> from riskclass import Deployment
+    >>> at = [Deployment(name=f"t{t}", kind="watchlist_screening", threshold=t) for t in (0.5, 0.6)]
+    >>> alternative_deployments([*at, Deployment(name="gate", kind="access_gate")])
+    [['t0.5', 't0.6']]
+    """
+    sets: dict[str, list[str]] = {}
+    for deployment in deployments:
+        search = deployment.model_dump(mode="json", exclude={"name", "threshold"})
+        sets.setdefault(json.dumps(search, sort_keys=True), []).append(deployment.name)
+    return [names for names in sets.values() if len(names) > 1]
+
+
+def counted_deployments(
+    deployments: Sequence[str], alternatives: Sequence[Sequence[str]]
+) -> list[str]:
+    """The deployments a burden adds up: all but the second and later of each set of
+    alternatives (the first stands for its set)."""
+    dropped = {name for names in alternatives for name in names[1:]}
+    return [name for name in deployments if name not in dropped]
+
+
 def person_burden(
     decisions: Iterable[pa.Table],
     *,
     persons: int,
     deployments: list[str],
     costs: Mapping[str, float],
+    alternatives: Sequence[Sequence[str]] = (),
 ) -> pd.DataFrame:
     """Wrongful consequences per person: one column per deployment and a ``burden`` total.
 
     Each decision whose outcome is in ``WRONGFUL_OUTCOMES`` and that has a
     consequence adds that consequence's cost (default 1) to the person's burden
-    in its deployment.
+    in its deployment. The total adds `counted_deployments`: of a set of
+    ``alternatives``, only the first.
     """
     burden = np.zeros((len(deployments), persons))
     for table in decisions:
@@ -62,7 +96,7 @@ def person_burden(
         np.add.at(burden, (which[cost > 0], person[cost > 0]), cost[cost > 0])
     frame = pd.DataFrame(burden.T, columns=deployments)
     frame.insert(0, "person_id", np.arange(persons, dtype=np.int64))
-    frame["burden"] = burden.sum(axis=0)
+    frame["burden"] = frame[counted_deployments(deployments, alternatives)].sum(axis=1)
     return frame
 
 
@@ -128,3 +162,24 @@ def burden_by_group(
             )
         )
     return pd.DataFrame(rows, columns=list(BURDEN_COLUMNS))
+
+
+def alternative_burden(
+    burden: pd.DataFrame,
+    deployments: Sequence[str],
+    alternatives: Sequence[Sequence[str]],
+    cells: GroupCells,
+) -> pd.DataFrame:
+    """`burden_by_group` once per alternative, with it in place of its set's first:
+    what residents would bear under each alternative. Column ``alternative`` names it."""
+    counted = counted_deployments(deployments, alternatives)
+    tables = []
+    for names in alternatives:
+        for name in names:
+            chosen = [name if d == names[0] else d for d in counted]
+            total = burden.assign(burden=burden[chosen].sum(axis=1))
+            tables.append(burden_by_group(total, chosen, cells).assign(alternative=name))
+    columns = ["alternative", *BURDEN_COLUMNS]
+    return (
+        pd.concat(tables, ignore_index=True)[columns] if tables else pd.DataFrame(columns=columns)
+    )

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from riskclass import Stream, rng_for
 from riskclass.synthetic import RateCount
 
 from ._bootstrap import pair_bootstrap_interval, wilson_interval
@@ -20,7 +19,7 @@ CALIBRATION_COLUMNS = (
 RELATIVE_TOLERANCE = 0.1
 
 
-def calibration_table(counts: Sequence[RateCount], *, seed: int) -> pd.DataFrame:
+def calibration_table(counts: Sequence[RateCount], *, rng: np.random.Generator) -> pd.DataFrame:
     """One row per checked rate, with ``CALIBRATION_COLUMNS``.
 
     Counted impostor rates get a pair bootstrap interval; counted rates from
@@ -34,12 +33,13 @@ def calibration_table(counts: Sequence[RateCount], *, seed: int) -> pd.DataFrame
     Examples
     --------
     >>> from riskclass.synthetic import RateCount
-    >>> table = calibration_table([RateCount("default", "fnmr", 0.01, 95, 10_000)], seed=0)
+    >>> table = calibration_table(
+    ...     [RateCount("default", "fnmr", 0.01, 95, 10_000)], rng=np.random.default_rng(0)
+    ... )
     >>> table[["realized", "n", "method", "status"]]
        realized      n   method status
     0    0.0095  10000  counted     ok
     """
-    rng = rng_for(seed, Stream.CALIBRATION, 4)
     rows = []
     for count in counts:
         if count.n == 0:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from riskclass import ALL
 
-from ._bootstrap import wilson_interval
+from ._bootstrap import CLUSTER_REPLICATES, CONFIDENCE, wilson_interval
 from ._cells import group_cells
-from ._metrics import Metric, rates_by_group
+from ._metrics import DISPARITY_COLUMNS, Metric, rates_by_group
 
 VIDEO_COLUMNS = (
     "stage",
@@ -104,3 +105,111 @@ def video_group_metrics(
         tables.append(table.drop(columns=["threshold", "gallery_fraction"]))
         disparities.append(disparity.drop(columns=["threshold"]))
     return pd.concat(tables, ignore_index=True), pd.concat(disparities, ignore_index=True)
+
+
+def stratified_disparities(
+    detections: pd.DataFrame,
+    *,
+    attributes: Sequence[str],
+    reference: Mapping[str, str],
+    rng: np.random.Generator,
+    replicates: int = CLUSTER_REPLICATES,
+) -> pd.DataFrame:
+    """Missed-detection disparities compared within light levels (Mantel-Haenszel).
+
+    Light drives detection, and groups can meet the camera in different light: a
+    crude ratio then measures the lighting mix. Per pair of values, the pooled
+    ratio is ``sum_L(a_L n0_L / N_L) / sum_L(c_L n1_L / N_L)`` over light levels
+    ``L`` (``a``, ``c``: missed face-frames of the group and of the reference;
+    ``n1``, ``n0``: their face-frames; ``N = n1 + n0``), so a light level where
+    either group is absent adds nothing. ``rate`` and ``reference_rate`` are the
+    two groups' rates under the same weights (their ratio is the pooled ratio).
+    The reference is ``reference[attribute]``, else the value that no other
+    value's pooled ratio falls below by most. Intervals: a bootstrap over faces
+    (Poisson weights, as `rates_by_group`). Columns: ``DISPARITY_COLUMNS`` with
+    ``lighting`` empty.
+    """
+    detections = detections.assign(face=detections.groupby(["video", "person_id"]).ngroup())
+    lights = list(dict.fromkeys(detections["lighting"]))
+    faces = detections.drop_duplicates("face").sort_values("face").reset_index(drop=True)
+    weights = np.vstack(
+        [np.ones(len(faces)), rng.poisson(1.0, (replicates, len(faces))).astype(np.float64)]
+    )
+    frames = np.bincount(detections["face"], minlength=len(faces)).astype(np.float64)
+    light = faces["lighting"].map({name: i for i, name in enumerate(lights)}).to_numpy()
+    rows = []
+    for detector in [c for c in DETECTORS if c in detections.columns]:
+        missed = np.bincount(
+            detections["face"], weights=~detections[detector].astype(bool), minlength=len(faces)
+        )
+        for attribute in [*attributes, "skin_reflectance"]:
+            labels = faces[attribute].astype(str)
+            values = sorted(labels.unique())
+            # (replicates + 1, values, lights): weighted face-frames and misses.
+            member = np.zeros((len(faces), len(values), len(lights)))
+            member[np.arange(len(faces)), labels.map(values.index).to_numpy(), light] = 1.0
+            n = np.einsum("bf,f,fvl->bvl", weights, frames, member)
+            a = np.einsum("bf,f,fvl->bvl", weights, missed, member)
+            rows += _pooled_rows(detector, attribute, values, reference.get(attribute), n, a)
+    return pd.DataFrame(rows, columns=list(DISPARITY_COLUMNS))
+
+
+def _pooled_rows(
+    detector: str,
+    attribute: str,
+    values: list[str],
+    reference: str | None,
+    n: npt.NDArray[np.float64],
+    a: npt.NDArray[np.float64],
+) -> list[tuple[object, ...]]:
+    """Disparity rows of one attribute from weighted face-frames ``n`` and misses ``a``
+    (``(replicates + 1, values, lights)``, the point estimate first)."""
+    both = n[:, :, None, :] + n[:, None, :, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(both > 0, n[:, None, :, :] / both, 0.0)  # n_r / N, for [g, r]
+        num = (a[:, :, None, :] * share).sum(axis=-1)  # sum a_g n_r / N
+        weight = (n[:, :, None, :] * share).sum(axis=-1)  # sum n_g n_r / N
+        den = num.transpose(0, 2, 1)  # sum a_r n_g / N
+        ratio = num / den
+    off_diagonal = ~np.eye(len(values), dtype=bool)
+    if reference is not None:
+        ref = values.index(reference)
+    else:
+        # The value the others exceed by most at their least: ratios then stay >= 1.
+        worst = np.where(off_diagonal, np.nan_to_num(ratio[0], nan=-np.inf), np.inf).min(axis=0)
+        ref = int(np.argmax(worst))
+    tail = (1.0 - CONFIDENCE) / 2.0
+    rows: list[tuple[object, ...]] = []
+    for g, value in enumerate(values):
+        if g == ref:
+            continue
+        point = ratio[0, g, ref]
+        finite = bool(np.isfinite(point))
+        replicated = ratio[1:, g, ref]
+        replicated = replicated[~np.isnan(replicated)]
+        low, high = (
+            np.quantile(replicated, [tail, 1.0 - tail], method="inverted_cdf")
+            if finite and len(replicated)
+            else (np.nan, np.nan)
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = num[0, g, ref] / weight[0, g, ref]
+            reference_rate = den[0, g, ref] / weight[0, g, ref]
+        rows.append(
+            (
+                detector,
+                "missed_detection",
+                np.nan,
+                None,
+                attribute,
+                value,
+                values[ref],
+                rate,
+                reference_rate,
+                point if finite else np.nan,
+                low,
+                high,
+                bool(finite and (low > 1.0 or high < 1.0)),
+            )
+        )
+    return rows

@@ -24,6 +24,7 @@ _LAZY = {
         "clear_cache",
     ),
     "_bench": ("BenchResult", "bench_environment", "results_json", "run_bench"),
+    "_compare": ("COMPARE_CSV", "CompareSummary", "compare"),
     "_report": ("HTML", "ReportSummary", "build_report"),
     "_run": ("Calibration", "RunSummary", "calibrate_and_check", "generate", "run"),
     "_sweep": (
@@ -33,6 +34,7 @@ _LAZY = {
         "SweepRun",
         "SweepSummary",
         "combine",
+        "compare",
         "plan",
         "sweep",
     ),
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
         calibration_key,
         clear_cache,
     )
+    from ._compare import COMPARE_CSV, CompareSummary, compare
     from ._report import HTML, ReportSummary, build_report
     from ._run import Calibration, RunSummary, calibrate_and_check, generate, run
     from ._sweep import (
@@ -68,6 +71,7 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = [
     "CACHE_ENV",
+    "COMPARE_CSV",
     "DEFAULT_METHODS",
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
@@ -77,6 +81,7 @@ __all__ = [
     "BenchResult",
     "CacheInfo",
     "Calibration",
+    "CompareSummary",
     "Grid",
     "ReportSummary",
     "RunSummary",
@@ -92,6 +97,7 @@ __all__ = [
     "calibration_key",
     "clear_cache",
     "combine",
+    "compare",
     "generate",
     "main",
     "plan",

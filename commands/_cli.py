@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from riskclass import RiskclassError
 
@@ -22,6 +23,9 @@ from ._bench_methods import DEFAULT_METHODS
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+if TYPE_CHECKING:
+    from riskclass import Scenario
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -117,6 +121,20 @@ def _parser() -> argparse.ArgumentParser:
         "run_dir", type=Path, metavar="RUN_DIR", help="a `riskclass run` output"
     )
     report_parser.set_defaults(handler=_deferred("_report"))
+
+    compare_parser = commands.add_parser(
+        "compare",
+        help="what-if: finished runs side by side per deployment and group, with change ratios",
+    )
+    compare_parser.add_argument(
+        "run_dirs",
+        type=Path,
+        nargs="+",
+        metavar="RUN_DIR",
+        help="two or more `riskclass run` outputs; the first is the baseline",
+    )
+    _add_output_arguments(compare_parser)
+    compare_parser.set_defaults(handler=_deferred("_compare"))
 
     bench = commands.add_parser(
         "bench",
@@ -249,10 +267,24 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _validate(args: argparse.Namespace) -> int:
+def load_scenario(args: argparse.Namespace) -> Scenario:
+    """The scenario of a command's CONFIG and --set overrides."""
     from riskclass import load_config  # pydantic and yaml: not needed for --help
 
     scenario = load_config(args.config, args.overrides)
+    if any(o.split("=", 1)[0].strip() == "algorithm.threshold" for o in args.overrides):
+        # Earlier versions' docs let users read this key as the operating threshold.
+        print(
+            "note: algorithm.threshold is the calibration reference (where the configured "
+            "error rates hold), not where deployments alert; to change a deployment's "
+            "operating threshold use --set deployments.NAME.threshold=VALUE",
+            file=sys.stderr,
+        )
+    return scenario
+
+
+def _validate(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args)
     print(
         f"{args.config}: valid scenario {scenario.name!r}: {scenario.population.size:,} persons, "
         f"{len(scenario.districts)} districts, {scenario.days} days"

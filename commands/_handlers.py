@@ -34,17 +34,17 @@ from riskclass import (
     KINDS,
     Scenario,
     group_label,
-    load_config,
     records,
     write_file_atomically,
 )
 from riskclass import (
     Progress as ProgressFn,
 )
-from riskclass.analysis import calibration_summary, overall
+from riskclass.analysis import calibration_holds, calibration_summary, overall
 from riskclass.analysis.report import fmt
 
 from . import _bench, _cache, _run
+from ._cli import load_scenario
 from ._report import HTML, ReportSummary, build_report
 
 _TERMINAL_ROWS = 12
@@ -59,15 +59,11 @@ _console = Console(stderr=True)
 _stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
-def _load(args: argparse.Namespace) -> Scenario:
-    return load_config(args.config, args.overrides)
-
-
 def _world(
     args: argparse.Namespace, stage: Callable[..., _run.RunSummary]
 ) -> tuple[Scenario, _run.RunSummary]:
     """Run ``stage`` (`generate` or `run`) with a progress bar and print the world it made."""
-    scenario = _load(args)
+    scenario = load_scenario(args)
     started = time.perf_counter()
     with _progress_bar() as progress:
         summary = stage(
@@ -86,7 +82,8 @@ def _run_scenario(args: argparse.Namespace) -> int:
     scenario, summary = _world(args, functools.partial(_run.run, cache=args.cache))
     assert summary.calibration is not None and summary.per_group is not None
     _stdout.print(
-        f"calibration: {calibration_summary(summary.calibration)} (see calibration.csv)"
+        f"calibration: {calibration_summary(summary.calibration)}"
+        f"{_misses(summary.calibration)} (see calibration.csv)"
         f"{_CACHE_NOTES[summary.calibration_cache]}",
         highlight=False,
     )
@@ -190,6 +187,25 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from ._compare import COMPARE_CSV, compare
+
+    summary = compare(args.run_dirs, args.out, force=args.force)
+    changed = summary.table[summary.table["significant"] & (summary.table["attribute"] == "all")]
+    for row in records(changed):
+        _stdout.print(
+            f"- {row.deployment} {row.metric} ({row.run}): x{fmt(row.change)} "
+            f"[{fmt(row.change_low)}, {fmt(row.change_high)}]",
+            highlight=False,
+        )
+    _stdout.print(
+        f"wrote {summary.out} ({COMPARE_CSV}, {len(summary.differences)} config differences, "
+        f"{HTML})",
+        highlight=False,
+    )
+    return 0
+
+
 def _print_report(summary: ReportSummary) -> None:
     disparities = summary.tables["disparities"]
     flagged = overall(disparities)
@@ -271,7 +287,7 @@ def _bench_command(args: argparse.Namespace) -> int:
 def _video_render(args: argparse.Namespace) -> int:
     from . import _video  # OpenCV, face_recognition and dlib: only for video
 
-    scenario = _load(args)
+    scenario = load_scenario(args)
     with _progress_bar() as progress:
         summary = _video.render(
             scenario, args.out, force=args.force, config_path=args.config, progress=progress
@@ -367,17 +383,29 @@ def _enroll(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    scenario = _load(args)
+    scenario = load_scenario(args)
     started = time.perf_counter()
     with _progress_bar() as progress:
         _, table = _run.calibrate_and_check(scenario, progress=progress, cache=args.cache)
     write_file_atomically(args.out, table.to_csv(index=False))
     _print_calibration(table)
     _stdout.print(
-        f"{calibration_summary(table)}; wrote {args.out} in {time.perf_counter() - started:.1f} s",
+        f"{calibration_summary(table)}{_misses(table)}; wrote {args.out} in "
+        f"{time.perf_counter() - started:.1f} s",
         highlight=False,
     )
     return 0
+
+
+def _misses(table: pd.DataFrame) -> str:
+    """Which calibrated rates missed their target, as a clause (empty when none did)."""
+    held = calibration_holds(table)
+    missed = [
+        f"{row.group} {row.metric} {fmt(row.realized)} [{fmt(row.ci_low)}, {fmt(row.ci_high)}] "
+        f"against {fmt(row.target)}"
+        for row in records(table[~held])
+    ]
+    return f"; missed: {'; '.join(missed)}" if missed else ""
 
 
 def _print_calibration(table: pd.DataFrame) -> None:

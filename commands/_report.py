@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskclass import (
+    CAMERAS,
     DECISIONS,
     GALLERIES,
     HITS,
@@ -43,8 +44,11 @@ from riskclass import (
 )
 from riskclass.analysis import (
     DeploymentSpec,
+    alternative_burden,
+    alternative_deployments,
     burden_by_group,
     count_run,
+    counted_deployments,
     det_points,
     group_cells,
     group_metrics,
@@ -52,6 +56,7 @@ from riskclass.analysis import (
     impostor_rates,
     person_burden,
     report,
+    stratified_disparities,
     video_group_metrics,
 )
 
@@ -133,13 +138,15 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
     )
     report_progress(progress, "report", 3, _STEPS)
     deployments = [spec.name for spec in specs]
+    alternatives = alternative_deployments(scenario.deployments)
     burden = person_burden(
         _row_groups(run_dir / DECISIONS, ["deployment", "person_id", "outcome", "consequence"]),
         persons=len(persons),
         deployments=deployments,
         costs=settings.costs,
+        alternatives=alternatives,
     )
-    burden_groups = burden_by_group(burden, deployments, cells)
+    burden_groups = burden_by_group(burden, counted_deployments(deployments, alternatives), cells)
     report_progress(progress, "report", 4, _STEPS)
     tables = {
         "metrics": metrics.metrics,
@@ -150,9 +157,15 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
         "impostor_fmr": impostor_heatmap(impostors, cells),
         "det_points": det_points(counts, specs, cells),
         "burden_by_group": burden_groups,
+        "alternative_burden": alternative_burden(burden, deployments, alternatives, cells),
     }
     summary = report.run_summary(
-        scenario, metrics.disparities, metrics.shares, burden_groups, burden
+        scenario,
+        metrics.disparities,
+        metrics.shares,
+        burden_groups,
+        burden,
+        alternatives=alternatives,
     )
     html = report.render_report(
         report.run_context(
@@ -164,6 +177,8 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
             burden=burden,
             summary=summary,
             persons=persons,
+            cameras=pd.read_parquet(run_dir / CAMERAS),
+            alternatives=alternatives,
         )
     )
     out = _write_report(run_dir, tables, html, summary, extra={"person_burden": burden})
@@ -187,12 +202,19 @@ def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float)
         reference=scenario.report.reference,
         rng=rng_for(scenario.seed, Stream.REPORT, 2),
     )
+    stratified = stratified_disparities(
+        detections,
+        attributes=list(scenario.population.attributes),
+        reference=scenario.report.reference,
+        rng=rng_for(scenario.seed, Stream.REPORT, 4),
+    )
     tables = {
         "metrics": metrics,
         "disparities": disparities,
+        "stratified_disparities": stratified,
         "video_per_group": pd.read_csv(results / "video_per_group.csv"),
     }
-    summary = report.video_summary(metrics, disparities)
+    summary = report.video_summary(metrics, disparities, stratified)
     html = report.render_report(
         report.video_context(
             run_dir=str(run_dir),
@@ -242,7 +264,7 @@ def _write_report(
 
 
 def _scenario_of(run_dir: Path, manifest: dict[str, Any]) -> Scenario:
-    for name in (PERSONS, PERSON_OUTCOMES, GALLERIES, DECISIONS, HITS):
+    for name in (PERSONS, CAMERAS, PERSON_OUTCOMES, GALLERIES, DECISIONS, HITS):
         if not (run_dir / name).is_file():
             raise DataError(
                 f"{run_dir}: not a finished riskclass run ({name} is missing); {_RUN_HINT}"

@@ -34,11 +34,13 @@ from riskclass import (
     ConfigError,
     Progress,
     Scenario,
+    Stream,
     atomic_output_dir,
     naming_config_file,
     parquet_writer,
     provenance,
     report_progress,
+    rng_for,
     write_json,
     write_parquet,
 )
@@ -111,7 +113,7 @@ def _calibration(
     model = calibrate(scenario.algorithm, seed=scenario.seed, progress=progress)
     check_seed = scenario.seed + _CHECK_SEED_OFFSET
     counts = measure_rates(model, seed=check_seed, progress=progress)
-    table = calibration_table(counts, seed=check_seed)
+    table = calibration_table(counts, rng=rng_for(check_seed, Stream.CALIBRATION, 4))
     if not cache:
         return model, table, "off"
     _cache.store(key, _cache.CachedCalibration(model.to_json(), table.to_csv(index=False)))

@@ -33,7 +33,7 @@ FOUR_GROUPS = {
 def four_groups() -> tuple[EmbeddingModel, pd.DataFrame]:
     model = calibrate(Algorithm.model_validate(FOUR_GROUPS), seed=101)
     # Out of sample: a seed other than calibration's.
-    table = calibration_table(measure_rates(model, seed=202), seed=202)
+    table = calibration_table(measure_rates(model, seed=202), rng=np.random.default_rng(202))
     return model, table
 
 
@@ -85,7 +85,7 @@ def test_fpir_emerges_from_search_against_growing_galleries() -> None:
     model = calibrate(
         Algorithm.model_validate({"error_rates": {"default": {"fmr": 1e-5, "fnmr": 0.01}}}), seed=3
     )
-    table = calibration_table(measure_rates(model, seed=4), seed=4)
+    table = calibration_table(measure_rates(model, seed=4), rng=np.random.default_rng(4))
     table = table[table["condition"] == "reference"].set_index("metric")
     fmr = table.loc["fmr", "realized"]
     fmr_se = (table.loc["fmr", "ci_high"] - table.loc["fmr", "ci_low"]) / 3.92

@@ -45,7 +45,9 @@ MAX_PAIRS = 400_000_000
 @pytest.fixture(scope="module")
 def spread() -> tuple[EmbeddingModel, pd.DataFrame]:
     model = calibrate(Algorithm.model_validate(SPREAD), seed=31)
-    table = calibration_table(measure_rates(model, seed=32, max_pairs=MAX_PAIRS), seed=32)
+    table = calibration_table(
+        measure_rates(model, seed=32, max_pairs=MAX_PAIRS), rng=np.random.default_rng(32)
+    )
     return model, table
 
 
@@ -160,7 +162,7 @@ def test_capture_conditions_move_fmr_by_the_configured_effect(
 def test_by_default_conditions_leave_fmr_where_it_is_configured() -> None:
     algorithm = Algorithm.model_validate({"error_rates": {"default": {"fmr": 1e-3, "fnmr": 0.01}}})
     model = calibrate(algorithm, seed=2)
-    table = calibration_table(measure_rates(model, seed=3), seed=3)
+    table = calibration_table(measure_rates(model, seed=3), rng=np.random.default_rng(3))
     worse = table[table["condition"] != "reference"].iloc[0]
     assert worse["target"] == pytest.approx(1e-3)
     assert worse["method"] == "counted"
@@ -175,7 +177,7 @@ def test_by_default_conditions_leave_fmr_where_it_is_configured() -> None:
 def test_a_high_fmr_is_checked_on_a_bounded_sample() -> None:
     algorithm = Algorithm.model_validate({"error_rates": {"default": {"fmr": 0.3, "fnmr": 0.01}}})
     model = calibrate(algorithm, seed=4)
-    table = calibration_table(measure_rates(model, seed=5), seed=5)
+    table = calibration_table(measure_rates(model, seed=5), rng=np.random.default_rng(5))
     row = table[(table["metric"] == "fmr") & (table["condition"] == "reference")].iloc[0]
     # About 10,000 expected matches at most, whatever the rate (the bootstrap's memory).
     assert row["n"] * 0.3 <= 10_500

@@ -5,15 +5,26 @@ from __future__ import annotations
 import base64
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks import check_report_browser
 from riskclass import validate_config
-from riskclass.analysis import Metric, group_cells, rates_by_group
+from riskclass.analysis import (
+    Metric,
+    group_cells,
+    overall,
+    rates_by_group,
+    report,
+    stratified_disparities,
+    video_group_metrics,
+)
 from riskclass.commands import EXIT_USAGE, build_report, main, run
 
+from .conftest import load_yaml
 from .test_run_pipeline import _scenario
 
 STREET = "street_watchlist"
@@ -205,3 +216,166 @@ def test_groups_without_trials_show_n_and_no_rate() -> None:
     young = table[(table["attribute"] == "age") & (table["value"] == "young")].iloc[0]
     assert young["n"] == 12 and young["rate"] == pytest.approx(3 / 12)
     assert not disparities.loc[disparities["attribute"] == "age", "significant"].any()
+
+
+def _first_screen(html: str) -> str:
+    """What comes before the first deployment's section: the first screen and findings."""
+    return html.split('<section id="deployment-', 1)[0]
+
+
+def test_first_screen_states_scenario_simulation_counts_and_headline(reported: Path) -> None:
+    html = (reported / "report" / "index.html").read_text(encoding="utf-8")
+    first = _first_screen(html)
+    assert "Simulated, not measured" in first and "configured" in first
+    assert 'href="#methods"' in first and f'href="#deployment-{STREET}"' in first
+    decisions = pd.read_parquet(reported / "decisions.parquet")
+    street = decisions[decisions["deployment"] == STREET]
+    false_alerts = int((street["outcome"] == "false_alert").sum())
+    days = validate_config(_scenario()).days
+    assert f"{false_alerts:,} false alerts in {days} days" in first
+    galleries = pd.read_parquet(reported / "galleries.parquet")
+    listed = int((galleries["gallery"] == "police_watchlist").sum())
+    assert f"police_watchlist: {listed:,} persons" in first
+    # The headline: both rates, the reference named as such, the ratio's own interval.
+    found = re.search(
+        rf"{STREET}: false alerts per 1,000 residents per day was (\S+) for (\w+)=(\w+) against "
+        r"(\S+) for \w+=(\w+) \(the reference group\): a ratio of (\S+) \(95% interval of the "
+        r"ratio (\S+) to (\S+), (?:significant|not significant)\)",
+        first,
+    )
+    assert found is not None, first[-3000:]
+    _, attribute, value, _, reference, ratio, low, high = found.groups()
+    disparities = pd.read_csv(reported / "report" / "disparities.csv")
+    row = _rows(
+        disparities,
+        deployment=STREET,
+        metric="false_alerts_per_1000_per_day",
+        attribute=attribute,
+        value=value,
+    )
+    row = row[row["threshold"].isna()].iloc[0]
+    assert row["reference"] == reference
+    assert float(ratio) == pytest.approx(row["ratio"], rel=5e-3)
+    assert float(low) == pytest.approx(row["ci_low"], rel=5e-3)
+    assert float(high) == pytest.approx(row["ci_high"], rel=5e-3)
+    # A gate's key rate reads as a rate, never as a count of rejects.
+    assert "share of genuine entry attempts falsely rejected (FNIR)" in first
+
+
+def test_tables_name_metrics_and_fold_the_full_disparity_table(reported: Path) -> None:
+    html = (reported / "report" / "index.html").read_text(encoding="utf-8")
+    street = html.split(f'<section id="deployment-{STREET}">', 1)[1].split("</section>", 1)[0]
+    assert "false alert rate (FPIR)" in street and "<th>fpir</th>" not in street
+    significant, rest = street.split("<details><summary>All disparity ratios", 1)
+    assert "ratio: the group's rate over the reference" in significant.lower()
+    assert "reference over group" in rest, "alert precision's inverted ratio is named"
+    assert "Intersections: every pair of attributes" in street
+    # The significant table lists single attributes only, largest ratio first.
+    ratios = [
+        float(r.rstrip("†"))
+        for r in re.findall(r'<td class="ratio"><strong>([^<]+)</strong>', significant)
+    ]
+    assert ratios and ratios == sorted(ratios, reverse=True)
+    glossary = html.split('<section id="methods">', 1)[1]
+    for term in ("burdened", "reference group", "Counted over", "Limits"):
+        assert term in glossary
+
+
+def test_the_report_loads_in_a_browser_without_errors(reported: Path) -> None:
+    if check_report_browser.browser() is None:
+        pytest.skip("no Chromium on PATH (apt-get install -y chromium)")
+    outcome = check_report_browser.check(reported / "report" / "index.html")
+    assert outcome["problems"] == [] and outcome["images"] >= 8
+
+
+def test_alternatives_are_side_by_side_and_never_summed(
+    tmp_path: Path, small_default: dict[str, Any]
+) -> None:
+    small_default["population"]["size"] = 2000
+    street = dict(small_default["deployments"][0])
+    small_default["deployments"] = [street, {**street, "name": "street_strict", "threshold": 0.64}]
+    out = tmp_path / "run"
+    run(validate_config(small_default), out)
+    build_report(out)
+    burden = pd.read_parquet(out / "report" / "person_burden.parquet")
+    assert burden[STREET].sum() > burden["street_strict"].sum() > 0
+    np.testing.assert_allclose(burden["burden"], burden[STREET])
+    alternative = pd.read_csv(out / "report" / "alternative_burden.csv")
+    everyone = alternative[alternative["attribute"] == "all"].set_index("alternative")
+    assert everyone.loc[STREET, "burdened_share"] > everyone.loc["street_strict", "burdened_share"]
+    html = (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert "are alternatives of street_watchlist, not added to it" in _first_screen(html)
+    assert "Share burdened under each alternative" in html
+
+
+def _confounded_detections(within_ratio: float, seed: int) -> pd.DataFrame:
+    """Faces of two skin tones where most medium faces meet the camera at night and
+    light faces in daylight; within each light, medium faces are missed
+    ``within_ratio`` times as often as light ones (per-face miss chances vary, so
+    frames of one face are correlated)."""
+    rng = np.random.default_rng(seed)
+    miss = {"day": 0.08, "night": 0.4}
+    rows = []
+    for face in range(600):
+        tone = "medium" if face % 2 else "light"
+        night_share = 0.8 if tone == "medium" else 0.2
+        lighting = "night" if rng.random() < night_share else "day"
+        chance = miss[lighting] * (within_ratio if tone == "medium" else 1.0)
+        chance = float(np.clip(rng.beta(4, 4 * (1 - chance) / chance), 0, 1))
+        for frame in range(8):
+            rows.append(
+                {
+                    "video": f"{lighting}_{face // 50}",
+                    "lighting": lighting,
+                    "frame": frame,
+                    "person_id": face,
+                    "skin_tone": tone,
+                    "skin_reflectance": 0.75 if tone == "light" else 0.55,
+                    "hog": rng.random() >= chance,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("within_ratio", [1.0, 1.8])
+def test_video_headline_compares_within_light(within_ratio: float) -> None:
+    detections = _confounded_detections(within_ratio, seed=15)
+    scenario = validate_config(load_yaml("video_lighting.yaml"))
+    attributes = ["skin_tone"]
+    metrics, crude = video_group_metrics(
+        detections, attributes=attributes, reference={}, rng=np.random.default_rng(1)
+    )
+    stratified = stratified_disparities(
+        detections, attributes=attributes, reference={}, rng=np.random.default_rng(2)
+    )
+    row = _rows(stratified, deployment="hog", attribute="skin_tone").iloc[0]
+    assert (row["value"], row["reference"]) == ("medium", "light")
+    # Lighting mix alone makes the crude ratio large: 0.8 x 0.4 + 0.2 x 0.08 against
+    # 0.2 x 0.4 + 0.8 x 0.08 is 2.3 times, times the within-light ratio.
+    crude_row = overall(_rows(crude, deployment="hog", attribute="skin_tone")).iloc[0]
+    assert crude_row["ratio"] > 1.8 * within_ratio and crude_row["significant"]
+    # Compared within light levels, the pooled ratio finds the within-light ratio.
+    assert row["ci_low"] <= within_ratio <= row["ci_high"]
+    assert row["ci_high"] < crude_row["ratio"]
+    assert row["significant"] == (within_ratio > 1)
+    summary = report.video_summary(metrics, crude, stratified)
+    headline = next(line for line in summary if "ratio of" in line)
+    assert "at the same light" in headline and "Mantel-Haenszel" in headline
+    assert f"a ratio of {report.fmt(row['ratio'])}" in headline
+    assert f"a ratio of {report.fmt(crude_row['ratio'])}" not in headline
+    html = report.render_report(
+        report.video_context(
+            run_dir="video",
+            scenario=scenario,
+            version="test",
+            tables={"metrics": metrics, "disparities": crude, "stratified_disparities": stratified},
+            summary=summary,
+            faces=detections["person_id"].nunique(),
+            scenes=detections["video"].nunique(),
+        )
+    )
+    assert headline in html and "compare groups within each light level" in html
+    # One row per stratified disparity: the per-light rates must not multiply them.
+    shown = stratified[(stratified["deployment"] == "hog") & stratified["significant"]]
+    significant = html.split("<h3>Significant disparities", 1)[1].split("<details>", 1)[0]
+    assert significant.count('<td class="ratio"><strong>') == len(shown)

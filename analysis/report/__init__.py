@@ -7,11 +7,13 @@ nothing start quickly.
 
 import importlib
 
+from ._compare_page import compare_context
 from ._format import fmt, with_interval
 from ._html import figure, render_report
 from ._summary import run_summary, video_summary
 
 __all__ = [
+    "compare_context",
     "figure",
     "fmt",
     "plots",

@@ -14,12 +14,20 @@ import pandas as pd
 from riskclass import Scenario, group_label, records
 
 from .._burden import lorenz_curve
-from .._metrics import overall
+from .._metrics import HIGHER_IS_WORSE, overall
 from .._run_counts import DeploymentSpec
 from . import _plots
-from ._format import fmt, with_interval
+from ._format import fmt, ratio_interval, with_interval
 from ._html import figure
+from ._scenario import SIMULATION, scenario_panel, trials_of
+from ._words import METRICS, metric_name
 
+# Fewer errors than this in a group: its rate and ratios rest on a handful of events.
+FEW = 10
+CAUTION = "†"
+
+
+PER_RESIDENT = "false_alerts_per_1000_per_day"
 _METRICS_SHOWN = (
     "fta",
     "fpir",
@@ -30,65 +38,168 @@ _METRICS_SHOWN = (
     "false_alerts_per_1000_per_day",
 )
 
-_FIGURES: list[tuple[str, Callable[[pd.DataFrame, str], bytes], str, str]] = [
+_Draw = Callable[[pd.DataFrame, DeploymentSpec, dict[str, str]], bytes]
+_FIGURES: list[tuple[str, _Draw, str, str]] = [
     (
         "det_points",
-        lambda t, name: _plots.det_figure(t, f"DET: {name}"),
+        lambda t, spec, colours: _plots.det_figure(
+            t, f"DET: {spec.name}", threshold=spec.threshold, colours=colours
+        ),
         "DET curves",
-        "FNIR against FPIR as the threshold moves, per group.",
+        "Missed match rate (FNIR) against false alert rate (FPIR) as the threshold moves, per "
+        "group; the dot marks the deployment's operating threshold.",
     ),
     (
         "impostor_fmr",
-        lambda t, name: _plots.heatmap_figure(t, f"Impostor FMR: {name}"),
+        lambda t, spec, colours: _plots.heatmap_figure(t, f"Impostor FMR: {spec.name}"),
         "impostor heatmap",
-        "FMR of comparisons between a probe of one group and a gallery member of another.",
+        "False match rate per comparison between a probe of one group (row) and a list member "
+        "of another (column), with its 95% interval (two-way bootstrap); one colour scale for "
+        "every panel. Same-group pairs sit on the diagonal.",
     ),
     (
         "threshold_sweep",
-        lambda t, name: _plots.sweep_figure(
-            t, "threshold", ["fpir", "fnir"], f"Threshold sweep: {name}", xlabel="threshold"
+        lambda t, spec, colours: _plots.sweep_figure(
+            t,
+            "threshold",
+            ["fpir", "fnir"],
+            f"Threshold sweep: {spec.name}",
+            xlabel="threshold",
+            colours=colours,
+            marker=spec.threshold,
         ),
         "threshold sweep",
-        "Per-group FPIR and FNIR at each threshold, with 95% intervals.",
+        "Per-group FPIR and FNIR at each swept threshold, with 95% intervals (log scale where "
+        "rates span decades); the dashed line is the deployment's operating threshold.",
     ),
     (
         "gallery_sweep",
-        lambda t, name: _plots.sweep_figure(
-            t, "gallery_size", ["fpir"], f"Gallery-size sweep: {name}", xlabel="gallery size"
+        lambda t, spec, colours: _plots.sweep_figure(
+            t,
+            "gallery_size",
+            ["fpir"],
+            f"Gallery-size sweep: {spec.name}",
+            xlabel="gallery size",
+            colours=colours,
+            marker=float(len(spec.members)),
         ),
         "gallery-size sweep",
-        "Per-group FPIR on nested random subsamples of the gallery (searches of unlisted persons).",
+        "Per-group FPIR on nested random subsamples of the gallery (searches of unlisted "
+        "persons); the dashed line is the whole list.",
     ),
     (
         "false_alert_shares",
-        lambda t, name: _plots.shares_figure(t, f"False alerts: {name}"),
+        lambda t, spec, colours: _plots.shares_figure(t, f"False alerts: {spec.name}"),
         "false alert shares",
         "Each group's share of the false alerts against its share of residents.",
     ),
 ]
 
-EVENT_METHODS = (
-    "FPIR: non-mated searches with a rank-1 candidate at or above the threshold, over "
-    "non-mated searches. FNIR: mated searches whose mate is not returned at rank 1 at or "
-    "above the threshold. FMR/FNMR: per comparison. FTA: captures with no usable face. "
-    "Intervals: 95%, from a bootstrap that resamples persons (a person's repeated sightings "
-    "stay together), widened to the Wilson interval of the pooled counts where that is wider; "
-    "impostor FMR (per group and in the heatmap) also resamples gallery members, "
-    "independently of probe persons, since one member can draw many false matches. "
-    "Disparity ratios follow NIST: a group's rate over the reference group's (the best-off "
-    "group unless configured), worse over better. Groups with no trials show n = 0 and no rate."
+EVENT_METHODS = [
+    "How errors arise. Each simulated resident has a 128-dimensional face template; each "
+    "camera capture is a noisy copy of it, noisier for small, dark, turned or blurred faces "
+    "and old enrollment photos. Identities of one error-rate group share a centre, so "
+    "impostors of the same group resemble each other more. The model's parameters are solved "
+    "so that, at the configured reference threshold and reference capture conditions, each "
+    "group's false match and false non-match rates per comparison equal the configured ones; "
+    "the calibration table checks this on fresh samples. Every false alert and miss is then "
+    "counted from comparisons of these vectors, never drawn as a coin flip. Missed detections "
+    "on event streams follow the configured per-group rates.",
+    "Rates. FPIR, FNIR, FTA, FMR and FNMR follow ISO/IEC 19795-1 and NIST FRVT usage; each "
+    "table cell is a rate over the denominator named in the glossary, with its 95% interval "
+    "in brackets. False alerts per 1,000 residents per day count every false alert on a "
+    "group's residents over the group's residents and the days simulated.",
+    "Intervals. 95%, from a bootstrap that resamples persons with Poisson weights (a person's "
+    "repeated sightings stay together), widened to the Wilson interval of the pooled counts "
+    "where that is wider, so a rate with no events still has an upper bound. Impostor FMR "
+    "(per group and in the heatmap) also resamples list members, independently of probe "
+    "persons, since one member can draw many false matches.",
+    "Disparities. As NIST does, a group's rate over the reference group's: the best-off group "
+    "of the attribute for that metric unless configured (report.reference), so every ratio is "
+    "worse over better and at least 1; for alert precision, where higher is better, the "
+    "reference's precision over the group's. A ratio is significant when its 95% interval, "
+    "the percentiles of the same bootstrap's ratios, excludes 1. Intervals are per "
+    "comparison: with dozens of comparisons per deployment, a few may exclude 1 by chance. "
+    f"{CAUTION} marks rates and ratios resting on fewer than {FEW} errors.",
+    "Risk burden. Per person, the cost of each wrongful consequence (a stop after a false "
+    "alert, travel denied, a door not opened after a false reject or a missed face) summed "
+    "over deployments and days. A resident is burdened when this sum is above 0. "
+    "Deployments that are alternatives of one another (the same search at different "
+    "thresholds) are never added together: the burden counts the first of them, and a "
+    "separate table shows the burden under each alternative.",
+    "Limits. The city, its residents, their movements and the matcher are models: group "
+    "differences are those configured (from published measurements), not measured on a real "
+    "system; the configured rates hold at the reference threshold and conditions, and other "
+    "thresholds follow from the embedding model, not from a vendor's score distribution. "
+    "Persons act independently; there is no feedback from a stop to later exposure unless the "
+    "scenario configures it; human review and consequences are simple probabilities and costs.",
+]
+VIDEO_SIMULATION = (
+    "Every face here is drawn by riskclass's renderer, from configured skin reflectance, "
+    "lighting and face sizes; the detectors are real (face_recognition's HOG or CNN, OpenCV's "
+    "Haar cascade) and run on those frames. The rates show how these detectors treat these "
+    "drawn faces, not how often they miss real people."
 )
-VIDEO_METHODS = (
+VIDEO_METHODS = [
     "Missed detection: ground-truth faces (per frame) that a detector did not find, matched "
-    "by box overlap (intersection over union at least 0.3). Intervals: 95%, from a bootstrap "
-    "that resamples faces (one person in one scene: its frames share a face, a size and a "
-    "light), widened to the Wilson interval of the pooled counts where that is wider. "
-    "Disparity ratios: a group's missed-detection rate over the best-off group's."
-)
+    "by box overlap (intersection over union at least 0.3). Faces are drawn and lit by the "
+    "renderer; detection is a real detector on those frames.",
+    "Intervals: 95%, from a bootstrap that resamples faces (one person in one scene: its "
+    "frames share a face, a size and a light), widened to the Wilson interval of the pooled "
+    "counts where that is wider.",
+    "Disparity ratios compare like with like: light decides detection, and groups may meet "
+    "the camera in different light, so ratios are computed within each light level and pooled "
+    "(Mantel-Haenszel); a light level where one of the two groups is absent adds nothing. The "
+    "reference is the group the others exceed at their least. A crude ratio over all light "
+    "would measure the lighting mix.",
+]
+# Words of the glossary that are not metrics: (term, counted over, meaning).
+TERMS = [
+    (
+        "disparity ratio",
+        "two groups' rates of one metric",
+        "a group's rate over the reference group's, worse over better (at least 1).",
+    ),
+    (
+        "reference group",
+        "one attribute's values",
+        "the group a disparity ratio divides by: the best-off value of the attribute for "
+        "that metric, unless the scenario names one.",
+    ),
+    (
+        "significant",
+        "a ratio's 95% interval",
+        "the interval excludes 1: the difference is larger than sampling error explains.",
+    ),
+    (
+        "burdened",
+        "residents of the group",
+        "having at least one wrongful consequence (a stop after a false alert, travel denied, "
+        "a door not opened) in the simulated days, in any deployment counted in the burden.",
+    ),
+    (
+        "threshold",
+        "scores of one comparison",
+        "a comparison is a match when its similarity is at or above the deployment's operating "
+        "threshold; error rates are configured at the calibration reference threshold "
+        "(algorithm.threshold).",
+    ),
+]
 
 
 def _no_intersections(table: pd.DataFrame) -> pd.DataFrame:
     return table[~table["attribute"].str.contains("&")]
+
+
+def _intersections(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["attribute"].str.contains("&")]
+
+
+def _cell(row: pd.Series) -> tuple[str, str]:
+    """A rate and its interval, flagged where it rests on few errors."""
+    caution = CAUTION if row["n"] > 0 and row["count"] < FEW else ""
+    rate, interval = with_interval(row)
+    return rate + caution, interval
 
 
 def _group_rows(mine: pd.DataFrame, shown: Sequence[str], *, n_from: str) -> list[dict[str, Any]]:
@@ -97,27 +208,132 @@ def _group_rows(mine: pd.DataFrame, shown: Sequence[str], *, n_from: str) -> lis
     for (attribute, value), group in mine.groupby(["attribute", "value"], sort=False):
         by_metric = {row["metric"]: row for _, row in group.iterrows()}
         n = int(by_metric[n_from]["n"]) if n_from in by_metric else 0
-        cells = [f"{n:,}", *(with_interval(by_metric[m]) for m in shown)]
+        cells = [(f"{n:,}", ""), *(_cell(by_metric[m]) for m in shown)]
         rows.append({"group": group_label(str(attribute), str(value)), "cells": cells})
     return rows
 
 
-def _disparity_rows(flagged: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {
-            "metric": r.metric
-            if pd.isna(lighting := getattr(r, "lighting", None))
-            else f"{r.metric} ({lighting})",
-            "group": group_label(r.attribute, r.value),
-            "reference": group_label(r.attribute, r.reference),
-            "rate": fmt(r.rate),
-            "reference_rate": fmt(r.reference_rate),
-            "ratio": fmt(r.ratio),
-            "interval": f"{fmt(r.ci_low)} to {fmt(r.ci_high)}",
-            "significant": r.significant,
-        }
-        for r in records(flagged)
-    ]
+def _shown_metrics(mine: pd.DataFrame, candidates: Sequence[str]) -> list[str]:
+    """The metrics with trials in this deployment. Without non-mated searches (a gate
+    without impostors) there are no false alerts to count or to weigh precision by."""
+    tried = set(mine.loc[mine["n"] > 0, "metric"])
+    if "fpir" not in tried:
+        tried -= {"alert_precision", PER_RESIDENT}
+    return [m for m in candidates if m in tried]
+
+
+def _ratio_words(metric: str, lighting: str) -> str:
+    name = metric_name(metric)
+    if not HIGHER_IS_WORSE.get(metric, True):
+        name += " (inverted: reference over group)"
+    return f"{name} at {lighting}" if lighting else name
+
+
+def _errors(metric: str, count: float, n: float) -> str:
+    if pd.isna(n):
+        return ""
+    if metric == PER_RESIDENT:
+        return f"{count:,.0f} false alerts, {n:,.0f} residents"
+    return f"{count:,.0f} of {n:,.0f}"
+
+
+def _event_counts(metrics: pd.DataFrame, days: int) -> pd.DataFrame:
+    """``metrics`` with false alerts per 1,000 residents per day counted in false alerts,
+    so that the small-count caution and the error counts read as events."""
+    scaled = metrics["metric"] == PER_RESIDENT
+    return metrics.assign(count=metrics["count"].where(~scaled, metrics["count"] * days / 1000))
+
+
+def _disparity_tables(
+    disparities: pd.DataFrame, metrics: pd.DataFrame
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The significant disparities, largest first, and the full table per attribute.
+
+    Each row carries the group's errors and trials, with a caution mark where
+    either side has fewer than `FEW` errors."""
+    keys = ["deployment", "attribute", "value", "metric"]
+    extra = [c for c in ("lighting",) if c in metrics.columns and c in disparities.columns]
+    # Over all light, ``lighting`` is empty: NaN in one table, None in another.
+    metrics = metrics.assign(**{c: metrics[c].fillna("") for c in extra})
+    disparities = disparities.assign(**{c: disparities[c].fillna("") for c in extra})
+    counts = metrics[[*keys, *extra, "count", "n"]]
+    joined = disparities.merge(counts, on=[*keys, *extra], how="left")
+    joined = joined.merge(
+        counts.rename(columns={"value": "reference", "count": "ref_count", "n": "ref_n"}),
+        on=["deployment", "attribute", "reference", "metric", *extra],
+        how="left",
+    )
+    rows = []
+    for r in records(joined):
+        few = min(r.count, r.ref_count) < FEW
+        rows.append(
+            {
+                "attribute": r.attribute,
+                "metric": _ratio_words(r.metric, getattr(r, "lighting", "")),
+                "group": group_label(r.attribute, r.value),
+                "reference": group_label(r.attribute, r.reference),
+                "rate": fmt(r.rate),
+                "reference_rate": fmt(r.reference_rate),
+                "ratio": fmt(r.ratio) + (CAUTION if few else ""),
+                "interval": ratio_interval(r.ci_low, r.ci_high),
+                "errors": _errors(r.metric, r.count, r.n),
+                "significant": bool(r.significant),
+                "sort": r.ratio,
+            }
+        )
+    # Intersections are many (every pair of attributes): their ratios stay in the fold.
+    significant = sorted(
+        (r for r in rows if r["significant"] and "&" not in r["attribute"]),
+        key=lambda r: -r["sort"],
+    )
+    by_attribute = []
+    for attribute in dict.fromkeys(r["attribute"] for r in rows):
+        mine = [r for r in rows if r["attribute"] == attribute]
+        references = sorted({r["reference"] for r in mine})
+        by_attribute.append(
+            {
+                "attribute": attribute.replace("&", " and "),
+                "reference": references[0]
+                if len(references) == 1
+                else "the best-off group of each metric, named in each row",
+                "rows": mine,
+            }
+        )
+    return significant, by_attribute
+
+
+def _deployment_block(
+    *,
+    name: str,
+    kind: str,
+    note: str,
+    metrics: pd.DataFrame,
+    disparities: pd.DataFrame,
+    columns: Sequence[str],
+    shown: Sequence[str],
+    n_from: str,
+    figures: list[dict[str, str]],
+    rates: pd.DataFrame | None = None,
+    crude_note: str = "",
+) -> dict[str, Any]:
+    """One deployment's (or detector's) section: rates per group, then disparities.
+
+    ``rates``: the rows of the rate table, where its columns are not ``metrics``'s
+    metrics (video shows one column per light)."""
+    significant, by_attribute = _disparity_tables(disparities, metrics)
+    rates = metrics if rates is None else rates
+    return {
+        "name": name,
+        "kind": kind,
+        "note": note,
+        "columns": list(columns),
+        "rows": _group_rows(_no_intersections(rates), shown, n_from=n_from),
+        "intersection_rows": _group_rows(_intersections(rates), shown, n_from=n_from),
+        "significant": significant,
+        "by_attribute": by_attribute,
+        "crude_note": crude_note,
+        "figures": figures,
+    }
 
 
 def run_context(
@@ -130,34 +346,75 @@ def run_context(
     burden: pd.DataFrame,
     summary: list[str],
     persons: pd.DataFrame,
+    cameras: pd.DataFrame,
+    alternatives: Sequence[Sequence[str]] = (),
 ) -> dict[str, Any]:
     """The template's context for a run's report."""
     deployments = []
-    metrics = _no_intersections(tables["metrics"])
-    disparities = _no_intersections(tables["disparities"])
-    for spec in specs:
-        mine = metrics[metrics["deployment"] == spec.name]
-        shown = [m for m in _METRICS_SHOWN if m in set(mine["metric"])]
-        flagged = overall(disparities[disparities["deployment"] == spec.name])
+    colours = _plots.group_colours(tables["metrics"])
+    panel = scenario_panel(scenario, specs, persons, cameras, tables, alternatives)
+    for spec, scene in zip(specs, panel["deployments"], strict=True):
+        mine = _event_counts(
+            tables["metrics"][tables["metrics"]["deployment"] == spec.name], scenario.days
+        )
+        shown = _shown_metrics(mine, _METRICS_SHOWN)
         figures = [
             figure(
-                make(table[table["deployment"] == spec.name], spec.name), alt=alt, caption=caption
+                make(table[table["deployment"] == spec.name], spec, colours),
+                alt=f"{alt}: {spec.name}",
+                caption=caption,
             )
             for key, make, alt, caption in _FIGURES
-            if (table := tables[key])["deployment"].eq(spec.name).any()
+            if _has_rows(table := tables[key], spec.name)
         ]
-        deployments.append(
-            {
-                "name": spec.name,
-                "kind": spec.kind,
-                "note": spec.info.note,
-                "columns": ["n (events)", *shown],
-                "rows": _group_rows(mine, shown, n_from="fta"),
-                "figures": figures,
-                "disparities": _disparity_rows(flagged),
-            }
+        block = _deployment_block(
+            name=spec.name,
+            kind=scene["kind"],
+            note=spec.info.note,
+            metrics=mine,
+            disparities=overall(
+                tables["disparities"][tables["disparities"]["deployment"] == spec.name]
+            ),
+            columns=[trials_of(spec), *(metric_name(m) for m in shown)],
+            shown=shown,
+            n_from="fta",
+            figures=figures,
         )
-    burden_rows = [
+        deployments.append({**block, "scene": scene})
+    return {
+        "scenario": scenario.name,
+        "run_dir": run_dir,
+        "seed": scenario.seed,
+        "source": "Run",
+        "simulation": SIMULATION,
+        "panel": panel,
+        "methods": EVENT_METHODS,
+        "glossary": _glossary(_METRICS_SHOWN),
+        "scale": f"{scenario.population.size:,} residents · {scenario.days} days",
+        "version": version,
+        "summary": summary,
+        "deployments": deployments,
+        "burden": _burden_rows(tables["burden_by_group"]),
+        "alternative_burden": _alternative_rows(tables["alternative_burden"]),
+        "burden_figures": _burden_figures(scenario, burden, persons, colours),
+        "costs": scenario.report.costs or "1 per wrongful consequence",
+    }
+
+
+def _has_rows(table: pd.DataFrame, deployment: str) -> bool:
+    """Whether ``table`` has a rate to draw for ``deployment``: a gate without impostor
+    presentations has no FPIR to sweep, no DET curve and no false alerts to share."""
+    mine = table[table["deployment"] == deployment]
+    if "n" in mine.columns:
+        mine = mine[mine["n"] > 0]
+    for column in ("fpir", "false_alerts"):
+        if column in mine.columns:
+            mine = mine[mine[column] > 0]
+    return bool(len(mine))
+
+
+def _burden_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
         {
             "group": group_label(r.attribute, r.value),
             "cells": [
@@ -171,26 +428,44 @@ def run_context(
                 fmt(r.gini),
             ],
         }
-        for r in records(_no_intersections(tables["burden_by_group"]))
+        for r in records(_no_intersections(table))
     ]
+
+
+def _alternative_rows(table: pd.DataFrame) -> dict[str, Any]:
+    """Share burdened per group under each alternative, side by side."""
+    if table.empty:
+        return {"columns": [], "rows": []}
+    table = _no_intersections(table)
+    wide = table.pivot_table(
+        index=["attribute", "value"], columns="alternative", values="burdened_share", sort=False
+    )
+    columns = list(dict.fromkeys(table["alternative"]))
     return {
-        "scenario": scenario.name,
-        "run_dir": run_dir,
-        "seed": scenario.seed,
-        "source": "Run",
-        "methods": EVENT_METHODS,
-        "scale": f"{scenario.population.size:,} residents · {scenario.days} days",
-        "version": version,
-        "summary": summary,
-        "deployments": deployments,
-        "burden": burden_rows,
-        "burden_figures": _burden_figures(scenario, burden, persons),
-        "costs": scenario.report.costs or "1 per wrongful consequence",
+        "columns": columns,
+        "rows": [
+            {
+                "group": group_label(str(attribute), str(value)),
+                "cells": [f"{wide.loc[(attribute, value), c]:.2%}" for c in columns],
+            }
+            for attribute, value in wide.index
+        ],
     }
 
 
+def _glossary(metrics: Sequence[str]) -> list[dict[str, str]]:
+    return [
+        {
+            "term": METRICS[m].name,
+            "denominator": METRICS[m].denominator,
+            "meaning": METRICS[m].meaning,
+        }
+        for m in metrics
+    ] + [{"term": term, "denominator": over, "meaning": meaning} for term, over, meaning in TERMS]
+
+
 def _burden_figures(
-    scenario: Scenario, burden: pd.DataFrame, persons: pd.DataFrame
+    scenario: Scenario, burden: pd.DataFrame, persons: pd.DataFrame, colours: dict[str, str]
 ) -> list[dict[str, str]]:
     if burden["burden"].sum() == 0:
         return []
@@ -202,7 +477,7 @@ def _burden_figures(
         curves[group_label(first, value)] = lorenz_curve(values[(labels == value).to_numpy()])
     return [
         figure(
-            _plots.lorenz_figure(curves, "Lorenz curves of the risk burden"),
+            _plots.lorenz_figure(curves, "Lorenz curves of the risk burden", colours),
             alt="Lorenz curves of the risk burden",
             caption="How unevenly wrongful consequences fall: the further below the "
             "diagonal, the more concentrated.",
@@ -221,9 +496,10 @@ def video_context(
     scenes: int,
 ) -> dict[str, Any]:
     """The template's context for rendered video: detectors in place of deployments."""
-    metrics = _no_intersections(tables["metrics"])
-    disparities = _no_intersections(tables["disparities"])
+    metrics = tables["metrics"]
+    stratified = tables["stratified_disparities"]
     levels = dict(scenario.video.lighting)
+    colours = _plots.group_colours(metrics)
     deployments = []
     for detector in dict.fromkeys(metrics["deployment"]):
         mine = metrics[metrics["deployment"] == detector]
@@ -237,15 +513,20 @@ def video_context(
             ["missed_detection"],
             f"Missed detections: {detector}",
             xlabel="light level",
+            colours=colours,
         )
         deployments.append(
-            {
-                "name": detector,
-                "kind": "face detector",
-                "note": "",
-                "columns": ["n (face-frames)", *(f"missed: {light}" for light in shown)],
-                "rows": _group_rows(by_light, shown, n_from="all light"),
-                "figures": [
+            _deployment_block(
+                name=detector,
+                kind="face detector",
+                note="",
+                metrics=overall(mine),
+                rates=by_light,
+                disparities=stratified[stratified["deployment"] == detector],
+                columns=["face-frames", *(f"missed: {light}" for light in shown)],
+                shown=shown,
+                n_from="all light",
+                figures=[
                     figure(
                         image,
                         alt=f"missed detections of {detector} by light",
@@ -253,20 +534,26 @@ def video_context(
                         "per group.",
                     )
                 ],
-                "disparities": _disparity_rows(disparities[disparities["deployment"] == detector]),
-            }
+                crude_note="Ratios compare groups within each light level and pool them "
+                "(Mantel-Haenszel): groups that met the camera in different light are compared "
+                "like with like. Per-light ratios are in disparities.csv.",
+            )
         )
     return {
         "scenario": scenario.name,
         "run_dir": run_dir,
         "seed": scenario.seed,
         "source": "Rendered video",
+        "simulation": VIDEO_SIMULATION,
+        "panel": None,
         "methods": VIDEO_METHODS,
+        "glossary": _glossary(["missed_detection"]),
         "scale": f"{faces:,} faces in {scenes} scenes",
         "version": version,
         "summary": summary,
         "deployments": deployments,
         "burden": [],
+        "alternative_burden": {"columns": [], "rows": []},
         "burden_figures": [],
         "costs": "",
     }

@@ -22,8 +22,21 @@ def fmt(value: float | None) -> str:
     return f"{value:.2e}" if abs(value) < 0.001 else f"{value:.3g}"
 
 
-def with_interval(row: pd.Series) -> str:
-    """``rate [low, high]`` of a metrics row, or ``n/a`` with its (zero) trials."""
+def ratio_interval(low: float, high: float) -> str:
+    """A ratio's interval in words; a ratio whose reference can be 0 has no upper bound.
+
+    Examples
+    --------
+    >>> ratio_interval(2.594, float("inf")), ratio_interval(1.5, 3.25)
+    ('2.59 to infinity', '1.5 to 3.25')
+    """
+    return f"{fmt(low)} to {'infinity' if high == math.inf else fmt(high)}"
+
+
+def with_interval(row: pd.Series) -> tuple[str, str]:
+    """The rate of a metrics row and its interval ``[low, high]``; ``n/a`` and its
+    (zero) trials where it has none. Two strings, so that a table can set the
+    interval on a line of its own."""
     if math.isnan(row["rate"]):
-        return f"n/a (n={int(row['n']):,})"
-    return f"{fmt(row['rate'])} [{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"
+        return "n/a", f"(n={int(row['n']):,})"
+    return fmt(row["rate"]), f"[{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]"

@@ -17,8 +17,8 @@ def figure(png: bytes, *, alt: str, caption: str) -> dict[str, str]:
 
 
 def render_report(context: dict[str, Any], *, template: str = "report.html.j2") -> str:
-    """Render ``template`` (default the run report) with ``context`` (see the template
-    for its keys)."""
+    """Render ``template`` (the report by default; also ``compare.html.j2`` and
+    ``sweep.html.j2``) with ``context`` (see the template for its keys)."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
         autoescape=jinja2.select_autoescape(["html", "j2"]),

@@ -12,8 +12,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatterSciNotation, LogLocator
+
+from riskclass import ALL, group_label
+
+from ._words import metric_short
 
 _DPI = 90
+_CYCLE = [f"C{i}" for i in range(10)]
 
 
 def _png(figure: Figure, *, tight: bool = True) -> bytes:
@@ -49,53 +55,111 @@ def _panels(count: int, *, width: float = 4.2, height: float = 3.4) -> tuple[Fig
     return figure, list(axes.ravel()[:count])
 
 
-def det_figure(points: pd.DataFrame, title: str) -> bytes:
-    """FNIR against FPIR (log-log), one panel per attribute, one curve per value."""
+def group_colours(table: pd.DataFrame) -> dict[str, str]:
+    """One colour per group label (``attribute=value``), the same in every figure.
+
+    Values of one attribute get distinct colours from matplotlib's tab10 cycle, in
+    the order the table lists them; "all" is black."""
+    colours = {ALL: "black"}
+    singles = table[~table["attribute"].str.contains("&") & (table["attribute"] != ALL)]
+    for attribute, rows in singles.groupby("attribute", sort=False):
+        for i, value in enumerate(dict.fromkeys(rows["value"])):
+            colours[group_label(str(attribute), str(value))] = _CYCLE[i % len(_CYCLE)]
+    return colours
+
+
+def det_figure(
+    points: pd.DataFrame, title: str, *, threshold: float, colours: dict[str, str]
+) -> bytes:
+    """FNIR against FPIR (log-log), one panel per attribute, one curve per value; a dot
+    marks each curve's operating threshold."""
     attributes = list(dict.fromkeys(points["attribute"]))
     figure, axes = _panels(len(attributes))
     for axis, attribute in zip(axes, attributes, strict=True):
         for value, curve in points[points["attribute"] == attribute].groupby("value", sort=False):
+            label = group_label(str(attribute), str(value))
+            colour = colours.get(label)
             shown = curve[(curve["fpir"] > 0) & (curve["fnir"] > 0)]
-            axis.plot(shown["fpir"], shown["fnir"], label=str(value))
+            axis.plot(shown["fpir"], shown["fnir"], label=str(value), color=colour)
+            # Rates at the operating threshold are those at the lowest score at or above it.
+            at = shown[shown["threshold"] >= threshold]
+            if not at.empty:
+                point = at.loc[at["threshold"].idxmin()]
+                axis.plot(point["fpir"], point["fnir"], "o", color=colour, markersize=6)
         axis.set(xscale="log", yscale="log", xlabel="FPIR", ylabel="FNIR", title=attribute)
         # A gridline per decade: minor ticks on log axes (dozens per panel) cost more
         # to lay out than everything else the figure draws.
         axis.minorticks_off()
         axis.grid(True, alpha=0.3)
-        axis.legend(fontsize=8)
+        axis.legend(fontsize=8, title=f"dot: threshold {threshold:g}", title_fontsize=7)
     figure.suptitle(title)
     return _png(figure, tight=False)
 
 
 def heatmap_figure(table: pd.DataFrame, title: str) -> bytes:
-    """log10 FMR of every (probe, gallery member) pair of values, one panel per attribute."""
+    """log10 FMR of every (probe, gallery member) pair of values, one panel per attribute,
+    on one colour scale; each cell shows its FMR and 95% interval."""
     attributes = list(dict.fromkeys(table["attribute"]))
-    figure, axes = _panels(len(attributes), width=3.8, height=3.4)
+    figure, axes = _panels(len(attributes), width=4.4, height=3.8)
+    with np.errstate(divide="ignore"):
+        logs = np.log10(table["fmr"].to_numpy(dtype=float))
+    finite = logs[np.isfinite(logs)]
+    low, high = (finite.min(), finite.max()) if len(finite) else (-8.0, -1.0)
+    image = None
     for axis, attribute in zip(axes, attributes, strict=True):
-        grid = table[table["attribute"] == attribute].pivot(
-            index="probe_value", columns="candidate_value", values="fmr"
-        )
+        rows = table[table["attribute"] == attribute]
+        grid = rows.pivot(index="probe_value", columns="candidate_value", values="fmr")
+        lows = rows.pivot(index="probe_value", columns="candidate_value", values="ci_low")
+        highs = rows.pivot(index="probe_value", columns="candidate_value", values="ci_high")
         with np.errstate(divide="ignore"):
             shown = np.log10(grid.to_numpy(dtype=float))
-        image = axis.imshow(np.where(np.isfinite(shown), shown, np.nan), cmap="magma")
+        image = axis.imshow(
+            np.where(np.isfinite(shown), shown, np.nan), cmap="viridis", vmin=low, vmax=high
+        )
         axis.set_xticks(range(len(grid.columns)), grid.columns, rotation=30, fontsize=8)
         axis.set_yticks(range(len(grid.index)), grid.index, fontsize=8)
-        axis.set(xlabel="gallery member", ylabel="probe", title=attribute)
+        axis.set(xlabel="list member's group", ylabel="probe's group", title=attribute)
         for (i, j), value in np.ndenumerate(grid.to_numpy(dtype=float)):
-            axis.text(j, i, f"{value:.1e}", ha="center", va="center", fontsize=7, color="cyan")
-        figure.colorbar(image, ax=axis, label="log10 FMR", shrink=0.8)
+            dark = not np.isfinite(shown[i, j]) or shown[i, j] < (low + high) / 2
+            axis.text(
+                j,
+                i,
+                f"{value:.1e}\n[{lows.iat[i, j]:.1e},\n{highs.iat[i, j]:.1e}]",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if dark else "black",
+            )
+    if image is not None:
+        # Its own axes right of the panels: `_png`'s margins then leave it alone.
+        bar = figure.add_axes((0.99, 0.25, 0.012, 0.5))
+        figure.colorbar(image, cax=bar, label="log10 FMR (one scale, all panels)")
     figure.suptitle(title)
     return _png(figure)
 
 
 def sweep_figure(
-    table: pd.DataFrame, x: str, metrics: list[str], title: str, *, xlabel: str
+    table: pd.DataFrame,
+    x: str,
+    metrics: list[str],
+    title: str,
+    *,
+    xlabel: str,
+    colours: dict[str, str],
+    marker: float | None = None,
 ) -> bytes:
-    """Rates with 95% intervals against ``x``: one panel per (metric, attribute)."""
-    table = table[table["attribute"].str.count("&") == 0]
-    panels = [(m, a) for m in metrics for a in dict.fromkeys(table["attribute"]) if a != "all"]
-    figure, axes = _panels(len(panels))
-    for axis, (metric, attribute) in zip(axes, panels, strict=True):
+    """Rates with 95% intervals against ``x``: one panel per (metric, attribute) that has
+    trials. Log scale where a panel's rates span more than a decade; ``marker``, where
+    given, is drawn as a dashed line (the operating threshold, the whole gallery)."""
+    table = table[(table["attribute"].str.count("&") == 0) & (table["n"] > 0)]
+    panels = [
+        (m, a)
+        for m in metrics
+        for a in dict.fromkeys(table["attribute"])
+        if a != ALL and ((table["metric"] == m) & (table["attribute"] == a)).any()
+    ]
+    figure, axes = _panels(max(len(panels), 1))
+    for axis, (metric, attribute) in zip(axes, panels, strict=False):
         rows = table[(table["metric"] == metric) & (table["attribute"] == attribute)]
         for value, line in rows.groupby("value", sort=False):
             line = line.sort_values(x)
@@ -104,18 +168,34 @@ def sweep_figure(
                 line["rate"],
                 yerr=[line["rate"] - line["ci_low"], line["ci_high"] - line["rate"]],
                 label=str(value),
+                color=colours.get(group_label(str(attribute), str(value))),
                 capsize=3,
                 marker="o",
                 markersize=3,
             )
-        axis.set(xlabel=xlabel, ylabel=metric.upper(), title=f"{metric.upper()} by {attribute}")
-        axis.grid(True, alpha=0.3)
+        positive = rows.loc[rows["rate"] > 0, "rate"]
+        if len(positive) and positive.max() > 10 * positive.min():
+            axis.set_yscale("log")
+            # Labels at 2 and 5 within each decade: readable without crowding the axis.
+            axis.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+            axis.yaxis.set_minor_formatter(LogFormatterSciNotation(labelOnlyBase=False))
+        if marker is not None:
+            axis.axvline(marker, color="grey", linestyle="--", linewidth=1)
+        axis.set(
+            xlabel=xlabel,
+            ylabel=metric_short(metric),
+            title=f"{metric_short(metric)} by {attribute}",
+        )
+        axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=8)
+    if not panels:
+        axes[0].text(0.5, 0.5, "no trials", ha="center", va="center")
+        axes[0].set_axis_off()
     figure.suptitle(title)
     return _png(figure, tight=False)
 
 
-def lorenz_figure(curves: dict[str, pd.DataFrame], title: str) -> bytes:
+def lorenz_figure(curves: dict[str, pd.DataFrame], title: str, colours: dict[str, str]) -> bytes:
     """Lorenz curves of the risk burden."""
     figure = Figure(
         figsize=(4.6, 4.2),
@@ -123,7 +203,8 @@ def lorenz_figure(curves: dict[str, pd.DataFrame], title: str) -> bytes:
     axis = figure.subplots()
     axis.plot([0, 1], [0, 1], color="grey", linestyle="--", label="equal burden")
     for label, curve in curves.items():
-        axis.plot(curve["population_share"], curve["burden_share"], label=label)
+        colour = colours.get(ALL if label == "all residents" else label)
+        axis.plot(curve["population_share"], curve["burden_share"], label=label, color=colour)
     axis.set(xlabel="share of persons (least burdened first)", ylabel="share of burden")
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize=8)
@@ -141,8 +222,21 @@ def shares_figure(shares: pd.DataFrame, title: str) -> bytes:
         figsize=(max(5.0, 0.7 * len(rows)), 3.6),
     )
     axis = figure.subplots()
-    axis.bar(positions - 0.2, rows["population_share"], width=0.4, label="share of residents")
-    axis.bar(positions + 0.2, rows["false_alert_share"], width=0.4, label="share of false alerts")
+    # Grey and red, not the group colours: the bars are two measures, not two groups.
+    axis.bar(
+        positions - 0.2,
+        rows["population_share"],
+        width=0.4,
+        color="0.6",
+        label="share of residents",
+    )
+    axis.bar(
+        positions + 0.2,
+        rows["false_alert_share"],
+        width=0.4,
+        color="firebrick",
+        label="share of false alerts",
+    )
     axis.set_xticks(positions, labels, rotation=35, ha="right", fontsize=8)
     axis.legend(fontsize=8)
     axis.set_title(title)

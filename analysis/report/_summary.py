@@ -2,18 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from riskclass import ALL, Scenario, group_label, records
 
 from .._metrics import overall
-from ._format import fmt
+from ._format import fmt, ratio_interval
+from ._words import KEY_RATE, metric_name
 
 
 def _single(table: pd.DataFrame) -> pd.Series:
     """Rows about one attribute (not an intersection, not everyone)."""
     return ~table["attribute"].str.contains("&") & (table["attribute"] != ALL)
+
+
+def disparity_sentence(deployment: str, metric: str, top: pd.Series, *, within: str = "") -> str:
+    """One disparity in words: both rates, the reference named as such, and the ratio
+    with its own interval right beside it."""
+    verdict = "significant" if top["significant"] else "not significant"
+    return (
+        f"{deployment}: {KEY_RATE.get(metric, metric_name(metric))}{within} was "
+        f"{fmt(top['rate'])} for {group_label(top['attribute'], top['value'])} against "
+        f"{fmt(top['reference_rate'])} for {group_label(top['attribute'], top['reference'])} "
+        f"(the reference group): a ratio of {fmt(top['ratio'])} "
+        f"(95% interval of the ratio {ratio_interval(top['ci_low'], top['ci_high'])}, {verdict})"
+    )
+
+
+def headline(disparities: pd.DataFrame, deployment: str, metric: str) -> pd.Series | None:
+    """The largest disparity of ``metric`` between single-attribute groups, significant
+    ones first; None where no group has a ratio."""
+    operating = overall(disparities)
+    rows = operating[
+        (operating["deployment"] == deployment)
+        & (operating["metric"] == metric)
+        & _single(operating)
+        & operating["ratio"].notna()
+    ].sort_values(["significant", "ratio"], ascending=False)
+    return None if rows.empty else rows.iloc[0]
 
 
 def run_summary(
@@ -22,34 +51,30 @@ def run_summary(
     shares: pd.DataFrame,
     burden_groups: pd.DataFrame,
     burden: pd.DataFrame,
+    *,
+    alternatives: Sequence[Sequence[str]] = (),
 ) -> list[str]:
-    """One line per deployment on its key metric's largest disparity, and one on the burden."""
+    """One line per deployment on its key metric's largest disparity, and one on the burden.
+
+    ``alternatives``: sets of deployments that are alternatives of one another (see
+    `alternative_deployments`); only the first of each counts in the burden.
+    """
     lines = []
-    operating = overall(disparities)
     for deployment in scenario.deployments:
         info = deployment.info
-        rows = operating[
-            (operating["deployment"] == deployment.name)
-            & (operating["metric"] == info.key_metric)
-            & _single(operating)
-            & operating["ratio"].notna()
-        ].sort_values(["significant", "ratio"], ascending=False)
-        if rows.empty:
-            lines.append(f"{deployment.name}: too few {info.key_words} to compare groups.")
+        top = headline(disparities, deployment.name, info.key_metric)
+        if top is None:
+            lines.append(
+                f"{deployment.name}: too few errors to compare groups on "
+                f"{KEY_RATE.get(info.key_metric, metric_name(info.key_metric))}."
+            )
             continue
-        top = rows.iloc[0]
+        line = disparity_sentence(deployment.name, info.key_metric, top)
         share = shares[
             (shares["deployment"] == deployment.name)
             & (shares["attribute"] == top["attribute"])
             & (shares["value"] == top["value"])
         ].iloc[0]
-        verdict = "a significant difference" if top["significant"] else "not significant"
-        line = (
-            f"{deployment.name}: residents with {group_label(top['attribute'], top['value'])} had "
-            f"{fmt(top['rate'])} {info.key_words}, {top['ratio']:.1f} times "
-            f"{group_label(top['attribute'], top['reference'])} ({fmt(top['reference_rate'])}; "
-            f"95% interval {fmt(top['ci_low'])} to {fmt(top['ci_high'])}, {verdict})"
-        )
         if info.key_metric == "false_alerts_per_1000_per_day" and np.isfinite(
             share["false_alert_share"]
         ):
@@ -62,19 +87,27 @@ def run_summary(
     if burden["burden"].sum() > 0 and not singles.empty:
         top = singles.sort_values("burden_to_population", ascending=False).iloc[0]
         everyone = burden_groups[burden_groups["attribute"] == ALL].iloc[0]
+        counted = "".join(
+            f" ({', '.join(rest)} are alternatives of {first}, not added to it)"
+            for first, *rest in alternatives
+        )
         lines.append(
-            f"Risk burden: {group_label(top['attribute'], top['value'])} residents are "
+            f"Risk burden{counted}: {group_label(top['attribute'], top['value'])} residents are "
             f"{top['population_share']:.0%} of the population and bear {top['burden_share']:.0%} "
             f"of all wrongful consequences ({top['burden_to_population']:.1f} times their share); "
-            f"{everyone['burdened_share']:.2%} of all residents were burdened at least once, "
-            f"{int(everyone['multi_deployment_burdened']):,} by more than one deployment; "
-            f"Gini of the burden {everyone['gini']:.2f}."
+            f"{everyone['burdened_share']:.2%} of all residents were burdened (had at least one "
+            f"wrongful consequence), {int(everyone['multi_deployment_burdened']):,} in more than "
+            f"one deployment; Gini of the burden {everyone['gini']:.2f}."
         )
     return lines
 
 
-def video_summary(metrics: pd.DataFrame, disparities: pd.DataFrame) -> list[str]:
-    """Per detector: missed detections by light, and its largest significant disparity."""
+def video_summary(
+    metrics: pd.DataFrame, disparities: pd.DataFrame, stratified: pd.DataFrame
+) -> list[str]:
+    """Per detector: missed detections by light, and its largest disparity compared
+    within light levels (``stratified``, see `stratified_disparities`), since the
+    groups' mix of light levels may differ."""
     lines = []
     for detector in dict.fromkeys(metrics["deployment"]):
         everyone = metrics[
@@ -84,20 +117,35 @@ def video_summary(metrics: pd.DataFrame, disparities: pd.DataFrame) -> list[str]
         ]
         by_light = ", ".join(f"{row.lighting} {row.rate:.0%}" for row in records(everyone))
         lines.append(f"{detector} missed this share of faces, by light: {by_light}.")
-        everywhere = overall(disparities)
-        rows = everywhere[
-            (everywhere["deployment"] == detector)
-            & (everywhere["metric"] == "missed_detection")
-            & _single(everywhere)
-            & everywhere["significant"]
-        ].sort_values("ratio", ascending=False)
-        if not rows.empty:
-            top = rows.iloc[0]
-            lines.append(
-                f"{detector}: faces with {group_label(top['attribute'], top['value'])} were "
-                f"missed {top['ratio']:.3g} times as often as "
-                f"{group_label(top['attribute'], top['reference'])} "
-                f"({top['rate']:.0%} against {top['reference_rate']:.0%}; 95% interval "
-                f"{fmt(top['ci_low'])} to {fmt(top['ci_high'])})."
+        top = headline(stratified, detector, "missed_detection")
+        if top is None:
+            continue
+        rates = metrics[
+            (metrics["deployment"] == detector)
+            & (metrics["attribute"] == top["attribute"])
+            & metrics["lighting"].notna()
+        ]
+        per_light = "; ".join(
+            f"{lighting}: {_percent(rows, top['value'])} against {_percent(rows, top['reference'])}"
+            for lighting, rows in rates.groupby("lighting", sort=False)
+        )
+        lines.append(
+            disparity_sentence(
+                detector,
+                "missed_detection",
+                top,
+                within=" at the same light (Mantel-Haenszel, rates weighted over the light "
+                "levels both groups appear in)",
             )
+            + (f"; per light level, {per_light}" if per_light else "")
+            + "."
+        )
     return lines
+
+
+def _percent(rows: pd.DataFrame, value: str) -> str:
+    """The rate of ``value``'s row as a percentage, or "no faces"."""
+    row = rows[rows["value"] == value]
+    if row.empty or not np.isfinite(row["rate"].iloc[0]):
+        return "no faces"
+    return f"{row['rate'].iloc[0]:.0%}"

@@ -27,7 +27,11 @@ def sweep_page(table: pd.DataFrame, paths: Sequence[str], *, title: str) -> str:
     own figures. Bands are 95% intervals over seeds where there are several.
     """
     x, others = paths[0], list(paths[1:])
-    singles = table[~table["attribute"].str.contains("&")].rename(columns={"pooled": "rate"})
+    singles = table[~table["attribute"].str.contains("&")].rename(
+        columns={"pooled": "rate", "denominator": "n"}
+    )
+    # One colour per group across the page, as in the run report.
+    colours = _plots.group_colours(singles)
     parts = list(singles.groupby(others, sort=False)) if others else [((), singles)]
     sections = []
     for combo, part in parts:
@@ -36,7 +40,7 @@ def sweep_page(table: pd.DataFrame, paths: Sequence[str], *, title: str) -> str:
         for deployment, rows in part.groupby("deployment", sort=False):
             heading = f"{deployment}" + (f" ({fixed})" if fixed else "")
             image = _plots.sweep_figure(
-                rows, x, list(SWEPT_METRICS), f"{heading}: against {x}", xlabel=x
+                rows, x, list(SWEPT_METRICS), f"{heading}: against {x}", xlabel=x, colours=colours
             )
             sections.append(
                 {
@@ -67,7 +71,7 @@ def _rows(rows: pd.DataFrame, paths: Sequence[str]) -> list[dict[str, object]]:
             "interval": f"{fmt(r['ci_low'])} to {fmt(r['ci_high'])}" if r["interval"] else "n/a",
             "spread": fmt(r["sd"]),
             "seeds": r["seeds"],
-            "counts": f"{r['numerator']:,.0f} / {r['denominator']:,.0f}",
+            "counts": f"{r['numerator']:,.0f} / {r['n']:,.0f}",
         }
         for r in rows.to_dict("records")
     ]
