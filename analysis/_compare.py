@@ -118,7 +118,12 @@ def compare_runs(
                         continue
                     i, rate = index[r][key], rates[r]
                     change = (
-                        _change(rates[0].replicates[:, base, m], rate.replicates[:, i, m])
+                        _change(
+                            rates[0].replicates[:, base, m],
+                            rate.replicates[:, i, m],
+                            own=(intervals[r][0][i, m], intervals[r][1][i, m]),
+                            base_rate=rates[0].rate[base, m],
+                        )
                         if r
                         else (np.nan, np.nan)
                     )
@@ -161,12 +166,27 @@ def _columns(rates: BootstrapRates, run: int, metrics: int) -> BootstrapRates:
     )
 
 
-def _change(base: npt.NDArray[np.float64], other: npt.NDArray[np.float64]) -> tuple[float, float]:
-    """The 95% percentile interval of replicated ratios ``other / base``."""
+def _change(
+    base: npt.NDArray[np.float64],
+    other: npt.NDArray[np.float64],
+    *,
+    own: tuple[float, float],
+    base_rate: float,
+) -> tuple[float, float]:
+    """The 95% percentile interval of replicated ratios ``other / base``.
+
+    Widened to the later run's own interval (``own``, Wilson-widened where a
+    proportion) over the first run's rate where that is wider: a later run with no
+    errors replicates only zeros, yet its rate has an honest upper bound, and so
+    has the change.
+    """
     tail = (1.0 - CONFIDENCE) / 2.0
     with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN replicates: NaN
         low, high = np.nanquantile(other / base, [tail, 1.0 - tail], method="inverted_cdf")
+        own_low, own_high = own[0] / base_rate, own[1] / base_rate
+    if np.isfinite(own_high):
+        low, high = min(low, own_low), max(high, own_high)
     return float(low), float(high)
 
 
