@@ -4,7 +4,13 @@ Computing lives here; the report's presentation (summary, HTML, figures) is
 `riskclass.analysis.report`.
 """
 
-from ._bootstrap import BootstrapRates, cluster_bootstrap, pair_bootstrap_interval, wilson_interval
+from ._bootstrap import (
+    BootstrapRates,
+    cluster_bootstrap,
+    pair_bootstrap_interval,
+    poisson_interval,
+    wilson_interval,
+)
 from ._burden import (
     BURDEN_COLUMNS,
     alternative_burden,
@@ -83,6 +89,7 @@ __all__ = [
     "pair_bootstrap_interval",
     "per_group_table",
     "person_burden",
+    "poisson_interval",
     "rates_by_group",
     "stratified_disparities",
     "video_group_metrics",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
-from scipy.special import ndtri
+from scipy.special import gammaincinv, ndtri
 from threadpoolctl import threadpool_limits
 
 CONFIDENCE = 0.95
@@ -56,6 +56,21 @@ def wilson_interval(hits: int, n: int, *, confidence: float = CONFIDENCE) -> tup
     low = 0.0 if hits == 0 else center - delta
     high = 1.0 if hits == n else center + delta
     return (float(low), float(high))
+
+
+def poisson_interval(count: int, *, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Exact (Garwood) interval of a Poisson mean from one observed ``count``.
+
+    Examples
+    --------
+    >>> low, high = poisson_interval(0)
+    >>> low, round(high, 3)
+    (0.0, 3.689)
+    """
+    tail = (1.0 - confidence) / 2.0
+    # chi2.ppf(q, 2k) / 2 is the regularized incomplete gamma's inverse at k.
+    low = 0.0 if count == 0 else float(gammaincinv(count, tail))
+    return low, float(gammaincinv(count + 1, 1.0 - tail))
 
 
 def pair_bootstrap_interval(
@@ -123,13 +138,20 @@ class BootstrapRates:
             return np.where(self.denominator > 0, self.numerator / self.denominator, np.nan)
 
     def interval(
-        self, *, proportion: npt.NDArray[np.bool_], confidence: float = CONFIDENCE
+        self,
+        *,
+        proportion: npt.NDArray[np.bool_],
+        per_count: npt.NDArray[np.float64] | None = None,
+        confidence: float = CONFIDENCE,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Percentile interval per cell and metric.
 
         For metrics that are proportions (``proportion`` per metric) the interval
         is widened to the Wilson interval of the pooled counts where that is wider,
-        so that a rate with no or few events keeps an honest upper bound.
+        so that a rate with no or few events keeps an honest upper bound. Metrics
+        whose numerator is a count times ``per_count`` (a rate per resident per day,
+        say; NaN for others) are widened likewise to the exact Poisson (Garwood)
+        interval of the count.
         """
         tail = (1.0 - confidence) / 2.0
         with warnings.catch_warnings():
@@ -139,12 +161,17 @@ class BootstrapRates:
         low = np.where(np.isnan(self.rate), np.nan, low)
         high = np.where(np.isnan(self.rate), np.nan, high)
         for cell, metric in zip(*np.nonzero(~np.isnan(self.rate)), strict=True):
-            if not proportion[metric]:
-                continue
             hits, n = self.numerator[cell, metric], self.denominator[cell, metric]
-            wilson = wilson_interval(int(np.rint(hits)), int(np.rint(n)), confidence=confidence)
-            low[cell, metric] = min(low[cell, metric], wilson[0])
-            high[cell, metric] = max(high[cell, metric], wilson[1])
+            if proportion[metric]:
+                bounds = wilson_interval(int(np.rint(hits)), int(np.rint(n)), confidence=confidence)
+            elif per_count is not None and np.isfinite(per_count[metric]):
+                scale = per_count[metric]
+                count = poisson_interval(int(np.rint(hits / scale)), confidence=confidence)
+                bounds = (count[0] * scale / n, count[1] * scale / n)
+            else:
+                continue
+            low[cell, metric] = min(low[cell, metric], bounds[0])
+            high[cell, metric] = max(high[cell, metric], bounds[1])
         return low, high
 
 

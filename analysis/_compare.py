@@ -109,7 +109,13 @@ def compare_runs(
                 cluster_bootstrap(num, den, c.profile, c.cells, rng=rng)
                 for (num, den), c in zip(arrays, cells, strict=True)
             ]
-        intervals = [rate.interval(proportion=proportion) for rate in rates]
+        # The first rate is false alerts per 1,000 residents per day: counts per unit.
+        intervals = [
+            rate.interval(
+                proportion=proportion, per_count=np.array([1000.0 / run.days, np.nan, np.nan])
+            )
+            for rate, run in zip(rates, runs, strict=True)
+        ]
         index = [_single_groups(c.labels) for c in cells]
         for key, base in index[0].items():
             for m, metric in enumerate(COMPARED):

@@ -62,6 +62,9 @@ class Metric:
     numerator: npt.NDArray[np.float64]
     denominator: npt.NDArray[np.float64]
     proportion: bool = True
+    # For a count per unit (a rate per resident per day): what one event adds to
+    # the numerator, so that its interval can be widened to the count's.
+    per_count: float | None = None
     threshold: float | None = None
     gallery_fraction: float | None = None
     lighting: str | None = None
@@ -193,6 +196,7 @@ def _metrics_of(
             c["false_alerts"] * 1000.0 / days,
             np.ones_like(mated),
             proportion=False,
+            per_count=1000.0 / days,
         ),
     ]
     if spec.info.search == "claim":
@@ -239,7 +243,10 @@ def _metrics_of(
 def _long_table(
     deployment: str, metrics: list[Metric], rates: BootstrapRates, cells: GroupCells
 ) -> pd.DataFrame:
-    low, high = rates.interval(proportion=np.array([m.proportion for m in metrics]))
+    low, high = rates.interval(
+        proportion=np.array([m.proportion for m in metrics]),
+        per_count=np.array([np.nan if m.per_count is None else m.per_count for m in metrics]),
+    )
     n_cells = len(cells.labels)
     frame = pd.DataFrame(
         {
