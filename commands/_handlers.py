@@ -59,6 +59,11 @@ _console = Console(stderr=True)
 _stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
+def _say(text: str) -> None:
+    """A line for the user, printed as it is (paths and brackets are not markup)."""
+    _stdout.print(text, highlight=False)
+
+
 def _world(
     args: argparse.Namespace, stage: Callable[..., _run.RunSummary]
 ) -> tuple[Scenario, _run.RunSummary]:
@@ -81,18 +86,16 @@ def _generate(args: argparse.Namespace) -> int:
 def _run_scenario(args: argparse.Namespace) -> int:
     scenario, summary = _world(args, functools.partial(_run.run, cache=args.cache))
     assert summary.calibration is not None and summary.per_group is not None
-    _stdout.print(
+    _say(
         f"calibration: {calibration_summary(summary.calibration)}"
         f"{_misses(summary.calibration)} (see calibration.csv)"
-        f"{_CACHE_NOTES[summary.calibration_cache]}",
-        highlight=False,
+        f"{_CACHE_NOTES[summary.calibration_cache]}"
     )
     for name, threshold in summary.thresholds.items():
         target = next(d.fpir for d in scenario.deployments if d.name == name)
-        _stdout.print(
+        _say(
             f"{name}: threshold {threshold:.4f}, solved from the model for FPIR {target:g} "
-            "against its gallery",
-            highlight=False,
+            "against its gallery"
         )
     if summary.rows["searches_cut"]:
         _console.print(
@@ -103,10 +106,9 @@ def _run_scenario(args: argparse.Namespace) -> int:
         )
     kinds = {deployment.name: deployment.kind for deployment in scenario.deployments}
     _print_per_group(summary.per_group, list(scenario.population.attributes), kinds)
-    _stdout.print(
+    _say(
         f"{summary.rows['decisions']:,} decisions; pipeline ran at "
-        f"{summary.performance['events_per_second']:,.0f} events/s end to end",
-        highlight=False,
+        f"{summary.performance['events_per_second']:,.0f} events/s end to end"
     )
     if args.report:
         with _progress_bar() as progress:
@@ -172,10 +174,9 @@ def _sweep_command(args: argparse.Namespace) -> int:
             workers=args.workers,
             progress=progress,
         )
-    _stdout.print(
+    _say(
         f"wrote {summary.out}: {summary.runs} runs ({summary.ran} run now, {summary.kept} kept "
-        f"from before), {summary.calibrations} calibrations; sweep.csv, settings.csv, index.html",
-        highlight=False,
+        f"from before), {summary.calibrations} calibrations; sweep.csv, settings.csv, index.html"
     )
     return 0
 
@@ -193,15 +194,13 @@ def _compare(args: argparse.Namespace) -> int:
     summary = compare(args.run_dirs, args.out, force=args.force)
     changed = summary.table[summary.table["significant"] & (summary.table["attribute"] == "all")]
     for row in records(changed):
-        _stdout.print(
+        _say(
             f"- {row.deployment} {row.metric} ({row.run}): x{fmt(row.change)} "
-            f"[{fmt(row.change_low)}, {fmt(row.change_high)}]",
-            highlight=False,
+            f"[{fmt(row.change_low)}, {fmt(row.change_high)}]"
         )
-    _stdout.print(
+    _say(
         f"wrote {summary.out} ({COMPARE_CSV}, {len(summary.differences)} config differences, "
-        f"{HTML})",
-        highlight=False,
+        f"{HTML})"
     )
     return 0
 
@@ -227,11 +226,10 @@ def _print_report(summary: ReportSummary) -> None:
         )
     _stdout.print(view)
     for line in summary.summary:
-        _stdout.print(f"- {line}", highlight=False)
-    _stdout.print(
+        _say(f"- {line}")
+    _say(
         f"wrote {summary.out} ({len(summary.tables)} tables as CSV and Parquet, "
-        f"{HTML}) in {summary.seconds:.1f} s",
-        highlight=False,
+        f"{HTML}) in {summary.seconds:.1f} s"
     )
 
 
@@ -280,7 +278,7 @@ def _bench_command(args: argparse.Namespace) -> int:
     if args.json is not None:
         document = _bench.results_json(results, environment=environment)
         write_file_atomically(args.json, json.dumps(document, indent=2) + "\n")
-        _stdout.print(f"wrote {args.json}", highlight=False)
+        _say(f"wrote {args.json}")
     return 0
 
 
@@ -292,11 +290,10 @@ def _video_render(args: argparse.Namespace) -> int:
         summary = _video.render(
             scenario, args.out, force=args.force, config_path=args.config, progress=progress
         )
-    _stdout.print(
+    _say(
         f"wrote {args.out}: {summary.scenes} scenes, {summary.frames:,} frames, {summary.faces:,} "
         f"visible faces of {summary.persons} persons in {summary.seconds:.1f} s "
-        f"({summary.frames / summary.seconds:.1f} frames/s rendered and encoded)",
-        highlight=False,
+        f"({summary.frames / summary.seconds:.1f} frames/s rendered and encoded)"
     )
     return 0
 
@@ -329,11 +326,10 @@ def _video_run(args: argparse.Namespace) -> int:
             f"{row.ci_low:.3f} - {row.ci_high:.3f}",
         )
     _stdout.print(view)
-    _stdout.print(
+    _say(
         f"wrote {summary.out}: {summary.frames:,} frames, {summary.faces:,} faces, "
         f"{summary.tracks:,} tracks in {summary.seconds:.1f} s "
-        f"({summary.frames / summary.seconds:.2f} frames/s detected, tracked and encoded)",
-        highlight=False,
+        f"({summary.frames / summary.seconds:.2f} frames/s detected, tracked and encoded)"
     )
     return 0
 
@@ -378,7 +374,7 @@ def _enroll(args: argparse.Namespace) -> int:
             fmt(fit["fitted_fmr"]),
         )
     _stdout.print(view)
-    _stdout.print(f"wrote {args.out}", highlight=False)
+    _say(f"wrote {args.out}")
     return 0
 
 
@@ -389,10 +385,9 @@ def _calibrate(args: argparse.Namespace) -> int:
         _, table = _run.calibrate_and_check(scenario, progress=progress, cache=args.cache)
     write_file_atomically(args.out, table.to_csv(index=False))
     _print_calibration(table)
-    _stdout.print(
+    _say(
         f"{calibration_summary(table)}{_misses(table)}; wrote {args.out} in "
-        f"{time.perf_counter() - started:.1f} s",
-        highlight=False,
+        f"{time.perf_counter() - started:.1f} s"
     )
     return 0
 
@@ -467,10 +462,9 @@ def _progress_bar() -> Iterator[ProgressFn]:
 
 def _print_world(summary: _run.RunSummary, seconds: float) -> None:
     rows = summary.rows
-    _stdout.print(
+    _say(
         f"wrote {summary.out}: {rows['persons']:,} persons, {rows['cameras']:,} cameras, "
-        f"{rows['events']:,} events in {seconds:.1f} s",
-        highlight=False,
+        f"{rows['events']:,} events in {seconds:.1f} s"
     )
     table = _table(
         "exposure by home district",
@@ -489,18 +483,14 @@ def _print_world(summary: _run.RunSummary, seconds: float) -> None:
 
 def _cache_info(args: argparse.Namespace) -> int:
     info = _cache.cache_info()
-    _stdout.print(
+    _say(
         f"calibration cache (set {_cache.CACHE_ENV} to move it)\n"
-        f"location: {info.location}\nentries: {info.entries:,}\nsize: {info.bytes / 1024:,.1f} KiB",
-        highlight=False,
+        f"location: {info.location}\nentries: {info.entries:,}\nsize: {info.bytes / 1024:,.1f} KiB"
     )
     return 0
 
 
 def _cache_clear(args: argparse.Namespace) -> int:
     removed = _cache.clear_cache()
-    _stdout.print(
-        f"removed {removed:,} entries from the calibration cache {_cache.cache_dir()}",
-        highlight=False,
-    )
+    _say(f"removed {removed:,} entries from the calibration cache {_cache.cache_dir()}")
     return 0
