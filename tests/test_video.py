@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -99,13 +100,7 @@ def test_unreadable_video_is_named(
     rendered: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     broken = tmp_path / "broken"
-    broken.mkdir()
-    for name in ("manifest.json", "ground_truth.csv", "persons.csv"):
-        (broken / name).write_bytes((rendered / name).read_bytes())
-    (broken / "enroll").mkdir()
-    for portrait in (rendered / "enroll").iterdir():
-        (broken / "enroll" / portrait.name).write_bytes(portrait.read_bytes())
-    (broken / "scenes").mkdir()
+    shutil.copytree(rendered, broken)
     (broken / "scenes" / "000_day.mp4").write_bytes(b"not a video at all" * 100)
     with pytest.raises(DataError, match=r"000_day\.mp4"):
         run_video(broken)
