@@ -107,11 +107,12 @@ def atomic_output_dir(target: str | Path, *, force: bool = False) -> Iterator[Pa
         If the disk fills up while the block writes (one line naming ``target``).
     """
     target = Path(target).absolute()
-    if target.exists() and not force:
-        raise OutputExistsError(_EXISTS.format(path=target))
     target.parent.mkdir(parents=True, exist_ok=True)
     with _locked(target.parent):
+        # First, so that a result a killed writer moved aside is back before the check.
         _remove_stale(target)
+    if target.exists() and not force:
+        raise OutputExistsError(_EXISTS.format(path=target))
     staging = Path(
         tempfile.mkdtemp(prefix=f".{target.name}.partial-{_owner()}-", dir=target.parent)
     )
