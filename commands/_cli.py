@@ -218,9 +218,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     enroll.add_argument(
         "--tolerance",
-        type=float,
+        type=_distance,
         default=0.6,
-        help="face_recognition match distance (default: 0.6, the library's)",
+        help="face_recognition match distance, above 0 and below 2 (default: 0.6, the library's)",
     )
     enroll.set_defaults(handler=_deferred("_enroll"))
 
@@ -271,6 +271,17 @@ def _output_file(text: str) -> Path:
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{path} is a directory; give a file path")
     return path
+
+
+def _distance(text: str) -> float:
+    """A match distance between two unit-length encodings: finite, above 0 and below 2."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
+    if not 0 < value < 2:  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be above 0 and below 2, got {text[:40]}")
+    return value
 
 
 def _add_cache_argument(parser: argparse.ArgumentParser) -> None:

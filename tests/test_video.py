@@ -96,6 +96,29 @@ def test_ground_truth_and_portraits_are_complete(rendered: Path) -> None:
     assert fte["count"].iloc[0] == (~enrollment["enrolled"]).sum()
 
 
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        (lambda d: (d / "scenes" / "000_day.mp4").unlink(), "scenes/000_day.mp4: missing"),
+        (lambda d: (d / "ground_truth.csv").write_bytes(bytes(range(256))), "ground_truth.csv"),
+    ],
+    ids=["missing-scene", "garbage-ground-truth"],
+)
+def test_a_damaged_rendering_is_named_not_skipped(
+    rendered: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    damage: Callable[[Path], object],
+    named: str,
+) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(rendered, broken)
+    damage(broken)
+    assert main(["video", "run", str(broken)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"{broken}/{named}" in err and "Traceback" not in err
+
+
 def test_unreadable_video_is_named(
     rendered: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
