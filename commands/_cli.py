@@ -11,6 +11,7 @@ start in a fraction of a second. What the other commands do at the terminal is i
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
@@ -22,12 +23,26 @@ from riskclass import RiskclassError
 from ._bench_methods import DEFAULT_METHODS
 
 EXIT_USAGE = 2
+# 128 + SIGINT, as shells report it; SIGTERM and SIGHUP exit with 128 + theirs.
 EXIT_INTERRUPTED = 130
+_TERMINATING = (signal.SIGTERM, signal.SIGHUP)
 
 if TYPE_CHECKING:
     from riskclass import Scenario
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is so that it unwinds as on Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return EXIT_USAGE
+    # A killed run removes its staging folder on the way out, as on Ctrl-C.
+    previous = {number: signal.signal(number, _terminate) for number in _TERMINATING}
     try:
         handler: Handler = args.handler
         return handler(args)
@@ -43,9 +60,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Plain print: messages hold paths and brackets that rich would wrap or parse.
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted; no partial output was left in place", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        number = exc.signum if isinstance(exc, _Terminated) else signal.SIGINT
+        print(
+            f"interrupted ({signal.Signals(number).name}); no partial output was left in place",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED - signal.SIGINT + number
+    finally:
+        for number, handler_before in previous.items():
+            signal.signal(number, handler_before)
 
 
 def _deferred(name: str) -> Handler:
@@ -194,9 +218,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     enroll.add_argument(
         "--tolerance",
-        type=float,
+        type=_distance,
         default=0.6,
-        help="face_recognition match distance (default: 0.6, the library's)",
+        help="face_recognition match distance, above 0 and below 2 (default: 0.6, the library's)",
     )
     enroll.set_defaults(handler=_deferred("_enroll"))
 
@@ -247,6 +271,17 @@ def _output_file(text: str) -> Path:
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{path} is a directory; give a file path")
     return path
+
+
+def _distance(text: str) -> float:
+    """A match distance between two unit-length encodings: finite, above 0 and below 2."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
+    if not 0 < value < 2:  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be above 0 and below 2, got {text[:40]}")
+    return value
 
 
 def _add_cache_argument(parser: argparse.ArgumentParser) -> None:

@@ -14,17 +14,17 @@ from pathlib import Path
 import pandas as pd
 
 from riskclass import (
-    MANIFEST,
     PERSON_OUTCOMES,
     PERSONS,
     DataError,
     Stream,
     atomic_output_dir,
+    check_run_against_config,
+    manifest_scenario,
     package_versions,
     read_manifest,
     rng_for,
-    validate_config,
-    write_json,
+    write_manifest,
 )
 from riskclass.analysis import RunData, compare_runs, config_differences, report
 
@@ -60,13 +60,14 @@ def compare(
     for index, run_dir in enumerate(Path(d) for d in run_dirs):
         manifest = read_manifest(run_dir, hint=_RUN_HINT)
         for name in (PERSONS, PERSON_OUTCOMES):
-            if not (run_dir / name).is_file():
+            if name not in manifest["files"]:
                 raise DataError(f"{run_dir}: not a finished riskclass run ({name} is missing)")
-        scenario = validate_config(manifest.get("config", {}), source=run_dir / MANIFEST)
+        scenario = manifest_scenario(run_dir, manifest)
         # Two runs may share a directory name: number them so that columns stay apart.
         label = run_dir.name if run_dir.name not in configs else f"{run_dir.name}#{index + 1}"
         configs[label] = manifest["config"]
         outcomes = pd.read_parquet(run_dir / PERSON_OUTCOMES)
+        check_run_against_config(run_dir, manifest, scenario, outcomes)
         outcomes["deployment"] = outcomes["deployment"].astype(str)
         runs.append(RunData(label, pd.read_parquet(run_dir / PERSONS), outcomes, scenario.days))
         scenarios.append(scenario)
@@ -95,7 +96,7 @@ def compare(
         (staging / COMPARE_CSV).write_text(table.to_csv(index=False), encoding="utf-8")
         (staging / DIFFERENCES_CSV).write_text(differences.to_csv(index=False), encoding="utf-8")
         (staging / "index.html").write_text(html, encoding="utf-8")
-        write_json({"complete": True, "runs": [str(d) for d in run_dirs]}, staging / MANIFEST)
+        write_manifest({"runs": [str(d) for d in run_dirs]}, staging)
     return CompareSummary(out, table, differences)
 
 

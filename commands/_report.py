@@ -34,12 +34,13 @@ from riskclass import (
     Scenario,
     Stream,
     atomic_output_dir,
+    check_run_against_config,
+    manifest_scenario,
     package_versions,
     read_manifest,
     report_progress,
     rng_for,
-    validate_config,
-    write_json,
+    write_manifest,
     write_parquet,
 )
 from riskclass.analysis import (
@@ -89,9 +90,11 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
     if "rendered" in manifest:
         return _build_video_report(run_dir, manifest, started)
     scenario = _scenario_of(run_dir, manifest)
+    _check_report_place(run_dir)
     persons = pd.read_parquet(run_dir / PERSONS)
     tally = pd.read_parquet(run_dir / PERSON_OUTCOMES)
     galleries = pd.read_parquet(run_dir / GALLERIES)
+    check_run_against_config(run_dir, manifest, scenario, tally)
     cells = group_cells(persons, list(scenario.population.attributes))
     specs = _specs(scenario, galleries)
     settings = scenario.report
@@ -169,7 +172,7 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
     )
     html = report.render_report(
         report.run_context(
-            run_dir=str(run_dir),
+            run_dir=run_dir.resolve().name,
             scenario=scenario,
             version=_version(manifest),
             specs=specs,
@@ -188,13 +191,10 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
 
 def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float) -> ReportSummary:
     """The same tables and HTML for rendered video: detectors in place of deployments."""
-    scenario = validate_config(manifest.get("config", {}), source=run_dir / MANIFEST)
+    scenario = manifest_scenario(run_dir, manifest)
     results = run_dir / VIDEO_RESULTS_DIR
-    if not (results / MANIFEST).is_file():
-        raise DataError(
-            f"{run_dir}: the rendered video has no results yet; run `riskclass video run "
-            f"{run_dir}` first"
-        )
+    read_manifest(results, what="video result", hint=f"run `riskclass video run {run_dir}` first")
+    _check_report_place(run_dir)
     detections = pd.read_csv(results / "detections.csv")
     metrics, disparities = video_group_metrics(
         detections,
@@ -217,7 +217,7 @@ def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float)
     summary = report.video_summary(metrics, disparities, stratified)
     html = report.render_report(
         report.video_context(
-            run_dir=str(run_dir),
+            run_dir=run_dir.resolve().name,
             scenario=scenario,
             version=_version(manifest),
             tables=tables,
@@ -228,6 +228,17 @@ def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float)
     )
     out = _write_report(run_dir, tables, html, summary, extra={})
     return ReportSummary(out, summary, tables, time.perf_counter() - started)
+
+
+def _check_report_place(run_dir: Path) -> None:
+    """Refuse to replace a ``report`` in the run directory that no report wrote."""
+    out = run_dir / REPORT_DIR
+    if not out.exists() and not out.is_symlink():
+        return
+    if out.is_symlink() or not out.is_dir():
+        raise DataError(f"{out}: exists and is not a report directory; move it away first")
+    if not (out / MANIFEST).is_file():
+        raise DataError(f"{out}: exists and no report wrote it, so it is not replaced; move it")
 
 
 def _version(manifest: dict[str, Any]) -> str:
@@ -251,25 +262,26 @@ def _write_report(
         for name, table in extra.items():
             write_parquet(table, staging / f"{name}.parquet")
         (staging / HTML).write_text(html, encoding="utf-8")
-        write_json(
+        write_manifest(
             {
-                "complete": True,
-                "run": str(run_dir),
+                "run": run_dir.resolve().name,
                 "summary": summary,
                 "versions": package_versions(),
             },
-            staging / MANIFEST,
+            staging,
         )
     return out
 
 
 def _scenario_of(run_dir: Path, manifest: dict[str, Any]) -> Scenario:
+    """The run's scenario, once the manifest is known to list every file a report reads."""
+    listed = manifest["files"]
     for name in (PERSONS, CAMERAS, PERSON_OUTCOMES, GALLERIES, DECISIONS, HITS):
-        if not (run_dir / name).is_file():
+        if name not in listed:
             raise DataError(
                 f"{run_dir}: not a finished riskclass run ({name} is missing); {_RUN_HINT}"
             )
-    scenario = validate_config(manifest.get("config", {}), source=run_dir / MANIFEST)
+    scenario = manifest_scenario(run_dir, manifest)
     return scenario.with_thresholds(manifest.get("resolved_thresholds", {}))
 
 

@@ -27,7 +27,6 @@ from riskclass import (
     EVENTS,
     GALLERIES,
     HITS,
-    MANIFEST,
     PER_GROUP,
     PERSON_OUTCOMES,
     PERSONS,
@@ -41,7 +40,7 @@ from riskclass import (
     provenance,
     report_progress,
     rng_for,
-    write_json,
+    write_manifest,
     write_parquet,
 )
 from riskclass.analysis import CALIBRATION_COLUMNS, calibration_table, per_group_table
@@ -247,7 +246,7 @@ def _staged(
     summary = RunSummary(out=Path(out))
     with atomic_output_dir(out, force=force) as staging, naming_config_file(config_path):
         yield staging, summary
-        write_json(_manifest(scenario, summary, config_path), staging / MANIFEST)
+        write_manifest(_manifest(scenario, summary, config_path), staging)
 
 
 def _write_world(

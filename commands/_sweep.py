@@ -316,6 +316,7 @@ def combine(runs: Sequence[SweepRun], grid: Grid) -> pd.DataFrame:
 
     frames = []
     for r in runs:
+        read_manifest(r.out)  # the runs' files as they were written, or a clear error
         table = pd.read_csv(r.out / PER_GROUP)
         table["setting"] = r.setting
         table["seed"] = r.seed

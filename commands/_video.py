@@ -15,12 +15,12 @@ from riskclass import (
     Progress,
     Scenario,
     atomic_output_dir,
+    manifest_scenario,
     naming_config_file,
     package_versions,
     provenance,
     read_manifest,
-    validate_config,
-    write_json,
+    write_manifest,
 )
 from riskclass.analysis import video_per_group
 from riskclass.pipeline import run_on_video
@@ -50,7 +50,7 @@ def render(
     """Render ``scenario.video`` into ``out`` (see `riskclass.synthetic.render_video`)."""
     with atomic_output_dir(out, force=force) as staging, naming_config_file(config_path):
         summary = render_video(scenario, staging, progress=progress)
-        write_json(
+        write_manifest(
             {
                 **provenance(scenario, config_path),
                 "rendered": {
@@ -62,7 +62,7 @@ def render(
                     "frames_per_s": round(summary.frames / summary.seconds, 2),
                 },
             },
-            staging / MANIFEST,
+            staging,
         )
     return summary
 
@@ -92,15 +92,14 @@ def run_video(directory: str | Path, *, progress: Progress | None = None) -> Vid
         results.tracks.to_csv(staging / "tracks.csv", index=False)
         results.enrollment.to_csv(staging / "enrollment.csv", index=False)
         per_group.to_csv(staging / "video_per_group.csv", index=False)
-        write_json(
+        write_manifest(
             {
-                "complete": True,
                 "frames": frames,
                 "seconds": round(seconds, 3),
                 "frames_per_s": round(frames / seconds, 2),
                 "versions": package_versions(),
             },
-            staging / MANIFEST,
+            staging,
         )
     return VideoRunSummary(
         directory / VIDEO_RESULTS_DIR,
@@ -121,4 +120,4 @@ def _rendered_scenario(directory: Path) -> Scenario:
     manifest_path = directory / MANIFEST
     if "rendered" not in manifest:
         raise DataError(f"{manifest_path}: not written by `riskclass video render`")
-    return validate_config(manifest["config"], source=manifest_path)
+    return manifest_scenario(directory, manifest)

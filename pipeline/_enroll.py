@@ -43,8 +43,9 @@ def read_labels(path: Path, images: Path) -> pd.DataFrame:
     """The labels file: ``file``, ``identity`` and one column per group attribute."""
     try:
         labels = pd.read_csv(path, dtype=str)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: cannot read the labels ({exc})") from None
+    # ValueError: pandas' parser and empty-data errors, and bytes that are not UTF-8.
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the labels ({str(exc)[:200]})") from None
     missing = [c for c in LABEL_COLUMNS if c not in labels.columns]
     if missing:
         raise DataError(

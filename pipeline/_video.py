@@ -243,8 +243,9 @@ def run_on_video(
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from None
+    # ValueError: pandas' parser and empty-data errors, and bytes that are not UTF-8.
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read ({str(exc)[:200]})") from None
 
 
 def _enroll(directory: Path, person_ids: list[int]) -> pd.DataFrame:

@@ -268,6 +268,7 @@ def test_run_time_config_errors_name_the_config_file_before_calibration(
         (["--rounds", "1000000"], "--rounds: at most 100"),
         (["--seed", "-1"], "--seed: must be >= 0"),
         (["--methods", " "], "--methods: no method given"),
+        (["--methods", ""], "--methods: no method given"),
     ],
 )
 def test_bench_refuses_arguments_it_cannot_run(
@@ -286,3 +287,21 @@ def test_output_file_that_is_a_directory_is_refused_before_any_work(
         main([*command, str(tmp_path)])
     assert caught.value.code == EXIT_USAGE
     assert f"{tmp_path} is a directory; give a file path" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tolerance", ["-1", "0", "2", "inf", "nan", "abc"])
+def test_enroll_refuses_a_tolerance_out_of_range_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tolerance: str
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["enroll", str(tmp_path), "--labels", "labels.csv", "--tolerance", tolerance])
+    assert caught.value.code == EXIT_USAGE
+    assert "argument --tolerance: " in capsys.readouterr().err
+
+
+def test_enroll_names_binary_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_bytes(bytes(range(256)) * 8)
+    assert main(["enroll", str(tmp_path), "--labels", str(labels)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"{labels}: cannot read the labels" in err and "Traceback" not in err

@@ -189,6 +189,14 @@ def test_report_is_reproducible(reported: Path, tmp_path: Path) -> None:
     assert before == after
 
 
+def test_report_does_not_record_where_the_run_directory_is(reported: Path) -> None:
+    # Reports are byte-identical wherever they are made: only the folder's name shows.
+    for name in ("index.html", "manifest.json"):
+        text = (reported / "report" / name).read_text()
+        assert str(reported.parent) not in text, name
+    assert '"run": "run"' in (reported / "report" / "manifest.json").read_text()
+
+
 def test_report_of_a_directory_that_is_not_a_run_names_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

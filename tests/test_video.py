@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -95,17 +96,34 @@ def test_ground_truth_and_portraits_are_complete(rendered: Path) -> None:
     assert fte["count"].iloc[0] == (~enrollment["enrolled"]).sum()
 
 
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        (lambda d: (d / "scenes" / "000_day.mp4").unlink(), "scenes/000_day.mp4: missing"),
+        (lambda d: (d / "ground_truth.csv").write_bytes(bytes(range(256))), "ground_truth.csv"),
+    ],
+    ids=["missing-scene", "garbage-ground-truth"],
+)
+def test_a_damaged_rendering_is_named_not_skipped(
+    rendered: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    damage: Callable[[Path], object],
+    named: str,
+) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(rendered, broken)
+    damage(broken)
+    assert main(["video", "run", str(broken)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"{broken}/{named}" in err and "Traceback" not in err
+
+
 def test_unreadable_video_is_named(
     rendered: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     broken = tmp_path / "broken"
-    broken.mkdir()
-    for name in ("manifest.json", "ground_truth.csv", "persons.csv"):
-        (broken / name).write_bytes((rendered / name).read_bytes())
-    (broken / "enroll").mkdir()
-    for portrait in (rendered / "enroll").iterdir():
-        (broken / "enroll" / portrait.name).write_bytes(portrait.read_bytes())
-    (broken / "scenes").mkdir()
+    shutil.copytree(rendered, broken)
     (broken / "scenes" / "000_day.mp4").write_bytes(b"not a video at all" * 100)
     with pytest.raises(DataError, match=r"000_day\.mp4"):
         run_video(broken)
