@@ -75,19 +75,33 @@ class ReportSummary:
     seconds: float = 0.0
 
 
-def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> ReportSummary:
-    """Write ``RUN_DIR/report/``: tables as CSV and Parquet, and ``index.html``.
+@dataclass
+class RunTables:
+    """What `report_tables` computed from a finished run: every table of its report,
+    and what the plain-language summary and the HTML also draw on."""
+
+    scenario: Scenario
+    specs: list[DeploymentSpec]
+    tables: dict[str, pd.DataFrame]
+    burden: pd.DataFrame
+    persons: pd.DataFrame
+    alternatives: list[list[str]]
+
+
+def report_tables(run_dir: str | Path, *, progress: Progress | None = None) -> RunTables:
+    """Every table of an event-stream run's report, without writing anything.
+
+    `build_report` writes these with the HTML; checks that need only the numbers
+    (the significance check of ``benchmarks/``, tests) skip the figures, which
+    cost most of a report's time.
 
     Raises
     ------
     DataError
         If ``run_dir`` is not a complete run, naming the missing or bad file.
     """
-    started = time.perf_counter()
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir, hint=_RUN_HINT)
-    if "rendered" in manifest:
-        return _build_video_report(run_dir, manifest, started)
     scenario = _scenario_of(run_dir, manifest)
     persons = pd.read_parquet(run_dir / PERSONS)
     tally = pd.read_parquet(run_dir / PERSON_OUTCOMES)
@@ -159,29 +173,47 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
         "burden_by_group": burden_groups,
         "alternative_burden": alternative_burden(burden, deployments, alternatives, cells),
     }
+    return RunTables(scenario, specs, tables, burden, persons, alternatives)
+
+
+def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> ReportSummary:
+    """Write ``RUN_DIR/report/``: tables as CSV and Parquet, and ``index.html``.
+
+    Raises
+    ------
+    DataError
+        If ``run_dir`` is not a complete run, naming the missing or bad file.
+    """
+    started = time.perf_counter()
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir, hint=_RUN_HINT)
+    if "rendered" in manifest:
+        return _build_video_report(run_dir, manifest, started)
+    found = report_tables(run_dir, progress=progress)
+    scenario, tables = found.scenario, found.tables
     summary = report.run_summary(
         scenario,
-        metrics.disparities,
-        metrics.shares,
-        burden_groups,
-        burden,
-        alternatives=alternatives,
+        tables["disparities"],
+        tables["false_alert_shares"],
+        tables["burden_by_group"],
+        found.burden,
+        alternatives=found.alternatives,
     )
     html = report.render_report(
         report.run_context(
             run_dir=str(run_dir),
             scenario=scenario,
             version=_version(manifest),
-            specs=specs,
+            specs=found.specs,
             tables=tables,
-            burden=burden,
+            burden=found.burden,
             summary=summary,
-            persons=persons,
+            persons=found.persons,
             cameras=pd.read_parquet(run_dir / CAMERAS),
-            alternatives=alternatives,
+            alternatives=found.alternatives,
         )
     )
-    out = _write_report(run_dir, tables, html, summary, extra={"person_burden": burden})
+    out = _write_report(run_dir, tables, html, summary, extra={"person_burden": found.burden})
     report_progress(progress, "report", 5, _STEPS)
     return ReportSummary(out, summary, tables, time.perf_counter() - started)
 
