@@ -104,7 +104,7 @@ def report_tables(run_dir: str | Path, *, progress: Progress | None = None) -> R
     manifest = read_manifest(run_dir, hint=_RUN_HINT)
     scenario = _scenario_of(run_dir, manifest)
     persons = pd.read_parquet(run_dir / PERSONS)
-    tally = pd.read_parquet(run_dir / PERSON_OUTCOMES)
+    tally = read_outcomes(run_dir)
     galleries = pd.read_parquet(run_dir / GALLERIES)
     cells = group_cells(persons, list(scenario.population.attributes))
     specs = _specs(scenario, galleries)
@@ -149,6 +149,7 @@ def report_tables(run_dir: str | Path, *, progress: Progress | None = None) -> R
         fractions=settings.gallery_fractions,
         reference=settings.reference,
         rng=rng_for(scenario.seed, Stream.REPORT),
+        listed=scenario.population.values_by_attribute,
     )
     report_progress(progress, "report", 3, _STEPS)
     deployments = [spec.name for spec in specs]
@@ -233,12 +234,14 @@ def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float)
         attributes=list(scenario.population.attributes),
         reference=scenario.report.reference,
         rng=rng_for(scenario.seed, Stream.REPORT, 2),
+        listed=scenario.population.values_by_attribute,
     )
     stratified = stratified_disparities(
         detections,
         attributes=list(scenario.population.attributes),
         reference=scenario.report.reference,
         rng=rng_for(scenario.seed, Stream.REPORT, 4),
+        listed=scenario.population.values_by_attribute,
     )
     tables = {
         "metrics": metrics,
@@ -293,6 +296,25 @@ def _write_report(
             staging / MANIFEST,
         )
     return out
+
+
+def read_outcomes(run_dir: Path) -> pd.DataFrame:
+    """A run's ``person_outcomes.parquet``, which must say who each deployment can sight.
+
+    Raises
+    ------
+    DataError
+        If it lacks the ``searchable`` column (a run made before rates per resident
+        counted only residents the cameras can sight).
+    """
+    outcomes = pd.read_parquet(run_dir / PERSON_OUTCOMES)
+    if "searchable" not in outcomes.columns:
+        raise DataError(
+            f"{run_dir / PERSON_OUTCOMES}: no column 'searchable' (whether each deployment's "
+            f"cameras can sight each person); this run was made by an older riskclass, run "
+            f"it again"
+        )
+    return outcomes
 
 
 def _scenario_of(run_dir: Path, manifest: dict[str, Any]) -> Scenario:
