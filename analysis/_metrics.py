@@ -311,6 +311,8 @@ def _disparities(
     labels = cells.labels
     point = rates.rate
     for attribute, group in labels[labels["attribute"] != ALL].groupby("attribute", sort=False):
+        if str(attribute) not in references:
+            continue
         index = group.index.to_numpy()
         values = group["value"].to_list()
         ref = index[values.index(references[str(attribute)])]

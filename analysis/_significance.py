@@ -53,7 +53,7 @@ def reference_groups(
     value of each attribute that has one. Ties go to the value listed first
     (``listed``: each attribute's values in config order; sorted where not given).
     Chosen from group sizes only, never from rates, and the same for every metric
-    and threshold.
+    and threshold. An attribute whose configured value no person holds has none.
 
     Examples
     --------
@@ -86,7 +86,9 @@ def reference_groups(
                 for name, part in zip(names, str(value).split("&"), strict=True)
             )
         ]
-        chosen[str(attribute)] = min(candidates, key=lambda c: (-c[0], rank(c[1])))[1]
+        # A configured value that no person holds leaves nothing to divide by.
+        if candidates:
+            chosen[str(attribute)] = min(candidates, key=lambda c: (-c[0], rank(c[1])))[1]
     return chosen
 
 
@@ -104,7 +106,8 @@ class RatioEvidence:
     ``floor(a / 2 (B + 1))``-th replicates from each end, so the interval excludes 1
     exactly when ``p <= a``. A ratio of 0 (the group had no errors) or without a
     value (the reference had none) is not tested; ``upper`` is then the least upper
-    end its interval gets (the group's own upper bound over the reference's rate).
+    end its interval gets (the group's own upper bound over the reference's rate),
+    and its interval may exclude 1 although the ratio is not significant.
     """
 
     ratio: float

@@ -159,6 +159,8 @@ def stratified_disparities(
             member[np.arange(len(faces)), labels.map(values.index).to_numpy(), light] = 1.0
             n = np.einsum("bf,f,fvl->bvl", weights, frames, member)
             a = np.einsum("bf,f,fvl->bvl", weights, missed, member)
+            if attribute not in references:
+                continue
             found = _pooled_rows(detector, attribute, values, references[attribute], n, a)
             rows += [row for row, _ in found]
             evidence += [tested for _, tested in found]

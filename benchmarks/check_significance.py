@@ -13,7 +13,8 @@ every capture at the same angle from its identity); FNMR is `genuine_fnmr` of th
 model's noise. FNIR (a mate at rank 1) has no closed form and is left out of coverage.
 Flags are counted on every per-search metric (FTA, FPIR, FNIR, FMR, FNMR).
 
-Usage: ``uv run python benchmarks/check_significance.py --seeds 20 [--size 4000 --days 2]``
+Usage: ``uv run python benchmarks/check_significance.py --seeds 20 [--size 4000 --days 2
+--fmr 2e-5]``
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ COVERED = ("fta", "fpir", "fmr", "fnmr")
 _NO_EFFECT = {"face_size": 0.0, "darkness": 0.0, "pose": 0.0, "blur": 0.0, "years": 0.0}
 
 
-def equality_config(seed: int, *, size: int = 4000, days: int = 2) -> dict[str, Any]:
+def equality_config(
+    seed: int, *, size: int = 4000, days: int = 2, fmr: float = 2.0e-5
+) -> dict[str, Any]:
     """configs/default.yaml at true equality, with rates high enough for a small city
-    to see errors: every group FMR 2e-5 (FPIR about 4% against the 2,000-person
-    watchlist), FNMR 1%, FTA 2%."""
+    to see errors: every group FMR 2e-5 by default (FPIR about 4% against the
+    2,000-person watchlist), FNMR 1%, FTA 2%."""
     data: dict[str, Any] = yaml.safe_load((CONFIGS / "default.yaml").read_text())
     data["seed"], data["days"] = seed, days
     data["population"]["size"] = size
@@ -51,7 +54,7 @@ def equality_config(seed: int, *, size: int = 4000, days: int = 2) -> dict[str, 
         "proportional_watchlists": True,
     }
     algorithm = data["algorithm"]
-    algorithm["error_rates"] = {"default": {"fmr": 2.0e-5, "fnmr": 0.01, "fta": 0.02}}
+    algorithm["error_rates"] = {"default": {"fmr": fmr, "fnmr": 0.01, "fta": 0.02}}
     for effects in ("noise_effects", "fta_effects", "fmr_effects"):
         algorithm[effects] = dict(_NO_EFFECT)
     return data
@@ -89,15 +92,16 @@ def category(row: Any) -> str:
 
 
 def check_seed(
-    seed: int, scratch: Path, *, size: int, days: int
+    seed: int, scratch: Path, *, size: int, days: int, fmr: float = 2.0e-5
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One run at true equality: its per-search disparity rows (with ``category``) and
     its per-group rates of the covered metrics joined to their truth (``covered``)."""
-    scenario = validate_config(equality_config(seed, size=size, days=days))
+    scenario = validate_config(equality_config(seed, size=size, days=days, fmr=fmr))
     out = scratch / f"seed-{seed}"
     run(scenario, out)
     found = report_tables(out)
-    galleries = pd.read_parquet(out / "galleries.parquet")["gallery"].value_counts().to_dict()
+    listed = pd.read_parquet(out / "galleries.parquet")["gallery"].astype(str)
+    galleries = {str(name): int(size) for name, size in listed.value_counts().items()}
     truth = true_rates(out, found.scenario, galleries)
     disparities = found.tables["disparities"]
     flagged = disparities[disparities["metric"].isin(PER_SEARCH)].copy()
@@ -126,12 +130,15 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=1)
     parser.add_argument("--size", type=int, default=4000)
     parser.add_argument("--days", type=int, default=2)
+    parser.add_argument("--fmr", type=float, default=2.0e-5, help="every group's FMR")
     args = parser.parse_args()
     started = time.perf_counter()
     flags, rates = [], []
     with tempfile.TemporaryDirectory() as scratch:
         for seed in range(args.first, args.first + args.seeds):
-            found, covered = check_seed(seed, Path(scratch), size=args.size, days=args.days)
+            found, covered = check_seed(
+                seed, Path(scratch), size=args.size, days=args.days, fmr=args.fmr
+            )
             flags.append(found)
             rates.append(covered)
     flagged = pd.concat(flags, ignore_index=True)
@@ -144,7 +151,7 @@ def main() -> None:
         flagged["unadjusted"] = flagged["p_value"] < 0.05
         columns["flagged_unadjusted"] = ("unadjusted", "mean")
     print(
-        f"{args.seeds} seeds, {args.size} residents, {args.days} days, "
+        f"{args.seeds} seeds, {args.size} residents, {args.days} days, FMR {args.fmr:g}, "
         f"{time.perf_counter() - started:.0f} s"
     )
     print(flagged.groupby("category").agg(**columns).to_string())
