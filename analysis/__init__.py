@@ -7,6 +7,7 @@ Computing lives here; the report's presentation (summary, HTML, figures) is
 from ._bootstrap import (
     BootstrapRates,
     cluster_bootstrap,
+    cluster_shares,
     pair_bootstrap_interval,
     poisson_interval,
     wilson_interval,
@@ -34,6 +35,7 @@ from ._impostors import IMPOSTOR_COLUMNS, ImpostorRates, impostor_heatmap, impos
 from ._metrics import (
     DISPARITY_COLUMNS,
     METRIC_COLUMNS,
+    SHARE_COLUMNS,
     GroupMetrics,
     Metric,
     group_metrics,
@@ -42,6 +44,7 @@ from ._metrics import (
 )
 from ._per_group import PER_GROUP_COLUMNS, per_group_table
 from ._run_counts import DeploymentCounts, DeploymentSpec, count_run
+from ._significance import FDR, RatioEvidence, adjust_ratios, reference_groups
 from ._video_table import (
     VIDEO_COLUMNS,
     stratified_disparities,
@@ -55,9 +58,11 @@ __all__ = [
     "COMPARE_COLUMNS",
     "DET_COLUMNS",
     "DISPARITY_COLUMNS",
+    "FDR",
     "IMPOSTOR_COLUMNS",
     "METRIC_COLUMNS",
     "PER_GROUP_COLUMNS",
+    "SHARE_COLUMNS",
     "VIDEO_COLUMNS",
     "BootstrapRates",
     "DeploymentCounts",
@@ -66,7 +71,9 @@ __all__ = [
     "GroupMetrics",
     "ImpostorRates",
     "Metric",
+    "RatioEvidence",
     "RunData",
+    "adjust_ratios",
     "alternative_burden",
     "alternative_deployments",
     "burden_by_group",
@@ -74,6 +81,7 @@ __all__ = [
     "calibration_summary",
     "calibration_table",
     "cluster_bootstrap",
+    "cluster_shares",
     "compare_runs",
     "config_differences",
     "count_run",
@@ -91,6 +99,7 @@ __all__ = [
     "person_burden",
     "poisson_interval",
     "rates_by_group",
+    "reference_groups",
     "stratified_disparities",
     "video_group_metrics",
     "video_per_group",

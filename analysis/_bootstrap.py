@@ -206,6 +206,78 @@ def cluster_bootstrap(
     >>> rates.rate.ravel().tolist()
     [0.05, 0.3]
     """
+    point_sums, replicated_sums = _weighted_sums(
+        numerators, denominators, profile, cells, rng=rng, replicates=replicates
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        replicated = replicated_sums[0] / replicated_sums[1]
+    return BootstrapRates(point_sums[0], point_sums[1], replicated)
+
+
+def cluster_shares(
+    counts: npt.NDArray[np.float64],
+    profile: npt.NDArray[np.intp],
+    cells: npt.NDArray[np.bool_],
+    *,
+    rng: np.random.Generator,
+    confidence: float = CONFIDENCE,
+    replicates: int = CLUSTER_REPLICATES,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each group's share of all events, with a bootstrap interval over persons.
+
+    ``counts``: ``(persons,)`` whole events per person (false alerts, say); ``profile``
+    and ``cells`` as in `cluster_bootstrap`. A replicate reweighs persons with
+    Poisson(1) weights and divides each group's weighted events by everyone's; the
+    percentile interval is widened to the Wilson interval of the group's events
+    among all events where that is wider, so a group with no events keeps an upper
+    bound. Returns ``(share, low, high)`` per group; NaN where there are no events.
+
+    Examples
+    --------
+    >>> counts = np.array([3.0, 0.0, 1.0, 0.0])
+    >>> share, low, high = cluster_shares(
+    ...     counts, np.array([0, 0, 1, 1]), np.eye(2, dtype=bool), rng=np.random.default_rng(0)
+    ... )
+    >>> share.tolist(), bool(low[1] == 0.0 and high[1] > 0.25)
+    ([0.75, 0.25], True)
+    """
+    everyone = np.ones((cells.shape[0], 1), dtype=bool)
+    point, replicated = _weighted_sums(
+        counts[:, None],
+        counts[:, None],
+        profile,
+        np.hstack([cells, everyone]),
+        rng=rng,
+        replicates=replicates,
+    )
+    events, total = point[0, :-1, 0], point[0, -1, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = replicated[0, :, :-1, 0] / replicated[0, :, -1:, 0]
+        share = events / total if total > 0 else np.full(len(events), np.nan)
+    tail = (1.0 - confidence) / 2.0
+    low = np.full(len(events), np.nan)
+    high = np.full(len(events), np.nan)
+    for cell in np.flatnonzero(np.isfinite(share)):
+        column = shares[:, cell]
+        found = np.quantile(column[~np.isnan(column)], [tail, 1.0 - tail])
+        wilson = wilson_interval(
+            int(np.rint(events[cell])), int(np.rint(total)), confidence=confidence
+        )
+        low[cell], high[cell] = min(found[0], wilson[0]), max(found[1], wilson[1])
+    return share, low, high
+
+
+def _weighted_sums(
+    numerators: npt.NDArray[np.float64],
+    denominators: npt.NDArray[np.float64],
+    profile: npt.NDArray[np.intp],
+    cells: npt.NDArray[np.bool_],
+    *,
+    rng: np.random.Generator,
+    replicates: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Sums of numerators and denominators per cell: ``(2, cells, metrics)`` as counted
+    and ``(2, replicates, cells, metrics)`` under each replicate's Poisson weights."""
     n_profiles = cells.shape[0]
     metrics = numerators.shape[1]
     counts = np.concatenate([numerators, denominators], axis=1)
@@ -240,9 +312,7 @@ def cluster_bootstrap(
         by_profile[column_of].reshape(2, metrics, n_profiles, replicates),
         cell_matrix,
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        replicated = replicated_sums[0] / replicated_sums[1]
-    return BootstrapRates(point_sums[0], point_sums[1], replicated)
+    return point_sums, replicated_sums
 
 
 def _distinct_columns(

@@ -57,7 +57,7 @@ def _per_person(
         c["nonmated_alerts"],
         c["mated_searches"] - c["true_alerts"],
     ]
-    denominators = [np.ones(len(mine)), c["nonmated_searches"], c["mated_searches"]]
+    denominators = [c["searchable"], c["nonmated_searches"], c["mated_searches"]]
     return np.column_stack(numerators), np.column_stack(denominators)
 
 
@@ -84,8 +84,9 @@ def compare_runs(
     population, another threshold), one set of weights reweighs a person in every
     run, since their sightings are the same; otherwise each run is resampled
     independently. ``significant`` where the interval excludes 1. ``count``: the
-    false alerts, or the errors of a rate over searches; ``n``: residents, or
-    searches. Groups are every attribute value and all (single attributes only).
+    false alerts, or the errors of a rate over searches; ``n``: residents the
+    deployment's cameras can sight (``searchable``), or searches. Groups are every
+    attribute value and all (single attributes only).
     Columns: ``COMPARE_COLUMNS``.
     """
     attributes = list(attributes)

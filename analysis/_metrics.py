@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -12,10 +11,11 @@ import pandas as pd
 
 from riskclass import ALL
 
-from ._bootstrap import CONFIDENCE, BootstrapRates, cluster_bootstrap
+from ._bootstrap import BootstrapRates, cluster_bootstrap, cluster_shares
 from ._cells import GroupCells
 from ._impostors import ImpostorRates
 from ._run_counts import DeploymentCounts, DeploymentSpec
+from ._significance import TEST_COLUMNS, RatioEvidence, adjust_ratios, reference_groups
 
 METRIC_COLUMNS = (
     "deployment",
@@ -41,9 +41,19 @@ DISPARITY_COLUMNS = (
     "rate",
     "reference_rate",
     "ratio",
-    "ci_low",
-    "ci_high",
+    *TEST_COLUMNS,
     "significant",
+)
+SHARE_COLUMNS = (
+    "deployment",
+    "attribute",
+    "value",
+    "persons",
+    "population_share",
+    "false_alerts",
+    "false_alert_share",
+    "share_ci_low",
+    "share_ci_high",
 )
 # Metrics where a higher rate is worse for the group; precision is the exception.
 HIGHER_IS_WORSE = {"alert_precision": False}
@@ -94,6 +104,7 @@ def group_metrics(
     fractions: Sequence[float],
     reference: Mapping[str, str],
     rng: np.random.Generator,
+    listed: Mapping[str, Sequence[str]] | None = None,
 ) -> GroupMetrics:
     """Rates of every group in every deployment, with subject-level bootstrap intervals.
 
@@ -109,9 +120,9 @@ def group_metrics(
         The deployments, the reported groups, and the days simulated.
     thresholds, fractions:
         The threshold sweep and the gallery fractions of the gallery-size sweep.
-    reference:
-        Per attribute, the reference value of disparity ratios; the best-off value
-        of the attribute where not given.
+    reference, listed:
+        Per attribute, the configured reference value of disparity ratios (the
+        largest group where not given), and the values in config order (ties).
     rng:
         Source of the bootstrap weights.
     """
@@ -127,7 +138,9 @@ def group_metrics(
         column = {name: mine[name].to_numpy(np.float64) for name in mine.columns[2:]}
         two_way = impostors[spec.name] if spec.searches_gallery else None
         metrics = _metrics_of(spec, column, counts[spec.name], two_way, days, thresholds, fractions)
-        table, disparities = rates_by_group(spec.name, metrics, cells, reference=reference, rng=rng)
+        table, disparities = rates_by_group(
+            spec.name, metrics, cells, reference=reference, rng=rng, listed=listed
+        )
         table = table.drop(columns=["lighting"])
         plain = table["threshold"].isna() & table["gallery_fraction"].isna()
         parts["metrics"].append(table[plain].drop(columns=["threshold", "gallery_fraction"]))
@@ -139,7 +152,7 @@ def group_metrics(
             gallery.assign(gallery_size=(gallery["gallery_fraction"] * len(spec.members)).round())
         )
         parts["disparities"].append(disparities.drop(columns=["lighting"]))
-        parts["shares"].append(_shares(spec.name, column["false_alerts"], cells))
+        parts["shares"].append(_shares(spec.name, column["false_alerts"], cells, rng))
     return GroupMetrics(
         **{name: pd.concat(tables, ignore_index=True) for name, tables in parts.items()}
     )
@@ -152,12 +165,16 @@ def rates_by_group(
     *,
     reference: Mapping[str, str],
     rng: np.random.Generator,
+    listed: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every metric of every group with bootstrap intervals, and its disparity ratios.
 
     The bootstrap resamples the rows of the metrics' arrays (persons, or faces):
-    see `cluster_bootstrap`. Returns the long table (``METRIC_COLUMNS`` plus
-    ``threshold`` and ``gallery_fraction``) and the disparities (``DISPARITY_COLUMNS``).
+    see `cluster_bootstrap`. Ratios divide by each attribute's reference (the
+    configured ``reference``, else the largest group; ``listed`` breaks ties, see
+    `reference_groups`), and are tested as `adjust_ratios` says. Returns the long
+    table (``METRIC_COLUMNS`` plus ``threshold`` and ``gallery_fraction``) and the
+    disparities (``DISPARITY_COLUMNS``).
     """
     rates = cluster_bootstrap(
         np.column_stack([m.numerator for m in metrics]),
@@ -170,9 +187,14 @@ def rates_by_group(
         if metric.replicates is not None:
             rates.replicates[:, :, i] = metric.replicates
     metrics = list(metrics)
+    low, high = rates.interval(
+        proportion=np.array([m.proportion for m in metrics]),
+        per_count=np.array([np.nan if m.per_count is None else m.per_count for m in metrics]),
+    )
+    references = reference_groups(cells, reference, listed=listed)
     return (
-        _long_table(deployment, metrics, rates, cells),
-        _disparities(deployment, metrics, rates, cells, reference),
+        _long_table(deployment, metrics, rates, cells, (low, high)),
+        _disparities(deployment, metrics, rates, cells, references, high),
     )
 
 
@@ -191,10 +213,12 @@ def _metrics_of(
         Metric("fpir", c["nonmated_alerts"], nonmated),
         Metric("fnir", mated - c["true_alerts"], mated),
         Metric("alert_precision", c["true_alerts"], c["alerts"]),
+        # Over residents the deployment's cameras can sight at all: the others bear
+        # none of its errors.
         Metric(
             "false_alerts_per_1000_per_day",
             c["false_alerts"] * 1000.0 / days,
-            np.ones_like(mated),
+            c["searchable"],
             proportion=False,
             per_count=1000.0 / days,
         ),
@@ -241,12 +265,13 @@ def _metrics_of(
 
 
 def _long_table(
-    deployment: str, metrics: list[Metric], rates: BootstrapRates, cells: GroupCells
+    deployment: str,
+    metrics: list[Metric],
+    rates: BootstrapRates,
+    cells: GroupCells,
+    interval: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
 ) -> pd.DataFrame:
-    low, high = rates.interval(
-        proportion=np.array([m.proportion for m in metrics]),
-        per_count=np.array([np.nan if m.per_count is None else m.per_count for m in metrics]),
-    )
+    low, high = interval
     n_cells = len(cells.labels)
     frame = pd.DataFrame(
         {
@@ -274,42 +299,48 @@ def _disparities(
     metrics: list[Metric],
     rates: BootstrapRates,
     cells: GroupCells,
-    reference: Mapping[str, str],
+    references: Mapping[str, str],
+    upper: npt.NDArray[np.float64],
 ) -> pd.DataFrame:
+    """Every group's ratio over its attribute's reference, tested (see `adjust_ratios`).
+
+    ``upper``: each cell's and metric's upper interval bound, for the interval of a
+    ratio whose group had no errors."""
     rows = []
+    evidence = []
     labels = cells.labels
     point = rates.rate
     for attribute, group in labels[labels["attribute"] != ALL].groupby("attribute", sort=False):
+        if str(attribute) not in references:
+            continue
         index = group.index.to_numpy()
         values = group["value"].to_list()
+        ref = index[values.index(references[str(attribute)])]
         for m, metric in enumerate(metrics):
-            if metric.gallery_fraction is not None:
+            if metric.gallery_fraction is not None or np.isnan(point[index, m]).all():
                 continue
             worse_high = HIGHER_IS_WORSE.get(metric.name, True)
-            estimable = ~np.isnan(point[index, m])
-            if not estimable.any():
-                continue
-            if attribute in reference:
-                ref = index[values.index(reference[str(attribute)])]
-            else:
-                candidates = np.where(estimable, point[index, m], np.nan)
-                ref = index[np.nanargmin(candidates) if worse_high else np.nanargmax(candidates)]
-            with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN replicates: NaN
+            with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = point[index, m] / point[ref, m]
                 replicated = rates.replicates[:, index, m] / rates.replicates[:, [ref], m]
+                # The group's own upper bound over the reference's rate: a group with
+                # no errors keeps an honest upper end (inverted metrics need none).
+                ceiling = upper[index, m] / point[ref, m]
                 if not worse_high:
                     ratio, replicated = 1.0 / ratio, 1.0 / replicated
-                tail = (1.0 - CONFIDENCE) / 2.0
-                # No interpolation: a ratio over a replicate whose reference rate is 0 is
-                # infinite, and the interval then honestly has no upper bound.
-                low, high = np.nanquantile(
-                    replicated, [tail, 1.0 - tail], axis=0, method="inverted_cdf"
-                )
+                    ceiling = np.full_like(ceiling, np.nan)
             for j, cell in enumerate(index):
                 if cell == ref:
                     continue
-                finite = np.isfinite(ratio[j])
+                finite = bool(np.isfinite(ratio[j]))
+                column = replicated[:, j]
+                evidence.append(
+                    RatioEvidence(
+                        ratio[j] if finite else np.nan,
+                        column[~np.isnan(column)] if finite else np.empty(0),
+                        upper=float(ceiling[j]) if ratio[j] == 0 else np.nan,
+                    )
+                )
                 rows.append(
                     (
                         deployment,
@@ -322,12 +353,10 @@ def _disparities(
                         point[cell, m],
                         point[ref, m],
                         ratio[j] if finite else np.nan,
-                        low[j] if finite else np.nan,
-                        high[j] if finite else np.nan,
-                        bool(finite and (low[j] > 1.0 or high[j] < 1.0)),
                     )
                 )
-    return pd.DataFrame(rows, columns=list(DISPARITY_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(DISPARITY_COLUMNS[: DISPARITY_COLUMNS.index("ci_low")]))
+    return adjust_ratios(table, evidence)[list(DISPARITY_COLUMNS)]
 
 
 def overall(table: pd.DataFrame) -> pd.DataFrame:
@@ -341,26 +370,22 @@ def overall(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _shares(
-    deployment: str, false_alerts: npt.NDArray[np.float64], cells: GroupCells
+    deployment: str,
+    false_alerts: npt.NDArray[np.float64],
+    cells: GroupCells,
+    rng: np.random.Generator,
 ) -> pd.DataFrame:
+    """Each group's share of the deployment's false alerts, with a bootstrap interval
+    over persons (`cluster_shares`), beside its share of residents."""
+    share, low, high = cluster_shares(false_alerts, cells.profile, cells.cells, rng=rng)
     by_profile = np.bincount(cells.profile, weights=false_alerts, minlength=cells.cells.shape[0])
-    alerts = by_profile @ cells.cells
     persons = cells.persons
-    total_alerts = alerts[0] if alerts[0] > 0 else np.nan
     return cells.labels.assign(
         deployment=deployment,
         persons=persons,
         population_share=persons / persons[0],
-        false_alerts=alerts.astype(np.int64),
-        false_alert_share=alerts / total_alerts,
-    )[
-        [
-            "deployment",
-            "attribute",
-            "value",
-            "persons",
-            "population_share",
-            "false_alerts",
-            "false_alert_share",
-        ]
-    ]
+        false_alerts=(by_profile @ cells.cells).astype(np.int64),
+        false_alert_share=share,
+        share_ci_low=low,
+        share_ci_high=high,
+    )[list(SHARE_COLUMNS)]

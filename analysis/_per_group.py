@@ -15,6 +15,7 @@ PER_GROUP_COLUMNS = (
     "attribute",
     "value",
     "persons",
+    "searchable",
     "events",
     "detected",
     "mated_searches",
@@ -39,7 +40,8 @@ def per_group_table(
     ----------
     tally:
         One row per deployment and person, with the pipeline's counters
-        (``Tally.frame()``).
+        (``Tally.frame()``) and ``searchable`` (whether the deployment's cameras can
+        sight the person at all, `searchable_persons`).
     persons:
         The population, with one column per attribute.
     attributes:
@@ -52,12 +54,14 @@ def per_group_table(
     -------
     pandas.DataFrame with ``PER_GROUP_COLUMNS``. FPIR is alerting non-mated
     searches over non-mated searches; FNIR is mated searches whose mate was not
-    returned at rank 1 at or above threshold, over mated searches; rates with no
+    returned at rank 1 at or above threshold, over mated searches; false alerts per
+    1,000 residents per day count over the group's ``searchable`` residents (those
+    the deployment's cameras can sight), not all its ``persons``; rates with no
     searches are NaN.
     """
     frame = tally.merge(persons[["person_id", *attributes]], on="person_id", how="left")
     frame["persons"] = 1
-    counted = [*_SUMMED, "true_alerts", "nonmated_alerts", "persons"]
+    counted = [*_SUMMED, "true_alerts", "nonmated_alerts", "persons", "searchable"]
     parts = [_aggregate(frame, [], counted)]
     for attribute in attributes:
         parts.append(_aggregate(frame, [attribute], counted))
@@ -69,7 +73,7 @@ def per_group_table(
         mated = table["mated_searches"].where(table["mated_searches"] > 0)
         table["fpir"] = table["nonmated_alerts"] / nonmated
         table["fnir"] = 1 - table["true_alerts"] / mated
-        residents = table["persons"].where(table["persons"] > 0)
+        residents = table["searchable"].where(table["searchable"] > 0)
         table["false_alerts_per_1000_per_day"] = 1000 * table["false_alerts"] / residents / days
     return table[list(PER_GROUP_COLUMNS)]
 

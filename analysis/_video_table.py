@@ -10,9 +10,10 @@ import pandas as pd
 
 from riskclass import ALL
 
-from ._bootstrap import CLUSTER_REPLICATES, CONFIDENCE, wilson_interval
+from ._bootstrap import CLUSTER_REPLICATES, wilson_interval
 from ._cells import group_cells
 from ._metrics import DISPARITY_COLUMNS, Metric, rates_by_group
+from ._significance import RatioEvidence, adjust_ratios, reference_groups
 
 VIDEO_COLUMNS = (
     "stage",
@@ -78,6 +79,7 @@ def video_group_metrics(
     attributes: Sequence[str],
     reference: Mapping[str, str],
     rng: np.random.Generator,
+    listed: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Missed detections per detector, lighting and group, in the report's tables.
 
@@ -101,7 +103,9 @@ def video_group_metrics(
             ).astype(np.float64)
             light = None if lighting == ALL else lighting
             metrics.append(Metric("missed_detection", missed, frames, lighting=light))
-        table, disparity = rates_by_group(detector, metrics, cells, reference=reference, rng=rng)
+        table, disparity = rates_by_group(
+            detector, metrics, cells, reference=reference, rng=rng, listed=listed
+        )
         tables.append(table.drop(columns=["threshold", "gallery_fraction"]))
         disparities.append(disparity.drop(columns=["threshold"]))
     return pd.concat(tables, ignore_index=True), pd.concat(disparities, ignore_index=True)
@@ -114,6 +118,7 @@ def stratified_disparities(
     reference: Mapping[str, str],
     rng: np.random.Generator,
     replicates: int = CLUSTER_REPLICATES,
+    listed: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Missed-detection disparities compared within light levels (Mantel-Haenszel).
 
@@ -124,10 +129,10 @@ def stratified_disparities(
     ``n1``, ``n0``: their face-frames; ``N = n1 + n0``), so a light level where
     either group is absent adds nothing. ``rate`` and ``reference_rate`` are the
     two groups' rates under the same weights (their ratio is the pooled ratio).
-    The reference is ``reference[attribute]``, else the value that no other
-    value's pooled ratio falls below by most. Intervals: a bootstrap over faces
-    (Poisson weights, as `rates_by_group`). Columns: ``DISPARITY_COLUMNS`` with
-    ``lighting`` empty.
+    The reference is that of `reference_groups` (configured, else the value with
+    the most faces). Intervals: a bootstrap over faces (Poisson weights, as
+    `rates_by_group`), tested as `adjust_ratios` says, one family per detector.
+    Columns: ``DISPARITY_COLUMNS`` with ``lighting`` empty.
     """
     detections = detections.assign(face=detections.groupby(["video", "person_id"]).ngroup())
     lights = list(dict.fromkeys(detections["lighting"]))
@@ -137,7 +142,11 @@ def stratified_disparities(
     )
     frames = np.bincount(detections["face"], minlength=len(faces)).astype(np.float64)
     light = faces["lighting"].map({name: i for i, name in enumerate(lights)}).to_numpy()
-    rows = []
+    references = reference_groups(
+        group_cells(faces, [*attributes, "skin_reflectance"]), reference, listed=listed
+    )
+    rows: list[tuple[object, ...]] = []
+    evidence: list[RatioEvidence] = []
     for detector in [c for c in DETECTORS if c in detections.columns]:
         missed = np.bincount(
             detections["face"], weights=~detections[detector].astype(bool), minlength=len(faces)
@@ -150,20 +159,26 @@ def stratified_disparities(
             member[np.arange(len(faces)), labels.map(values.index).to_numpy(), light] = 1.0
             n = np.einsum("bf,f,fvl->bvl", weights, frames, member)
             a = np.einsum("bf,f,fvl->bvl", weights, missed, member)
-            rows += _pooled_rows(detector, attribute, values, reference.get(attribute), n, a)
-    return pd.DataFrame(rows, columns=list(DISPARITY_COLUMNS))
+            if attribute not in references:
+                continue
+            found = _pooled_rows(detector, attribute, values, references[attribute], n, a)
+            rows += [row for row, _ in found]
+            evidence += [tested for _, tested in found]
+    table = pd.DataFrame(rows, columns=list(DISPARITY_COLUMNS[: DISPARITY_COLUMNS.index("ci_low")]))
+    return adjust_ratios(table, evidence)[list(DISPARITY_COLUMNS)]
 
 
 def _pooled_rows(
     detector: str,
     attribute: str,
     values: list[str],
-    reference: str | None,
+    reference: str,
     n: npt.NDArray[np.float64],
     a: npt.NDArray[np.float64],
-) -> list[tuple[object, ...]]:
-    """Disparity rows of one attribute from weighted face-frames ``n`` and misses ``a``
-    (``(replicates + 1, values, lights)``, the point estimate first)."""
+) -> list[tuple[tuple[object, ...], RatioEvidence]]:
+    """Disparity rows of one attribute (up to ``ratio``) and their evidence, from
+    weighted face-frames ``n`` and misses ``a`` (``(replicates + 1, values, lights)``,
+    the point estimate first)."""
     both = n[:, :, None, :] + n[:, None, :, :]
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(both > 0, n[:, None, :, :] / both, 0.0)  # n_r / N, for [g, r]
@@ -171,45 +186,32 @@ def _pooled_rows(
         weight = (n[:, :, None, :] * share).sum(axis=-1)  # sum n_g n_r / N
         den = num.transpose(0, 2, 1)  # sum a_r n_g / N
         ratio = num / den
-    off_diagonal = ~np.eye(len(values), dtype=bool)
-    if reference is not None:
-        ref = values.index(reference)
-    else:
-        # The value the others exceed by most at their least: ratios then stay >= 1.
-        worst = np.where(off_diagonal, np.nan_to_num(ratio[0], nan=-np.inf), np.inf).min(axis=0)
-        ref = int(np.argmax(worst))
-    tail = (1.0 - CONFIDENCE) / 2.0
-    rows: list[tuple[object, ...]] = []
+    ref = values.index(reference)
+    rows: list[tuple[tuple[object, ...], RatioEvidence]] = []
     for g, value in enumerate(values):
         if g == ref:
             continue
         point = ratio[0, g, ref]
         finite = bool(np.isfinite(point))
         replicated = ratio[1:, g, ref]
-        replicated = replicated[~np.isnan(replicated)]
-        low, high = (
-            np.quantile(replicated, [tail, 1.0 - tail], method="inverted_cdf")
-            if finite and len(replicated)
-            else (np.nan, np.nan)
-        )
         with np.errstate(divide="ignore", invalid="ignore"):
             rate = num[0, g, ref] / weight[0, g, ref]
             reference_rate = den[0, g, ref] / weight[0, g, ref]
-        rows.append(
-            (
-                detector,
-                "missed_detection",
-                np.nan,
-                None,
-                attribute,
-                value,
-                values[ref],
-                rate,
-                reference_rate,
-                point if finite else np.nan,
-                low,
-                high,
-                bool(finite and (low > 1.0 or high < 1.0)),
-            )
+        row = (
+            detector,
+            "missed_detection",
+            np.nan,
+            None,
+            attribute,
+            value,
+            values[ref],
+            rate,
+            reference_rate,
+            point if finite else np.nan,
         )
+        evidence = RatioEvidence(
+            point if finite else np.nan,
+            replicated[~np.isnan(replicated)] if finite else np.empty(0),
+        )
+        rows.append((row, evidence))
     return rows

@@ -25,7 +25,7 @@ _LAZY = {
     ),
     "_bench": ("BenchResult", "bench_environment", "results_json", "run_bench"),
     "_compare": ("COMPARE_CSV", "CompareSummary", "compare"),
-    "_report": ("HTML", "ReportSummary", "build_report"),
+    "_report": ("HTML", "ReportSummary", "RunTables", "build_report", "report_tables"),
     "_run": ("Calibration", "RunSummary", "calibrate_and_check", "generate", "run"),
     "_sweep": (
         "SWEEP_COLUMNS",
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
         clear_cache,
     )
     from ._compare import COMPARE_CSV, CompareSummary, compare
-    from ._report import HTML, ReportSummary, build_report
+    from ._report import HTML, ReportSummary, RunTables, build_report, report_tables
     from ._run import Calibration, RunSummary, calibrate_and_check, generate, run
     from ._sweep import (
         SWEEP_COLUMNS,
@@ -85,6 +85,7 @@ __all__ = [
     "Grid",
     "ReportSummary",
     "RunSummary",
+    "RunTables",
     "SweepError",
     "SweepRun",
     "SweepSummary",
@@ -102,6 +103,7 @@ __all__ = [
     "main",
     "plan",
     "render",
+    "report_tables",
     "results_json",
     "run",
     "run_bench",

@@ -28,6 +28,8 @@ from riskclass import (
 )
 from riskclass.analysis import RunData, compare_runs, config_differences, report
 
+from ._report import read_outcomes
+
 COMPARE_CSV = "compare.csv"
 DIFFERENCES_CSV = "config_differences.csv"
 _RUN_HINT = "run `riskclass run CONFIG --out DIR` first"
@@ -66,7 +68,7 @@ def compare(
         # Two runs may share a directory name: number them so that columns stay apart.
         label = run_dir.name if run_dir.name not in configs else f"{run_dir.name}#{index + 1}"
         configs[label] = manifest["config"]
-        outcomes = pd.read_parquet(run_dir / PERSON_OUTCOMES)
+        outcomes = read_outcomes(run_dir)
         check_run_against_config(run_dir, manifest, scenario, outcomes)
         outcomes["deployment"] = outcomes["deployment"].astype(str)
         runs.append(RunData(label, pd.read_parquet(run_dir / PERSONS), outcomes, scenario.days))

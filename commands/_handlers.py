@@ -212,7 +212,7 @@ def _print_report(summary: ReportSummary) -> None:
     shown = flagged.sort_values("ratio", ascending=False).head(_TERMINAL_ROWS)
     view = _table(
         f"largest significant disparities ({len(shown)} of {len(flagged)}; all in disparities.csv)",
-        ["deployment", "metric", "group", "reference", "ratio", "95% interval"],
+        ["deployment", "metric", "group", "reference", "ratio", "95% interval", "adjusted"],
         labels=4,
     )
     for row in records(shown):
@@ -223,6 +223,7 @@ def _print_report(summary: ReportSummary) -> None:
             row.reference,
             f"{row.ratio:.3g}",
             f"{row.ci_low:.3g} - {row.ci_high:.3g}",
+            f"{row.adjusted_low:.3g} - {row.adjusted_high:.3g}",
         )
     _stdout.print(view)
     for line in summary.summary:

@@ -76,23 +76,37 @@ class ReportSummary:
     seconds: float = 0.0
 
 
-def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> ReportSummary:
-    """Write ``RUN_DIR/report/``: tables as CSV and Parquet, and ``index.html``.
+@dataclass
+class RunTables:
+    """What `report_tables` computed from a finished run: every table of its report,
+    and what the plain-language summary and the HTML also draw on."""
+
+    scenario: Scenario
+    specs: list[DeploymentSpec]
+    tables: dict[str, pd.DataFrame]
+    burden: pd.DataFrame
+    persons: pd.DataFrame
+    alternatives: list[list[str]]
+
+
+def report_tables(run_dir: str | Path, *, progress: Progress | None = None) -> RunTables:
+    """Every table of an event-stream run's report, without writing anything.
+
+    `build_report` writes these with the HTML; checks that need only the numbers
+    (the significance check of ``benchmarks/``, tests) skip the figures, which
+    cost most of a report's time.
 
     Raises
     ------
     DataError
         If ``run_dir`` is not a complete run, naming the missing or bad file.
     """
-    started = time.perf_counter()
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir, hint=_RUN_HINT)
-    if "rendered" in manifest:
-        return _build_video_report(run_dir, manifest, started)
     scenario = _scenario_of(run_dir, manifest)
     _check_report_place(run_dir)
     persons = pd.read_parquet(run_dir / PERSONS)
-    tally = pd.read_parquet(run_dir / PERSON_OUTCOMES)
+    tally = read_outcomes(run_dir)
     galleries = pd.read_parquet(run_dir / GALLERIES)
     check_run_against_config(run_dir, manifest, scenario, tally)
     cells = group_cells(persons, list(scenario.population.attributes))
@@ -138,6 +152,7 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
         fractions=settings.gallery_fractions,
         reference=settings.reference,
         rng=rng_for(scenario.seed, Stream.REPORT),
+        listed=scenario.population.values_by_attribute,
     )
     report_progress(progress, "report", 3, _STEPS)
     deployments = [spec.name for spec in specs]
@@ -162,29 +177,47 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
         "burden_by_group": burden_groups,
         "alternative_burden": alternative_burden(burden, deployments, alternatives, cells),
     }
+    return RunTables(scenario, specs, tables, burden, persons, alternatives)
+
+
+def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> ReportSummary:
+    """Write ``RUN_DIR/report/``: tables as CSV and Parquet, and ``index.html``.
+
+    Raises
+    ------
+    DataError
+        If ``run_dir`` is not a complete run, naming the missing or bad file.
+    """
+    started = time.perf_counter()
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir, hint=_RUN_HINT)
+    if "rendered" in manifest:
+        return _build_video_report(run_dir, manifest, started)
+    found = report_tables(run_dir, progress=progress)
+    scenario, tables = found.scenario, found.tables
     summary = report.run_summary(
         scenario,
-        metrics.disparities,
-        metrics.shares,
-        burden_groups,
-        burden,
-        alternatives=alternatives,
+        tables["disparities"],
+        tables["false_alert_shares"],
+        tables["burden_by_group"],
+        found.burden,
+        alternatives=found.alternatives,
     )
     html = report.render_report(
         report.run_context(
             run_dir=run_dir.resolve().name,
             scenario=scenario,
             version=_version(manifest),
-            specs=specs,
+            specs=found.specs,
             tables=tables,
-            burden=burden,
+            burden=found.burden,
             summary=summary,
-            persons=persons,
+            persons=found.persons,
             cameras=pd.read_parquet(run_dir / CAMERAS),
-            alternatives=alternatives,
+            alternatives=found.alternatives,
         )
     )
-    out = _write_report(run_dir, tables, html, summary, extra={"person_burden": burden})
+    out = _write_report(run_dir, tables, html, summary, extra={"person_burden": found.burden})
     report_progress(progress, "report", 5, _STEPS)
     return ReportSummary(out, summary, tables, time.perf_counter() - started)
 
@@ -201,12 +234,14 @@ def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float)
         attributes=list(scenario.population.attributes),
         reference=scenario.report.reference,
         rng=rng_for(scenario.seed, Stream.REPORT, 2),
+        listed=scenario.population.values_by_attribute,
     )
     stratified = stratified_disparities(
         detections,
         attributes=list(scenario.population.attributes),
         reference=scenario.report.reference,
         rng=rng_for(scenario.seed, Stream.REPORT, 4),
+        listed=scenario.population.values_by_attribute,
     )
     tables = {
         "metrics": metrics,
@@ -271,6 +306,25 @@ def _write_report(
             staging,
         )
     return out
+
+
+def read_outcomes(run_dir: Path) -> pd.DataFrame:
+    """A run's ``person_outcomes.parquet``, which must say who each deployment can sight.
+
+    Raises
+    ------
+    DataError
+        If it lacks the ``searchable`` column (a run made before rates per resident
+        counted only residents the cameras can sight).
+    """
+    outcomes = pd.read_parquet(run_dir / PERSON_OUTCOMES)
+    if "searchable" not in outcomes.columns:
+        raise DataError(
+            f"{run_dir / PERSON_OUTCOMES}: no column 'searchable' (whether each deployment's "
+            f"cameras can sight each person); this run was made by an older riskclass, run "
+            f"it again"
+        )
+    return outcomes
 
 
 def _scenario_of(run_dir: Path, manifest: dict[str, Any]) -> Scenario:

@@ -44,7 +44,13 @@ from riskclass import (
     write_parquet,
 )
 from riskclass.analysis import CALIBRATION_COLUMNS, calibration_table, per_group_table
-from riskclass.pipeline import DECISION_SCHEMA, HITS_SCHEMA, Pipeline, member_weights
+from riskclass.pipeline import (
+    DECISION_SCHEMA,
+    HITS_SCHEMA,
+    Pipeline,
+    member_weights,
+    searchable_persons,
+)
 from riskclass.synthetic import (
     EVENT_SCHEMA,
     EmbeddingModel,
@@ -229,6 +235,8 @@ def run(
         )
 
         tally = pipeline.tally.frame()
+        # Deployment-major, as the tally's rows: per-resident rates count only these.
+        tally["searchable"] = searchable_persons(scenario, persons, cameras).ravel()
         write_parquet(tally, staging / PERSON_OUTCOMES)
         attributes = list(scenario.population.attributes)
         summary.per_group = per_group_table(

@@ -321,7 +321,8 @@ def combine(runs: Sequence[SweepRun], grid: Grid) -> pd.DataFrame:
         table["setting"] = r.setting
         table["seed"] = r.seed
         table["misses"] = table["mated_searches"] - table["true_alerts"]
-        table["resident_days"] = table["persons"] * r.scenario.days / 1000.0
+        # Per-resident rates count the residents a deployment's cameras can sight.
+        table["resident_days"] = table["searchable"] * r.scenario.days / 1000.0
         frames.append(table)
     every = pd.concat(frames, ignore_index=True)
     keys = ["setting", "deployment", "attribute", "value"]

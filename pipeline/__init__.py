@@ -10,7 +10,15 @@ from riskclass import lazy_exports
 
 from ._galleries import member_weights, select_members
 from ._investigation import Candidates, TrajectorySearch
-from ._pipeline import COUNTERS, DECISION_SCHEMA, HITS_SCHEMA, ChunkResult, Pipeline, Tally
+from ._pipeline import (
+    COUNTERS,
+    DECISION_SCHEMA,
+    HITS_SCHEMA,
+    ChunkResult,
+    Pipeline,
+    Tally,
+    searchable_persons,
+)
 from ._thresholds import expected_fpir, threshold_for_fpir
 from .matching import ExactMatcher, Hits, Matcher, make_matcher
 
@@ -20,6 +28,7 @@ _LAZY = {
     "_enroll": ("EnrolledPhotos", "encode_photos", "fit_profile", "read_labels"),
     "_video": (
         "VideoResults",
+        "deployment_cameras",
         "encode_image",
         "frames",
         "iou",
@@ -73,6 +82,7 @@ __all__ = [
     "read_image",
     "read_labels",
     "run_on_video",
+    "searchable_persons",
     "select_members",
     "threshold_for_fpir",
 ]

@@ -28,7 +28,7 @@ from riskclass import (
     category_array,
     rng_for,
 )
-from riskclass.synthetic import EmbeddingModel, condition_deficits
+from riskclass.synthetic import EmbeddingModel, EventGenerator, condition_deficits
 
 from ._galleries import select_members
 from ._investigation import TrajectorySearch
@@ -200,6 +200,30 @@ class _Decisions:
     correct: npt.NDArray[np.bool_]
 
 
+def deployment_cameras(deployment: Deployment, cameras: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Which cameras (rows of the cameras table) feed ``deployment``."""
+    mask = np.ones(len(cameras), dtype=bool)
+    if deployment.camera_kinds is not None:
+        mask &= cameras["kind"].isin(deployment.camera_kinds).to_numpy()
+    if deployment.districts is not None:
+        mask &= cameras["district"].isin(deployment.districts).to_numpy()
+    return mask
+
+
+def searchable_persons(
+    scenario: Scenario, persons: pd.DataFrame, cameras: pd.DataFrame
+) -> npt.NDArray[np.bool_]:
+    """``(deployments, persons)``: whether each deployment's cameras can sight each
+    person at all (`EventGenerator.reaches`). Rates per resident count only these:
+    a resident who never passes a deployment's cameras bears none of its errors
+    and would dilute the rate of their group."""
+    generator = EventGenerator(scenario=scenario, persons=persons, cameras=cameras)
+    masks = [deployment_cameras(d, cameras) for d in scenario.deployments]
+    return np.array([generator.reaches(mask) for mask in masks], dtype=bool).reshape(
+        len(masks), len(persons)
+    )
+
+
 class Pipeline:
     """Runs every deployment of a scenario over camera events.
 
@@ -226,7 +250,7 @@ class Pipeline:
         self._templates = self._enroll()
         self._deployments = scenario.deployments
         self._names = [d.name for d in scenario.deployments]
-        self._camera_masks = [self._cameras_of(d, cameras) for d in scenario.deployments]
+        self._camera_masks = [deployment_cameras(d, cameras) for d in scenario.deployments]
         self.members: dict[str, npt.NDArray[np.int64]] = {}
         self._matchers: dict[str, Matcher] = {}
         self._listed: dict[str, npt.NDArray[np.bool_]] = {}
@@ -288,14 +312,6 @@ class Pipeline:
         return TrajectorySearch(
             targets, self._templates[targets], k=settings.candidates, threshold=deployment.threshold
         )
-
-    def _cameras_of(self, deployment: Deployment, cameras: pd.DataFrame) -> npt.NDArray[np.bool_]:
-        mask = np.ones(len(cameras), dtype=bool)
-        if deployment.camera_kinds is not None:
-            mask &= cameras["kind"].isin(deployment.camera_kinds).to_numpy()
-        if deployment.districts is not None:
-            mask &= cameras["district"].isin(deployment.districts).to_numpy()
-        return mask
 
     def _resolve_thresholds(self) -> dict[str, float]:
         """Per deployment with an ``fpir`` target, the threshold that realizes it."""

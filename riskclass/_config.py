@@ -797,7 +797,7 @@ class ReportSettings(_Strict):
     (within a memory bound; searches still cut then are counted in the manifest as
     ``searches_cut``, and their impostor rates are too low). ``gallery_fractions``: shares of
     each gallery for the gallery-size sweep. ``reference``: per attribute, the
-    reference value of disparity ratios (default: the best-off value). ``costs``:
+    reference value of disparity ratios (default: the attribute's largest group). ``costs``:
     per consequence, its weight in the risk burden (default 1, at most 10^6). At
     most 50 thresholds and 20 fractions: each is a bootstrap of its own.
     """

@@ -111,9 +111,8 @@ class EventGenerator:
         self._camera_kind = cameras["kind"].cat.codes.to_numpy().astype(np.intp)
         residents_only = np.array([scenario.camera_kinds[k].residents_only for k in kinds])
         self._all = _CameraPool.of(camera_district, n_districts, np.ones(len(cameras), dtype=bool))
-        self._open = _CameraPool.of(
-            camera_district, n_districts, ~residents_only[self._camera_kind]
-        )
+        self._open_cameras = ~residents_only[self._camera_kind]
+        self._open = _CameraPool.of(camera_district, n_districts, self._open_cameras)
         self._home = persons["home_district"].cat.codes.to_numpy().astype(np.intp)
         self._work = persons["work_district"].cat.codes.to_numpy().astype(np.intp)
         self.exposure = self._exposure()
@@ -147,6 +146,30 @@ class EventGenerator:
             activity=np.array(resolve_by_group(mobility.activity, persons, default=1.0)),
             elsewhere_by_district=elsewhere_by_district,
         )
+
+    def reaches(self, selected: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """Whether each person can be sighted at the ``selected`` cameras (a mask over
+        the cameras table): whether their expected sightings there are above 0.
+
+        As `_chunk` places a sighting: at home at any camera of the home district,
+        at work at an open (not residents-only) camera of the work district,
+        elsewhere at an open camera of a district drawn by
+        ``elsewhere_by_district``.
+        """
+        n_districts = len(self._scenario.districts)
+        exposure = self.exposure
+        at_home = np.bincount(self._camera_district[selected], minlength=n_districts) > 0
+        at_open = (
+            np.bincount(self._camera_district[selected & self._open_cameras], minlength=n_districts)
+            > 0
+        )
+        elsewhere = bool(np.any(exposure.elsewhere_by_district[at_open] > 0))
+        reached = (
+            ((exposure.home > 0) & at_home[self._home])
+            | ((exposure.work > 0) & at_open[self._work])
+            | ((exposure.elsewhere > 0) & elsewhere)
+        )
+        return reached & (exposure.activity > 0)
 
     @property
     def total_chunks(self) -> int:

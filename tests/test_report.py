@@ -151,9 +151,11 @@ def test_burden_recomputes_from_decisions(reported: Path) -> None:
         np.testing.assert_allclose(row["burdened_share"].iloc[0], (mine["burden"] > 0).mean())
 
 
-def test_disparity_ratios_use_the_best_off_group(reported: Path) -> None:
+def test_disparity_ratios_divide_by_the_largest_group(reported: Path) -> None:
     metrics = pd.read_csv(reported / "report" / "metrics.csv")
     disparities = pd.read_csv(reported / "report" / "disparities.csv")
+    persons = pd.read_parquet(reported / "persons.parquet")
+    largest = persons["age"].value_counts().idxmax()
     rates = _rows(metrics, deployment=STREET, attribute="age", metric="fpir").set_index("value")[
         "rate"
     ]
@@ -161,13 +163,48 @@ def test_disparity_ratios_use_the_best_off_group(reported: Path) -> None:
     # Thresholds are a column, never part of a metric's name.
     assert not disparities["metric"].str.contains("@").any()
     assert rows["threshold"].nunique() > 1
+    # Chosen before looking: the same reference at every threshold and for every metric.
+    age = disparities[disparities["attribute"] == "age"]
+    assert set(age["reference"]) == {largest}
     # At the deployment's own threshold (swept thresholds have their own rows).
     rows = rows[rows["threshold"].isna()]
-    assert set(rows["reference"]) == {rates.idxmin()}
     for row in rows.itertuples():
-        assert row.ratio == pytest.approx(rates[row.value] / rates.min(), rel=1e-9)
-        assert row.ratio >= 1 and row.ci_low <= row.ratio <= row.ci_high
-        assert row.significant == (row.ci_low > 1)
+        assert row.ratio == pytest.approx(rates[row.value] / rates[largest], rel=1e-9)
+        assert row.ci_low <= row.ratio <= row.ci_high
+        # The adjusted interval is wider and agrees with the adjusted test.
+        assert row.adjusted_low <= row.ci_low and row.adjusted_high >= row.ci_high
+        if np.isnan(row.p_value):  # a group without false alerts is not tested
+            assert not row.significant and row.ratio == 0
+            continue
+        assert row.p_adjusted >= row.p_value
+        assert row.significant == (row.p_adjusted <= 0.05)
+        assert row.significant == (row.adjusted_low > 1 or row.adjusted_high < 1)
+
+
+def test_false_alert_shares_have_intervals(reported: Path) -> None:
+    shares = pd.read_csv(reported / "report" / "false_alert_shares.csv")
+    street = shares[(shares["deployment"] == STREET) & shares["false_alerts"].notna()]
+    assert (street["share_ci_low"] <= street["false_alert_share"]).all()
+    assert (street["false_alert_share"] <= street["share_ci_high"]).all()
+    everyone = street[street["attribute"] == "all"].iloc[0]
+    assert everyone["false_alert_share"] == 1.0
+    ethnicity = street[street["attribute"] == "ethnicity"]
+    assert ethnicity["false_alert_share"].sum() == pytest.approx(1.0)
+    assert (ethnicity["share_ci_high"] > ethnicity["share_ci_low"]).all()
+
+
+def test_rates_per_resident_count_only_residents_the_cameras_reach(reported: Path) -> None:
+    metrics = pd.read_csv(reported / "report" / "metrics.csv")
+    persons = pd.read_parquet(reported / "persons.parquet")
+    cameras = pd.read_parquet(reported / "cameras.parquet")
+    per_resident = _rows(metrics, metric="false_alerts_per_1000_per_day", attribute="all")
+    n = per_resident.set_index("deployment")["n"]
+    # Street cameras are open to all: everyone passes them, at least elsewhere.
+    assert n[STREET] == len(persons)
+    # Access gates admit only the residents of their district.
+    gated = cameras.loc[cameras["kind"] == "access_gate", "district"].astype(str).unique()
+    assert 0 < n["rental_gates"] == persons["home_district"].astype(str).isin(gated).sum()
+    assert n["rental_gates"] < len(persons)
 
 
 def test_html_embeds_every_figure_as_a_png(reported: Path) -> None:
@@ -244,15 +281,17 @@ def test_first_screen_states_scenario_simulation_counts_and_headline(reported: P
     galleries = pd.read_parquet(reported / "galleries.parquet")
     listed = int((galleries["gallery"] == "police_watchlist").sum())
     assert f"police_watchlist: {listed:,} persons" in first
-    # The headline: both rates, the reference named as such, the ratio's own interval.
+    # The headline: both rates, the reference named as such, the ratio's own interval,
+    # then the adjusted one that decides significance.
     found = re.search(
         rf"{STREET}: false alerts per 1,000 residents per day was (\S+) for (\w+)=(\w+) against "
         r"(\S+) for \w+=(\w+) \(the reference group\): a ratio of (\S+) \(95% interval of the "
-        r"ratio (\S+) to (\S+), (?:significant|not significant)\)",
+        r"ratio (\S+) to (\S+); (\S+) to (\S+) adjusted for the other ratios of "
+        r"this rate in the deployment, (significant|not significant)\)",
         first,
     )
     assert found is not None, first[-3000:]
-    _, attribute, value, _, reference, ratio, low, high = found.groups()
+    _, attribute, value, _, reference, ratio, low, high, *adjusted, verdict = found.groups()
     disparities = pd.read_csv(reported / "report" / "disparities.csv")
     row = _rows(
         disparities,
@@ -266,6 +305,9 @@ def test_first_screen_states_scenario_simulation_counts_and_headline(reported: P
     assert float(ratio) == pytest.approx(row["ratio"], rel=5e-3)
     assert float(low) == pytest.approx(row["ci_low"], rel=5e-3)
     assert float(high) == pytest.approx(row["ci_high"], rel=5e-3)
+    assert float(adjusted[0]) == pytest.approx(row["adjusted_low"], rel=5e-3)
+    assert float(adjusted[1]) == pytest.approx(row["adjusted_high"], rel=5e-3)
+    assert (verdict == "significant") == row["significant"]
     # A gate's key rate reads as a rate, never as a count of rejects.
     assert "share of genuine entry attempts falsely rejected (FNIR)" in first
 
@@ -277,6 +319,9 @@ def test_tables_name_metrics_and_fold_the_full_disparity_table(reported: Path) -
     significant, rest = street.split("<details><summary>All disparity ratios", 1)
     assert "ratio: the group's rate over the reference" in significant.lower()
     assert "reference over group" in rest, "alert precision's inverted ratio is named"
+    # Each attribute's reference is stated once, before the tables.
+    assert "fixed before looking at any rate: ethnicity: ethnicity=majority;" in significant
+    assert "adjusted interval" in significant and "adjusted p" in rest
     assert "Intersections: every pair of attributes" in street
     # The significant table lists single attributes only, largest ratio first.
     ratios = [
@@ -285,7 +330,7 @@ def test_tables_name_metrics_and_fold_the_full_disparity_table(reported: Path) -
     ]
     assert ratios and ratios == sorted(ratios, reverse=True)
     glossary = html.split('<section id="methods">', 1)[1]
-    for term in ("burdened", "reference group", "Counted over", "Limits"):
+    for term in ("burdened", "reference group", "Counted over", "Limits", "Benjamini-Hochberg"):
         assert term in glossary
 
 

@@ -20,6 +20,7 @@ from riskclass.analysis import (
     DeploymentSpec,
     GroupCells,
     cluster_bootstrap,
+    cluster_shares,
     group_cells,
     impostor_rates,
     wilson_interval,
@@ -147,3 +148,29 @@ def test_two_way_impostor_intervals_cover_the_truth() -> None:
         assert 0.90 * REPETITIONS <= count <= 0.99 * REPETITIONS, covered
     # Reweighing probe persons alone ignores what members share, and under-covers.
     assert (covered_persons_only < 0.85 * REPETITIONS).all(), covered_persons_only
+
+
+# False alert shares: persons of two groups of fixed sizes with over-dispersed alert
+# counts (a gamma-distributed propensity each, as repeated sightings of one face
+# share it). The true share of group b is its expected alerts over everyone's.
+SHARE_SIZES = (1200, 300)
+SHARE_MEANS = (0.2, 0.5)
+TRUE_SHARE = (
+    SHARE_SIZES[1]
+    * SHARE_MEANS[1]
+    / sum(n * m for n, m in zip(SHARE_SIZES, SHARE_MEANS, strict=True))
+)
+
+
+@pytest.mark.slow
+def test_false_alert_share_intervals_cover_the_truth() -> None:
+    rng = np.random.default_rng(2028)
+    group = np.repeat([0, 1], SHARE_SIZES)
+    means = np.array(SHARE_MEANS)[group]
+    covered = 0
+    for _ in range(REPETITIONS):
+        alerts = rng.poisson(rng.gamma(0.5, means / 0.5)).astype(float)
+        share, low, high = cluster_shares(alerts, group, np.eye(2, dtype=bool), rng=rng)
+        covered += low[1] <= TRUE_SHARE <= high[1]
+        assert share.sum() == pytest.approx(1.0)
+    assert 0.90 * REPETITIONS <= covered <= 0.99 * REPETITIONS, covered

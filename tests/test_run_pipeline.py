@@ -117,22 +117,29 @@ def test_outcomes_agree_with_ground_truth(small_run: Path) -> None:
 
 
 def _recompute(
-    decisions: pd.DataFrame, persons: pd.DataFrame, attribute: str, days: int
+    decisions: pd.DataFrame,
+    persons: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    attribute: str,
+    days: int,
 ) -> pd.DataFrame:
     """Per-group rates from the Parquet files alone, with plain pandas."""
     frame = decisions.merge(persons[["person_id", attribute]], on="person_id")
+    reach = outcomes[outcomes["searchable"]].merge(persons[["person_id", attribute]])
     rows = []
     for (deployment, value), group in frame.groupby(["deployment", attribute], observed=True):
         searched = group[group["detected"]]
         mated, nonmated = searched[searched["mated"]], searched[~searched["mated"]]
         true_mated = mated["alert"] & (mated["candidate_id"] == mated["person_id"])
         residents = int((persons[attribute] == value).sum())
+        reached = int(((reach["deployment"] == deployment) & (reach[attribute] == value)).sum())
         rows.append(
             {
                 "deployment": deployment,
                 "attribute": attribute,
                 "value": value,
                 "persons": residents,
+                "searchable": reached,
                 "events": len(group),
                 "detected": len(searched),
                 "mated_searches": len(mated),
@@ -144,7 +151,7 @@ def _recompute(
                 "false_alerts_per_1000_per_day": (
                     1000
                     * group["outcome"].isin(["false_alert", "false_accept"]).sum()
-                    / residents
+                    / reached
                     / days
                 ),
             }
@@ -157,13 +164,21 @@ def test_per_group_csv_recomputes_exactly_from_parquet(small_run: Path) -> None:
     assert {"rental_gates", "trajectories"} <= set(decisions["deployment"])
     persons = pd.read_parquet(small_run / "persons.parquet")
     per_group = pd.read_csv(small_run / "per_group.csv")
+    outcomes = pd.read_parquet(small_run / "person_outcomes.parquet")
     for attribute in ("ethnicity", "residency", "age"):
-        mine = _recompute(decisions, persons, attribute, days=3)
+        mine = _recompute(decisions, persons, outcomes, attribute, days=3)
         theirs = per_group[per_group["attribute"] == attribute].merge(
             mine, on=["deployment", "attribute", "value"], suffixes=("", "_recomputed")
         )
         assert len(theirs) == len(mine) > 0
-        counted = ("persons", "events", "detected", "mated_searches", "nonmated_searches")
+        counted = (
+            "persons",
+            "searchable",
+            "events",
+            "detected",
+            "mated_searches",
+            "nonmated_searches",
+        )
         for column in (*counted, "alerts", "false_alerts"):
             assert (theirs[column] == theirs[f"{column}_recomputed"]).all(), column
         for column in ("fpir", "fnir", "false_alerts_per_1000_per_day"):

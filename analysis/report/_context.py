@@ -91,7 +91,8 @@ _FIGURES: list[tuple[str, _Draw, str, str]] = [
         "false_alert_shares",
         lambda t, spec, colours: _plots.shares_figure(t, f"False alerts: {spec.name}"),
         "false alert shares",
-        "Each group's share of the false alerts against its share of residents.",
+        "Each group's share of the false alerts, with its 95% interval (a bootstrap over "
+        "persons), against its share of residents.",
     ),
 ]
 
@@ -108,18 +109,28 @@ EVENT_METHODS = [
     "Rates. FPIR, FNIR, FTA, FMR and FNMR follow ISO/IEC 19795-1 and NIST FRVT usage; each "
     "table cell is a rate over the denominator named in the glossary, with its 95% interval "
     "in brackets. False alerts per 1,000 residents per day count every false alert on a "
-    "group's residents over the group's residents and the days simulated.",
+    "group's residents over the group's residents that the deployment's cameras can sight "
+    "at all (those never within their reach are left out) and the days simulated.",
     "Intervals. 95%, from a bootstrap that resamples persons with Poisson weights (a person's "
     "repeated sightings stay together), widened to the Wilson interval of the pooled counts "
     "where that is wider, so a rate with no events still has an upper bound. Impostor FMR "
     "(per group and in the heatmap) also resamples list members, independently of probe "
     "persons, since one member can draw many false matches.",
-    "Disparities. As NIST does, a group's rate over the reference group's: the best-off group "
-    "of the attribute for that metric unless configured (report.reference), so every ratio is "
-    "worse over better and at least 1; for alert precision, where higher is better, the "
-    "reference's precision over the group's. A ratio is significant when its 95% interval, "
-    "the percentiles of the same bootstrap's ratios, excludes 1. Intervals are per "
-    "comparison: with dozens of comparisons per deployment, a few may exclude 1 by chance. "
+    "Disparities. A group's rate over its reference group's (for alert precision, where "
+    "higher is better, the reference's over the group's), so a ratio above 1 means the group "
+    "fares worse. The reference of each attribute is fixed before any rate is seen: the "
+    "configured one (report.reference), else the attribute's largest group (most residents), "
+    "the same for every metric and threshold; picking the best-off group from the data would "
+    "bias every ratio up and flag too many. A ratio's p-value tests a ratio of 1 with the "
+    "bootstrap above: a normal test on the log ratio with the replicates' standard error where "
+    "both groups have errors in every replicate, else the share of replicates on the other "
+    "side of 1. Significant: the p-value adjusted by Benjamini-Hochberg across the family of "
+    "one deployment's ratios of one metric (every group, intersection and swept threshold) is "
+    "at most 0.05, so that at most 5% of the ratios flagged in a family are expected to be "
+    "chance. Each ratio has its unadjusted 95% interval and an adjusted interval (Benjamini "
+    "and Yekutieli's false-coverage-rate interval, at level 1 - 0.05 R / m for R of m ratios "
+    "significant), which excludes 1 exactly when the ratio is significant. A group with no "
+    "errors (ratio 0) or a reference with none (no ratio) is not tested. "
     f"{CAUTION} marks rates and ratios resting on fewer than {FEW} errors.",
     "Risk burden. Per person, the cost of each wrongful consequence (a stop after a false "
     "alert, travel denied, a door not opened after a false reject or a missed face) summed "
@@ -150,26 +161,31 @@ VIDEO_METHODS = [
     "Disparity ratios compare like with like: light decides detection, and groups may meet "
     "the camera in different light, so ratios are computed within each light level and pooled "
     "(Mantel-Haenszel); a light level where one of the two groups is absent adds nothing. The "
-    "reference is the group the others exceed at their least. A crude ratio over all light "
-    "would measure the lighting mix.",
+    "reference is the configured group, else the one with the most faces. A crude ratio over "
+    "all light would measure the lighting mix. Significant: the Benjamini-Hochberg adjusted "
+    "p-value across one detector's ratios is at most 0.05 (as for event streams).",
 ]
 # Words of the glossary that are not metrics: (term, counted over, meaning).
 TERMS = [
     (
         "disparity ratio",
         "two groups' rates of one metric",
-        "a group's rate over the reference group's, worse over better (at least 1).",
+        "a group's rate over the reference group's (alert precision: the reference's over the "
+        "group's); above 1, the group fares worse.",
     ),
     (
         "reference group",
         "one attribute's values",
-        "the group a disparity ratio divides by: the best-off value of the attribute for "
-        "that metric, unless the scenario names one.",
+        "the group a disparity ratio divides by, chosen before looking at any rate: the one "
+        "the scenario names, else the attribute's largest group; the same for every metric "
+        "and threshold.",
     ),
     (
         "significant",
-        "a ratio's 95% interval",
-        "the interval excludes 1: the difference is larger than sampling error explains.",
+        "the ratios of one metric in one deployment",
+        "the ratio's p-value, adjusted for every ratio of that metric in the deployment "
+        "(Benjamini-Hochberg, false discovery rate 5%), is at most 0.05; its adjusted interval "
+        "then excludes 1.",
     ),
     (
         "burdened",
@@ -233,7 +249,7 @@ def _errors(metric: str, count: float, n: float) -> str:
     if pd.isna(n):
         return ""
     if metric == PER_RESIDENT:
-        return f"{count:,.0f} false alerts, {n:,.0f} residents"
+        return f"{count:,.0f} false alerts, {n:,.0f} residents in the cameras' reach"
     return f"{count:,.0f} of {n:,.0f}"
 
 
@@ -276,6 +292,8 @@ def _disparity_tables(
                 "reference_rate": fmt(r.reference_rate),
                 "ratio": fmt(r.ratio) + (CAUTION if few else ""),
                 "interval": ratio_interval(r.ci_low, r.ci_high),
+                "adjusted": ratio_interval(r.adjusted_low, r.adjusted_high),
+                "p": _p(r.p_adjusted),
                 "errors": _errors(r.metric, r.count, r.n),
                 "significant": bool(r.significant),
                 "sort": r.ratio,
@@ -289,17 +307,21 @@ def _disparity_tables(
     by_attribute = []
     for attribute in dict.fromkeys(r["attribute"] for r in rows):
         mine = [r for r in rows if r["attribute"] == attribute]
-        references = sorted({r["reference"] for r in mine})
         by_attribute.append(
             {
                 "attribute": attribute.replace("&", " and "),
-                "reference": references[0]
-                if len(references) == 1
-                else "the best-off group of each metric, named in each row",
+                "reference": mine[0]["reference"],
                 "rows": mine,
             }
         )
     return significant, by_attribute
+
+
+def _p(p: float) -> str:
+    """An adjusted p-value; "not tested" where a side had no errors."""
+    if pd.isna(p):
+        return "not tested"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _deployment_block(

@@ -213,7 +213,8 @@ def lorenz_figure(curves: dict[str, pd.DataFrame], title: str, colours: dict[str
 
 
 def shares_figure(shares: pd.DataFrame, title: str) -> bytes:
-    """Each group's share of false alerts against its share of the population."""
+    """Each group's share of false alerts, with its 95% interval, against its share of
+    the population."""
     rows = shares[shares["attribute"].str.count("&") == 0]
     rows = rows[rows["attribute"] != "all"]
     labels = [f"{a}={v}" for a, v in zip(rows["attribute"], rows["value"], strict=True)]
@@ -230,12 +231,17 @@ def shares_figure(shares: pd.DataFrame, title: str) -> bytes:
         color="0.6",
         label="share of residents",
     )
+    share = rows["false_alert_share"].to_numpy()
     axis.bar(
         positions + 0.2,
-        rows["false_alert_share"],
+        share,
         width=0.4,
         color="firebrick",
-        label="share of false alerts",
+        label="share of false alerts (95% interval)",
+        yerr=np.vstack(
+            [share - rows["share_ci_low"].to_numpy(), rows["share_ci_high"].to_numpy() - share]
+        ),
+        error_kw={"elinewidth": 0.8, "capsize": 2},
     )
     axis.set_xticks(positions, labels, rotation=35, ha="right", fontsize=8)
     axis.legend(fontsize=8)

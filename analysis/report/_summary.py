@@ -21,14 +21,17 @@ def _single(table: pd.DataFrame) -> pd.Series:
 
 def disparity_sentence(deployment: str, metric: str, top: pd.Series, *, within: str = "") -> str:
     """One disparity in words: both rates, the reference named as such, and the ratio
-    with its own interval right beside it."""
+    with its own interval right beside it, then the interval adjusted for the other
+    ratios of the metric, which decides whether it is significant."""
     verdict = "significant" if top["significant"] else "not significant"
     return (
         f"{deployment}: {KEY_RATE.get(metric, metric_name(metric))}{within} was "
         f"{fmt(top['rate'])} for {group_label(top['attribute'], top['value'])} against "
         f"{fmt(top['reference_rate'])} for {group_label(top['attribute'], top['reference'])} "
         f"(the reference group): a ratio of {fmt(top['ratio'])} "
-        f"(95% interval of the ratio {ratio_interval(top['ci_low'], top['ci_high'])}, {verdict})"
+        f"(95% interval of the ratio {ratio_interval(top['ci_low'], top['ci_high'])}; "
+        f"{ratio_interval(top['adjusted_low'], top['adjusted_high'])} adjusted for the "
+        f"other ratios of this rate in the deployment, {verdict})"
     )
 
 
@@ -80,7 +83,8 @@ def run_summary(
         ):
             line += (
                 f"; they are {share['population_share']:.0%} of residents and had "
-                f"{share['false_alert_share']:.0%} of the false alerts"
+                f"{share['false_alert_share']:.0%} of the false alerts (95% interval "
+                f"{share['share_ci_low']:.0%} to {share['share_ci_high']:.0%})"
             )
         lines.append(line + ".")
     singles = burden_groups[_single(burden_groups)]

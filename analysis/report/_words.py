@@ -69,9 +69,12 @@ METRICS: dict[str, MetricWords] = {
     "false_alerts_per_1000_per_day": MetricWords(
         "false alerts per 1,000 residents per day",
         "false alerts / 1,000 / day",
-        "residents of the group, per day simulated",
-        "false alerts on the group's residents, per 1,000 residents and per day: what "
-        "exposure (how often a person is sighted) and FPIR produce together.",
+        "residents of the group whom the deployment's cameras can sight at all (their "
+        "expected sightings there are above 0), per day simulated",
+        "false alerts on the group's residents, per 1,000 of them that the deployment's "
+        "cameras can sight and per day: what exposure (how often a person is sighted) and "
+        "FPIR produce together. Residents the cameras never reach (who live, work and go "
+        "only where they are not) bear none of its errors and are not counted.",
     ),
     "missed_detection": MetricWords(
         "missed detections",
