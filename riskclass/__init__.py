@@ -39,11 +39,13 @@ from ._progress import Progress, report_progress
 # validate` loads pydantic and yaml only.
 _LAZY = {
     "_config": (
+        "BOOKING_PHOTO",
         "CROSS_GROUP_SEPARATOR",
         "KINDS",
         "OUTCOMES",
         "POPULATION_GALLERY",
         "Algorithm",
+        "CameraKind",
         "ConditionEffects",
         "ConditionShifts",
         "Deployment",
@@ -85,11 +87,13 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from ._config import (
+        BOOKING_PHOTO,
         CROSS_GROUP_SEPARATOR,
         KINDS,
         OUTCOMES,
         POPULATION_GALLERY,
         Algorithm,
+        CameraKind,
         ConditionEffects,
         ConditionShifts,
         Deployment,
@@ -132,6 +136,7 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = [
     "ALL",
+    "BOOKING_PHOTO",
     "CALIBRATION",
     "CAMERAS",
     "CATEGORY",
@@ -153,6 +158,7 @@ __all__ = [
     "SCENARIO",
     "VIDEO_RESULTS_DIR",
     "Algorithm",
+    "CameraKind",
     "ConditionEffects",
     "ConditionShifts",
     "ConfigError",
