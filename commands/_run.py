@@ -47,6 +47,7 @@ from riskclass.analysis import CALIBRATION_COLUMNS, calibration_table, per_group
 from riskclass.pipeline import (
     DECISION_SCHEMA,
     HITS_SCHEMA,
+    ChunkResult,
     Pipeline,
     member_weights,
     searchable_persons,
@@ -217,17 +218,21 @@ def run(
             parquet_writer(staging / HITS, HITS_SCHEMA) as hit_writer,
         ):
 
-            def decide(chunk: pa.Table, index: int) -> None:
-                result = pipeline.process(chunk, index)
+            def write(result: ChunkResult, *, empty_hits: bool = True) -> None:
                 decision_writer.write_table(result.decisions)
-                hit_writer.write_table(result.hits)
+                # An empty table still adds a row group: after the events, where the
+                # investigations have no hits, it is left out.
+                if empty_hits or result.hits.num_rows:
+                    hit_writer.write_table(result.hits)
                 rows["decisions"] += result.decisions.num_rows
                 rows["hits"] += result.hits.num_rows
 
+            def decide(chunk: pa.Table, index: int) -> None:
+                write(pipeline.process(chunk, index))
+
             _stream_events(scenario, persons, cameras, staging, summary, progress, on_chunk=decide)
-            investigations = pipeline.finish()
-            decision_writer.write_table(investigations)
-            rows["decisions"] += investigations.num_rows
+            for result in pipeline.finish():
+                write(result, empty_hits=False)
         summary.rows.update(rows, searches_cut=pipeline.searches_cut)
         summary.thresholds = pipeline.thresholds
         summary.performance["events_per_second"] = round(

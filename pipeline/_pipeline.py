@@ -7,8 +7,9 @@ per-person `Tally` from which per-group rates are computed.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
@@ -19,16 +20,24 @@ import pyarrow as pa
 from threadpoolctl import threadpool_limits
 
 from riskclass import (
+    BOOKING_PHOTO,
     CATEGORY,
     OUTCOMES,
     POPULATION_GALLERY,
     Deployment,
+    GroupKey,
     Scenario,
     Stream,
     category_array,
     rng_for,
 )
-from riskclass.synthetic import EmbeddingModel, EventGenerator, condition_deficits
+from riskclass.synthetic import (
+    ConditionDraws,
+    Conditions,
+    EmbeddingModel,
+    EventGenerator,
+    condition_deficits,
+)
 
 from ._galleries import select_members
 from ._investigation import TrajectorySearch
@@ -36,6 +45,9 @@ from ._thresholds import threshold_for_fpir
 from .matching import Hits, Matcher, make_matcher
 
 _TEMPLATE_BLOCK = 65_536
+# Probe persons of a batch search per chunk: its photos, decisions and hits are
+# made and written a chunk at a time, so memory follows the chunk.
+_BATCH_CHUNK = 65_536
 # OpenBLAS rounds a matrix product differently with different thread counts, so a
 # run's scores (and near-tie candidates) would depend on the machine's cores. Every
 # product here runs on one BLAS thread; the matcher parallelizes with its own
@@ -202,7 +214,8 @@ class _Decisions:
 
 def deployment_cameras(deployment: Deployment, cameras: pd.DataFrame) -> npt.NDArray[np.bool_]:
     """Which cameras (rows of the cameras table) feed ``deployment``."""
-    mask = np.ones(len(cameras), dtype=bool)
+    # A batch search sees no camera: its probes are photos, searched in `Pipeline.finish`.
+    mask = np.full(len(cameras), not deployment.info.batch)
     if deployment.camera_kinds is not None:
         mask &= cameras["kind"].isin(deployment.camera_kinds).to_numpy()
     if deployment.districts is not None:
@@ -288,6 +301,19 @@ class Pipeline:
         # Deployments that differ only in threshold see the same probes against the
         # same gallery: each chunk is searched once per (gallery, cameras).
         self._chunk_searches: dict[tuple[object, ...], Hits] = {}
+        # Batch searches, by the first deployment of each set that searches the same
+        # probe persons with the same photos (alternatives at other thresholds).
+        self._batches: dict[int, list[int]] = {}
+        for index, deployment in enumerate(scenario.deployments):
+            if deployment.info.batch:
+                first = next(
+                    (i for i in self._batches if _same_batch(scenario.deployments[i], deployment)),
+                    index,
+                )
+                self._batches.setdefault(first, []).append(index)
+        self._persons = persons
+        # Batch probe photos are not camera events: their ids follow the last event's.
+        self._next_event_id = 0
 
     def _enroll(self) -> npt.NDArray[np.float32]:
         """Everyone's enrollment (ID photo) template, taken under reference conditions."""
@@ -336,32 +362,25 @@ class Pipeline:
         """Decisions of every deployment on one chunk of events, and their 1:N hits."""
         rng = rng_for(self._scenario.seed, Stream.CAPTURES, chunk)
         camera = events.column("camera_id").to_numpy()
+        all_ids = events.column("event_id").to_numpy()
+        if len(all_ids):
+            self._next_event_id = max(self._next_event_id, int(all_ids.max()) + 1)
         seen_by = [mask[camera] for mask in self._camera_masks]
         covered = np.logical_or.reduce(seen_by) if seen_by else np.zeros(len(camera), dtype=bool)
         rows = np.flatnonzero(covered)
         person = events.column("person_id").to_numpy()[rows]
-        groups = self._groups[person]
-        deficits = condition_deficits(
-            self._scenario.algorithm.reference_conditions,
-            face_px=events.column("face_px").to_numpy()[rows],
-            illumination=events.column("illumination").to_numpy()[rows],
-            pose_deg=events.column("pose_deg").to_numpy()[rows],
-            blur_px=events.column("blur_px").to_numpy()[rows],
-            years=self._years[person],
+        conditions = Conditions(
+            *(events.column(f.name).to_numpy()[rows] for f in dataclasses.fields(Conditions))
         )
-        detected = rng.random(len(rows)) >= self._model.fta_probability(groups, deficits)
-        probes = np.zeros((len(rows), self._identities.shape[1]), dtype=np.float32)
-        scale, drift = self._model.capture_conditions(groups, deficits)
-        probes[detected] = self._model.observe(
-            self._identities[person[detected]], groups[detected], scale[detected], rng,
-            drift[detected],
-        )  # fmt: skip
-        event_ids = events.column("event_id").to_numpy()[rows]
+        detected, probes = self._capture(person, conditions, rng)
+        event_ids = all_ids[rows]
         self._chunk_searches.clear()
         tables: list[pa.Table] = []
         hits: list[pa.Table] = []
         for index, deployment in enumerate(self._deployments):
             mine = seen_by[index][rows]
+            if deployment.info.batch:
+                continue
             if index in self._investigations:
                 captured = mine & detected
                 self._investigations[index].update(
@@ -390,13 +409,82 @@ class Pipeline:
             pa.concat_tables([HITS_SCHEMA.empty_table(), *hits]),
         )
 
-    @_one_blas_thread
-    def finish(self) -> pa.Table:
-        """Decisions of the investigations, which can only be made once every chunk is seen.
+    def _capture(
+        self, person: npt.NDArray[np.int64], conditions: Conditions, rng: np.random.Generator
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float32]]:
+        """Whether a face is acquired in each capture, and its embedding (zeros where not)."""
+        groups = self._groups[person]
+        deficits = condition_deficits(
+            self._scenario.algorithm.reference_conditions,
+            face_px=conditions.face_px,
+            illumination=conditions.illumination,
+            pose_deg=conditions.pose_deg,
+            blur_px=conditions.blur_px,
+            years=self._years[person],
+        )
+        detected = rng.random(len(person)) >= self._model.fta_probability(groups, deficits)
+        probes = np.zeros((len(person), self._identities.shape[1]), dtype=np.float32)
+        scale, drift = self._model.capture_conditions(groups, deficits)
+        probes[detected] = self._model.observe(
+            self._identities[person[detected]], groups[detected], scale[detected], rng,
+            drift[detected],
+        )  # fmt: skip
+        return detected, probes
 
-        One row per candidate capture returned to the reviewer; ``candidate_id`` is
-        the target, ``alert`` the reviewer's confirmation.
+    def finish(self) -> Iterator[ChunkResult]:
+        """What can be decided only once every chunk of events is seen, a chunk at a time.
+
+        First the investigations: one row per candidate capture returned to the
+        reviewer; ``candidate_id`` is the target, ``alert`` the reviewer's
+        confirmation. Then the batch searches: one row per probe photo, with event
+        ids that follow the last camera event's (shared by alternatives, which
+        search the same photos).
         """
+        yield ChunkResult(self._investigated(), HITS_SCHEMA.empty_table())
+        for first, indices in self._batches.items():
+            settings = self._deployments[first].batch_settings
+            if settings.probes is None:
+                chosen = ~self._listed[self._deployments[first].gallery]
+            else:
+                chosen = GroupKey.parse(settings.probes).mask(self._persons)
+            persons = np.flatnonzero(chosen).astype(np.int64)
+            kind = settings.camera_kind
+            draws = ConditionDraws([self._scenario.camera_kinds[kind] if kind else BOOKING_PHOTO])
+            for chunk, start in enumerate(range(0, len(persons), _BATCH_CHUNK)):
+                rng = rng_for(self._scenario.seed, Stream.BATCH, first, chunk)
+                person = persons[start : start + _BATCH_CHUNK]
+                event_ids = self._next_event_id + start + np.arange(len(person), dtype=np.int64)
+                yield self._batch_chunk(indices, person, event_ids, draws, rng)
+            self._next_event_id += len(persons)
+
+    @_one_blas_thread
+    def _batch_chunk(
+        self,
+        indices: list[int],
+        person: npt.NDArray[np.int64],
+        event_ids: npt.NDArray[np.int64],
+        draws: ConditionDraws,
+        rng: np.random.Generator,
+    ) -> ChunkResult:
+        """One photo of each ``person``, searched by each batch deployment of ``indices``."""
+        profile = np.asarray(self._scenario.mobility.hour_profile)
+        hour = rng.choice(len(profile), size=len(person), p=profile / profile.sum())
+        conditions = draws.draw(rng, np.zeros(len(person), dtype=np.intp), hour)
+        detected, probes = self._capture(person, conditions, rng)
+        self._chunk_searches.clear()
+        tables, hits = [DECISION_SCHEMA.empty_table()], [HITS_SCHEMA.empty_table()]
+        for index in indices:
+            deployment = self._deployments[index]
+            decisions, found = self._identify(
+                index, deployment, event_ids, person, detected, probes
+            )
+            tables.append(self._record(index, deployment, decisions))
+            hits.append(found)
+        return ChunkResult(pa.concat_tables(tables), pa.concat_tables(hits))
+
+    @_one_blas_thread
+    def _investigated(self) -> pa.Table:
+        """Decisions of the investigations, once every capture has been seen."""
         tables = [DECISION_SCHEMA.empty_table()]
         for index, search in self._investigations.items():
             deployment = self._deployments[index]
@@ -544,6 +632,11 @@ class Pipeline:
             },
             schema=DECISION_SCHEMA,
         )
+
+
+def _same_batch(first: Deployment, other: Deployment) -> bool:
+    """Whether two batch searches search the same persons with the same photos."""
+    return first.gallery == other.gallery and first.batch_settings == other.batch_settings
 
 
 def _outcomes(

@@ -39,11 +39,13 @@ from ._progress import Progress, report_progress
 # validate` loads pydantic and yaml only.
 _LAZY = {
     "_config": (
+        "BOOKING_PHOTO",
         "CROSS_GROUP_SEPARATOR",
         "KINDS",
         "OUTCOMES",
         "POPULATION_GALLERY",
         "Algorithm",
+        "CameraKind",
         "ConditionEffects",
         "ConditionShifts",
         "Deployment",
@@ -89,11 +91,13 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from ._config import (
+        BOOKING_PHOTO,
         CROSS_GROUP_SEPARATOR,
         KINDS,
         OUTCOMES,
         POPULATION_GALLERY,
         Algorithm,
+        CameraKind,
         ConditionEffects,
         ConditionShifts,
         Deployment,
@@ -140,6 +144,7 @@ __getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = [
     "ALL",
+    "BOOKING_PHOTO",
     "CALIBRATION",
     "CAMERAS",
     "CATEGORY",
@@ -162,6 +167,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "VIDEO_RESULTS_DIR",
     "Algorithm",
+    "CameraKind",
     "ConditionEffects",
     "ConditionShifts",
     "ConfigError",

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from ._errors import SCENARIO, ConfigError
-from ._groups import DEFAULT_KEY, check_group_key
+from ._groups import DEFAULT_KEY, GroupKey, check_group_key
 
 SHARE_SUM_TOLERANCE = 1e-6
 
@@ -78,64 +78,133 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class Attribute(_Strict):
-    """A categorical attribute of persons, with unconditional or conditional shares.
+Count = Annotated[int, Field(ge=0, le=MAX_POPULATION)]
+ValueShares = Annotated[dict[str, Share], Field(max_length=MAX_ATTRIBUTE_VALUES)]
+ValueCounts = Annotated[dict[str, Count], Field(max_length=MAX_ATTRIBUTE_VALUES)]
 
-    Either ``shares: {value: share}``, or ``given: other_attribute`` with
-    ``shares_given: {other_value: {value: share}}`` (``other_attribute`` must be
-    listed earlier).
+
+class Attribute(_Strict):
+    """A categorical attribute of persons, with shares or exact counts.
+
+    One of four forms: ``shares: {value: share}`` (each person's value drawn at
+    random); ``counts: {value: persons}`` (exactly so many persons, summing to
+    ``population.size``, assigned in random order); ``given: other_attribute`` with
+    ``shares_given: {other_value: {value: share}}``; or ``given: other_attribute``
+    with ``counts_given: {other_value: {value: persons}}``, each row summing to the
+    number of persons with that ``other_value`` (so ``other_attribute`` must have
+    exact counts too). ``other_attribute`` must be listed earlier. Counts are at
+    most `MAX_POPULATION`.
     """
 
-    shares: Annotated[dict[str, Share], Field(max_length=MAX_ATTRIBUTE_VALUES)] | None = None
+    shares: ValueShares | None = None
+    counts: ValueCounts | None = None
     given: str | None = None
     shares_given: (
-        Annotated[
-            dict[str, Annotated[dict[str, Share], Field(max_length=MAX_ATTRIBUTE_VALUES)]],
-            Field(max_length=MAX_ATTRIBUTE_VALUES),
-        ]
-        | None
+        Annotated[dict[str, ValueShares], Field(max_length=MAX_ATTRIBUTE_VALUES)] | None
+    ) = None
+    counts_given: (
+        Annotated[dict[str, ValueCounts], Field(max_length=MAX_ATTRIBUTE_VALUES)] | None
     ) = None
 
     @model_validator(mode="after")
     def _one_form(self) -> Attribute:
-        if self.shares is not None:
-            if self.given is not None or self.shares_given is not None:
-                raise ValueError("give either 'shares', or 'given' with 'shares_given', not both")
-            if not self.shares:
-                raise ValueError("'shares' needs at least one value")
-            _check_sums_to_one(self.shares)
-            return self
-        if self.given is None or self.shares_given is None:
-            raise ValueError("expected 'shares', or 'given' together with 'shares_given'")
-        value_sets = {tuple(row) for row in self.shares_given.values()}
-        if len(value_sets) != 1:
+        forms = [
+            name
+            for name in ("shares", "counts", "shares_given", "counts_given")
+            if getattr(self, name) is not None
+        ]
+        if len(forms) != 1:
             raise ValueError(
-                "every row of 'shares_given' must list the same values in the same order"
+                "give one of 'shares', 'counts', or 'given' with 'shares_given' or "
+                f"'counts_given'; given: {forms or 'none'}"
             )
-        for given_value, row in self.shares_given.items():
-            try:
-                _check_sums_to_one(row)
-            except ValueError as exc:
-                raise ValueError(f"shares_given.{given_value}: {exc}") from None
+        form = forms[0]
+        if (self.given is not None) != form.endswith("_given"):
+            raise ValueError(f"'given' goes with 'shares_given' or 'counts_given', not {form!r}")
+        if self.shares is not None or self.counts is not None:
+            if not (self.shares or self.counts):
+                raise ValueError(f"{form!r} needs at least one value")
+            if self.shares is not None:
+                _check_sums_to_one(self.shares)
+            return self
+        if len({tuple(row) for row in self.rows.values()}) != 1:
+            raise ValueError(f"every row of {form!r} must list the same values in the same order")
+        if self.shares_given is not None:
+            for given_value, row in self.shares_given.items():
+                try:
+                    _check_sums_to_one(row)
+                except ValueError as exc:
+                    raise ValueError(f"shares_given.{given_value}: {exc}") from None
         return self
 
     @property
     def values(self) -> list[str]:
-        if self.shares is not None:
-            return list(self.shares)
-        assert self.shares_given is not None
-        return list(next(iter(self.shares_given.values())))
+        return list(next(iter(self.rows.values())))
+
+    @property
+    def rows(self) -> Mapping[str, Mapping[str, float]]:
+        """``{given_value: {value: share or count}}``; the one key ``""`` when unconditional."""
+        for table in (self.shares, self.counts):
+            if table is not None:
+                return {"": table}
+        for rows in (self.shares_given, self.counts_given):
+            if rows is not None:
+                return rows
+        raise AssertionError("the validator requires one form")
+
+    @property
+    def counted(self) -> bool:
+        """Exact counts, not shares."""
+        return self.counts is not None or self.counts_given is not None
+
+
+def largest_remainder(shares: Iterable[float], total: int) -> list[int]:
+    """Whole numbers in proportion to ``shares`` that sum to ``total``.
+
+    Each gets the floor of its quota; the units left go to the largest
+    remainders (ties to the earlier). Shares need not be normalised.
+
+    Examples
+    --------
+    >>> largest_remainder([0.2, 0.8], 535)
+    [107, 428]
+    >>> largest_remainder([1, 1, 1], 10)
+    [4, 3, 3]
+    """
+    weights = list(shares)
+    scale = math.fsum(weights)
+    quotas = [total * w / scale if scale > 0 else 0.0 for w in weights]
+    counts = [math.floor(q) for q in quotas]
+    left = total - sum(counts)
+    by_remainder = sorted(range(len(quotas)), key=lambda i: (-(quotas[i] - counts[i]), i))
+    for i in by_remainder[:left]:
+        counts[i] += 1
+    return counts
+
+
+# Exact counts per attribute: ``{given_value: [persons per value]}`` (key "" if unconditional).
+ExactCounts = dict[str, dict[str, list[int]]]
+# Enumerating group cells for the gallery check costs one pass per cell: beyond
+# this many the check is left to the run, which sees the drawn persons.
+_MAX_CELLS = 100_000
+# A gallery whose eligible persons are drawn at random must fit below their
+# expected number by this many standard deviations (fails about 1 run in 700).
+_ELIGIBLE_MARGIN_SD = 3.0
 
 
 class Population(_Strict):
     """Who lives in the city.
 
     ``size`` persons (at most `MAX_POPULATION`, 10 million) with categorical
-    ``attributes`` (at most 12, of at most 50 values each).
+    ``attributes`` (at most 12, of at most 50 values each; see `Attribute`).
+    ``exact: true`` makes every attribute's shares exact counts (largest-remainder
+    rounding of the shares times ``size``, or times the count of each value of
+    the attribute it is ``given``), assigned to persons in random order.
     """
 
     size: Annotated[int, Field(gt=0, le=MAX_POPULATION)]
     attributes: Annotated[dict[str, Attribute], Field(min_length=1, max_length=MAX_ATTRIBUTES)]
+    exact: bool = False
 
     @model_validator(mode="after")
     def _conditionals_refer_back(self) -> Population:
@@ -149,18 +218,126 @@ class Population(_Strict):
                         f"attributes.{name}.given: {attribute.given!r} must be an attribute "
                         f"listed before {name!r}; listed before it: {list(seen)}"
                     )
-                assert attribute.shares_given is not None
-                if sorted(attribute.shares_given) != sorted(seen[attribute.given]):
+                if sorted(attribute.rows) != sorted(seen[attribute.given]):
                     raise ValueError(
-                        f"attributes.{name}.shares_given: needs one row per value of "
+                        f"attributes.{name}: needs one row per value of "
                         f"{attribute.given!r}, i.e. {seen[attribute.given]}"
                     )
             seen[name] = attribute.values
+        self.exact_counts()
         return self
+
+    def exact_counts(self) -> ExactCounts:
+        """Per attribute with exact counts, ``{given_value: [persons per value]}``.
+
+        Raises
+        ------
+        ValueError
+            If counts do not sum to ``size``, or a row of ``counts_given`` to the
+            count of its value of the ``given`` attribute, or that attribute is
+            drawn by shares.
+        """
+        exact: ExactCounts = {}
+        for name, attribute in self.attributes.items():
+            if not (attribute.counted or self.exact):
+                continue
+            if attribute.given is None:
+                totals = {"": self.size}
+                wanted = "population.size"
+            elif attribute.given in exact:
+                parent = self.attributes[attribute.given].values
+                totals = {
+                    value: sum(row[i] for row in exact[attribute.given].values())
+                    for i, value in enumerate(parent)
+                }
+                wanted = f"the count of each value of {attribute.given!r}"
+            else:
+                raise ValueError(
+                    f"attributes.{name}.counts_given: {attribute.given!r} is drawn by shares, so "
+                    "how many persons have each of its values is not fixed; give it 'counts'"
+                )
+            exact[name] = {}
+            for given_value, row in attribute.rows.items():
+                numbers = [row[value] for value in attribute.values]
+                if not attribute.counted:
+                    exact[name][given_value] = largest_remainder(numbers, totals[given_value])
+                    continue
+                total = sum(int(n) for n in numbers)
+                if total != totals[given_value]:
+                    where = f".{given_value}" if given_value else ""
+                    field = "counts_given" if given_value else "counts"
+                    raise ValueError(
+                        f"attributes.{name}.{field}{where}: counts must sum to {wanted} "
+                        f"({totals[given_value]:,}), they sum to {total:,}"
+                    )
+                exact[name][given_value] = [int(n) for n in numbers]
+        return exact
+
+    def eligible(self, weights: Mapping[str, float]) -> tuple[float, float, bool] | None:
+        """How many persons a group table of ``weights`` gives a positive weight.
+
+        Persons no key matches weigh 1. Returns the expected number, its standard
+        deviation (binomial, an upper bound where counts are exact) and whether
+        exact counts fix the number (then the sd is 0); None when the groups the
+        table names have more than `_MAX_CELLS` combinations of values.
+        """
+        keys = [(GroupKey.parse(key), weight) for key, weight in weights.items()]
+        if all(weight > 0 for _, weight in keys):
+            return float(self.size), 0.0, True
+        named = {name for key, _ in keys for name, _ in key.terms}
+        # A conditional attribute's shares depend on its parent's value: enumerate both.
+        closure: set[str] = set()
+        stack = list(named)
+        while stack:
+            name = stack.pop()
+            if name not in closure:
+                closure.add(name)
+                given = self.attributes[name].given
+                stack.extend([given] if given is not None else [])
+        order = [name for name in self.attributes if name in closure]
+        if math.prod(len(self.attributes[name].values) for name in order) > _MAX_CELLS:
+            return None
+        exact = self.exact_counts()
+        # One attribute's counts, or a parent's and its child's, fix every cell's size.
+        fixed = set(order) <= set(exact) and (
+            len(order) == 1 or (len(order) == 2 and self.attributes[order[1]].given == order[0])
+        )
+        share = 0.0
+        for cell in itertools.product(*(self.attributes[name].values for name in order)):
+            values = dict(zip(order, cell, strict=True))
+            probability = 1.0
+            for name in order:
+                probability *= self._share(name, values, exact)
+            if probability > 0 and _cell_weight(keys, values) > 0:
+                share += probability
+        share = min(share, 1.0)
+        if fixed:
+            return float(round(share * self.size)), 0.0, True
+        return share * self.size, math.sqrt(self.size * share * (1.0 - share)), False
+
+    def _share(self, name: str, values: Mapping[str, str], exact: ExactCounts) -> float:
+        """The chance that a person with the other ``values`` has ``name``'s value among them."""
+        attribute = self.attributes[name]
+        row = values[attribute.given] if attribute.given is not None else ""
+        if name in exact:
+            counts = exact[name][row]
+            total = sum(counts)
+            return counts[attribute.values.index(values[name])] / total if total else 0.0
+        return float(attribute.rows[row][values[name]])
 
     @property
     def values_by_attribute(self) -> dict[str, list[str]]:
         return {name: attribute.values for name, attribute in self.attributes.items()}
+
+
+def _cell_weight(keys: list[tuple[GroupKey, float]], values: Mapping[str, str]) -> float:
+    """The weight of persons with ``values``: the most specific matching key, first listed."""
+    matching = [
+        (len(key.terms), -i, weight)
+        for i, (key, weight) in enumerate(keys)
+        if all(values[name] == value for name, value in key.terms)
+    ]
+    return max(matching)[2] if matching else 1.0
 
 
 def _default_street_light() -> list[float]:
@@ -531,15 +708,21 @@ class KindInfo:
     the identity it claims) or ``"captures"`` (a target's photo searched against
     every capture, candidates ranked). ``consequences``: the default consequence of
     each outcome. ``key_metric``/``key_words``: the rate a summary line is about and
-    how to say it. ``note``: what the generic per-group columns mean for this kind,
-    where they mean something other than their names say.
+    how to say it. ``words``: what the kind does, for a reader. ``note``: what the
+    generic per-group columns mean for this kind, where they mean something other
+    than their names say; ``trials``: what one decision is, in words. ``batch``:
+    searches come from a set of persons searched once each (see `BatchSearch`),
+    not from camera sightings.
     """
 
     search: Literal["gallery", "claim", "captures"]
     consequences: Mapping[str, str]
     key_metric: str
     key_words: str
+    words: str
     note: str = ""
+    trials: str = "sightings"
+    batch: bool = False
 
     @property
     def searches_gallery(self) -> bool:
@@ -558,16 +741,23 @@ _FALSE_ALERTS = ("false_alerts_per_1000_per_day", "false alerts per 1,000 reside
 # pipeline code that runs it.
 KINDS: Mapping[str, KindInfo] = {
     "watchlist_screening": KindInfo(
-        "gallery", {"true_alert": "police_stop", "false_alert": "police_stop"}, *_FALSE_ALERTS
+        "gallery",
+        {"true_alert": "police_stop", "false_alert": "police_stop"},
+        *_FALSE_ALERTS,
+        "live watchlist screening (1:N, every face a camera sees)",
     ),
     "blacklist_checkpoint": KindInfo(
-        "gallery", {"true_alert": "travel_denied", "false_alert": "travel_denied"}, *_FALSE_ALERTS
+        "gallery",
+        {"true_alert": "travel_denied", "false_alert": "travel_denied"},
+        *_FALSE_ALERTS,
+        "blacklist checkpoint (1:N, travel denied on a match)",
     ),
     "access_gate": KindInfo(
         "claim",
         {"false_reject": "entry_denied", "not_detected": "entry_denied"},
         "fnir",
         "false rejects (FNIR)",
+        "access gate (1:1 verification of each entry against the resident's ID photo)",
         note="1:1 verification: FPIR and FMR are false accepts of impostor presentations; "
         "FNIR and FNMR are genuine residents rejected",
     ),
@@ -575,9 +765,22 @@ KINDS: Mapping[str, KindInfo] = {
         "captures",
         {"true_alert": "located", "false_alert": "wrongly_placed"},
         *_FALSE_ALERTS,
+        "investigation (a target's photo searched against every capture)",
         note="rows are candidate captures returned for a target; an alert is the reviewer's "
         "confirmation; false alerts are persons wrongly placed on a target's trail; FNIR is "
         "target captures not confirmed",
+        trials="candidate captures reviewed",
+    ),
+    "batch_search": KindInfo(
+        "gallery",
+        {"true_alert": "identified", "false_alert": "wrongly_matched"},
+        "fpir",
+        "false matches per search (FPIR)",
+        "retrospective batch search (1:N, each probe person's photo searched once)",
+        note="one search per probe person, with one photo, whatever the cameras: events "
+        "are probe photos, not sightings",
+        trials="probe photos",
+        batch=True,
     ),
 }
 
@@ -616,6 +819,33 @@ class Investigation(_Strict):
     reviewer: Reviewer | None = Field(default_factory=Reviewer)
 
 
+# A booking photo (mugshot): large, frontal, evenly lit and sharp, at or better than
+# the reference conditions, so the configured error rates hold for it as they are.
+BOOKING_PHOTO = CameraKind(
+    face_px_median=128.0,
+    face_px_spread=0.1,
+    pose_sd_deg=3.0,
+    blur_mean_px=0.1,
+    illumination_by_hour=[0.95] * 24,
+)
+
+
+class BatchSearch(_Strict):
+    """Who a retrospective batch search searches, and with what photos.
+
+    ``probes``: a group key (e.g. ``role=congress``); each person of the group is
+    searched once, with one photo, against the deployment's gallery (members
+    among them make mated searches). Default: every person not on the gallery.
+    ``camera_kind``: a key of ``camera_kinds`` whose capture conditions the
+    photos have (taken at an hour drawn from ``mobility.hour_profile``); default
+    a booking photo (`BOOKING_PHOTO`: 128-pixel faces, 3 degrees of pose, little
+    blur, illumination 0.95).
+    """
+
+    probes: str | None = None
+    camera_kind: str | None = None
+
+
 class Deployment(_Strict):
     """Where a search runs, against which gallery, at which threshold, with what consequence.
 
@@ -648,6 +878,7 @@ class Deployment(_Strict):
     consequences: dict[str, str] | None = None
     impostor_share: Share = 0.0
     investigation: Investigation | None = None
+    batch: BatchSearch | None = None
 
     @model_validator(mode="after")
     def _settings_fit_kind(self) -> Deployment:
@@ -661,6 +892,14 @@ class Deployment(_Strict):
         if self.investigation is not None and self.info.search != "captures":
             raise ValueError(
                 f"'investigation' settings apply to {_kinds_that('captures')} deployments only"
+            )
+        batch_kinds = " or ".join(kind for kind, info in KINDS.items() if info.batch)
+        if self.batch is not None and not self.info.batch:
+            raise ValueError(f"'batch' settings apply to {batch_kinds} deployments only")
+        if self.info.batch and (self.camera_kinds is not None or self.districts is not None):
+            raise ValueError(
+                f"{self.kind} searches photos, not camera sightings: give 'batch.camera_kind' "
+                "for their capture conditions instead of 'camera_kinds' or 'districts'"
             )
         return self
 
@@ -679,6 +918,10 @@ class Deployment(_Strict):
     @property
     def investigation_settings(self) -> Investigation:
         return self.investigation if self.investigation is not None else Investigation()
+
+    @property
+    def batch_settings(self) -> BatchSearch:
+        return self.batch if self.batch is not None else BatchSearch()
 
     @field_validator("consequences")
     @classmethod
@@ -903,6 +1146,15 @@ class Scenario(_Strict):
             for district_name in deployment.districts or []:
                 if district_name not in names:
                     yield f"deployments.{i}.districts", f"unknown district {district_name!r}"
+            batch = deployment.batch_settings
+            problem = None if batch.probes is None else check_group_key(batch.probes, values)
+            if problem is not None:
+                yield f"deployments.{i}.batch.probes", problem
+            if batch.camera_kind is not None and batch.camera_kind not in self.camera_kinds:
+                yield (
+                    f"deployments.{i}.batch.camera_kind",
+                    f"unknown camera kind; camera_kinds are {sorted(self.camera_kinds)}",
+                )
         yield from _group_table_problems(
             "video.skin_reflectance", self.video.skin_reflectance, values
         )
@@ -971,6 +1223,8 @@ class Scenario(_Strict):
                 yield field, f"{wanted:,} members, but the population has {persons:,} persons"
             elif wanted == 0:
                 yield field, f"less than one member in a population of {persons:,}"
+            else:
+                yield from _eligibility_problems(field, wanted, self.population, gallery)
         activity = self.mobility.activity
         # Persons no key of the activity table matches get 1.0.
         most_active = max([*activity.values(), *([] if DEFAULT_KEY in activity else [1.0])])
@@ -1013,6 +1267,30 @@ class Scenario(_Strict):
                 g.model_copy(update={"over_representation": {}}) for g in self.galleries
             ]
         return self.model_copy(update=update)
+
+
+def _eligibility_problems(
+    field: str, wanted: int, population: Population, gallery: Gallery
+) -> Iterable[tuple[str, str]]:
+    """A gallery that asks for more members than persons its weights allow."""
+    weights = gallery.over_representation
+    if any(check_group_key(key, population.values_by_attribute) for key in weights):
+        return  # named by reference_problems
+    eligible = population.eligible(weights)
+    if eligible is None:
+        return
+    expected, sd, fixed = eligible
+    where = "have a positive weight in its over_representation"
+    if fixed and wanted > expected:
+        yield field, f"{wanted:,} members, but only {expected:,.0f} persons {where}"
+    elif not fixed and wanted > expected - _ELIGIBLE_MARGIN_SD * sd:
+        yield (
+            field,
+            f"{wanted:,} members, but about {expected:,.0f} persons (sd {sd:,.1f}, drawn at "
+            f"random) {where}: a run would often fail to fill it; ask for at most "
+            f"{max(math.floor(expected - _ELIGIBLE_MARGIN_SD * sd), 0):,}, or give the "
+            "attributes it names exact 'counts'",
+        )
 
 
 def _group_table_problems(

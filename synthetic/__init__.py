@@ -18,7 +18,7 @@ from ._calibration import (
 )
 from ._city import place_cameras
 from ._embeddings import DIMENSIONS, EmbeddingModel, condition_deficits
-from ._events import EVENT_SCHEMA, EventGenerator, Exposure
+from ._events import EVENT_SCHEMA, ConditionDraws, Conditions, EventGenerator, Exposure
 from ._population import generate_population
 from ._scores import GroupShape, genuine_fnmr, pair_fmr
 
@@ -39,6 +39,8 @@ __all__ = [
     "EVENT_SCHEMA",
     "WORSE",
     "WORSE_CONDITIONS",
+    "ConditionDraws",
+    "Conditions",
     "EmbeddingModel",
     "EventGenerator",
     "Exposure",

@@ -15,7 +15,15 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from riskclass import CATEGORY, Scenario, Stream, category_array, resolve_by_group, rng_for
+from riskclass import (
+    CATEGORY,
+    CameraKind,
+    Scenario,
+    Stream,
+    category_array,
+    resolve_by_group,
+    rng_for,
+)
 
 from ._sampling import draw_categories
 
@@ -71,6 +79,49 @@ class _CameraPool:
 
 
 @dataclass(frozen=True)
+class Conditions:
+    """Capture conditions of one capture each: face size, light, pose and blur."""
+
+    face_px: npt.NDArray[np.float32]
+    illumination: npt.NDArray[np.float32]
+    pose_deg: npt.NDArray[np.float32]
+    blur_px: npt.NDArray[np.float32]
+
+
+class ConditionDraws:
+    """Draws capture conditions for captures by cameras of the given kinds.
+
+    Face size is log-normal, light the kind's level at the hour with a log-normal
+    jitter (clipped to [0, 1]), pose half-normal, blur exponential (see `CameraKind`).
+    """
+
+    def __init__(self, kinds: list[CameraKind]) -> None:
+        self._log_face_median = np.log([c.face_px_median for c in kinds])
+        self._face_spread = np.array([c.face_px_spread for c in kinds])
+        self._pose_sd = np.array([c.pose_sd_deg for c in kinds])
+        self._blur_mean = np.array([c.blur_mean_px for c in kinds])
+        self._light = np.array([c.illumination_by_hour for c in kinds])
+
+    def draw(
+        self, rng: np.random.Generator, kind: npt.NDArray[np.intp], hour: npt.NDArray[np.intp]
+    ) -> Conditions:
+        """Conditions of captures by cameras of the ``kind`` indices at the ``hour`` of day."""
+        n = len(kind)
+        face_px = np.exp(
+            self._log_face_median[kind] + self._face_spread[kind] * rng.standard_normal(n)
+        )
+        light = self._light[kind, hour] * np.exp(_ILLUMINATION_JITTER * rng.standard_normal(n))
+        pose = np.abs(self._pose_sd[kind] * rng.standard_normal(n))
+        blur = self._blur_mean[kind] * rng.standard_exponential(n)
+        return Conditions(
+            face_px.astype(np.float32),
+            np.clip(light, 0.0, 1.0).astype(np.float32),
+            pose.astype(np.float32),
+            blur.astype(np.float32),
+        )
+
+
+@dataclass(frozen=True)
 class Exposure:
     """Each person's expected sightings per day, and where they happen.
 
@@ -116,12 +167,7 @@ class EventGenerator:
         self._home = persons["home_district"].cat.codes.to_numpy().astype(np.intp)
         self._work = persons["work_district"].cat.codes.to_numpy().astype(np.intp)
         self.exposure = self._exposure()
-        conditions = [scenario.camera_kinds[k] for k in kinds]
-        self._log_face_median = np.log([c.face_px_median for c in conditions])
-        self._face_spread = np.array([c.face_px_spread for c in conditions])
-        self._pose_sd = np.array([c.pose_sd_deg for c in conditions])
-        self._blur_mean = np.array([c.blur_mean_px for c in conditions])
-        self._light = np.array([c.illumination_by_hour for c in conditions])
+        self._conditions = ConditionDraws([scenario.camera_kinds[k] for k in kinds])
         start = dt.datetime.combine(scenario.start_date, dt.time(), tzinfo=dt.UTC)
         self._start_seconds = int(start.timestamp())
         self.chunks_per_day = -(-len(persons) // EVENT_CHUNK_PERSONS)
@@ -211,12 +257,7 @@ class EventGenerator:
         )
 
         kind = self._camera_kind[camera]
-        face_px = np.exp(
-            self._log_face_median[kind] + self._face_spread[kind] * rng.standard_normal(n)
-        )
-        light = self._light[kind, hour] * np.exp(_ILLUMINATION_JITTER * rng.standard_normal(n))
-        pose = np.abs(self._pose_sd[kind] * rng.standard_normal(n))
-        blur = self._blur_mean[kind] * rng.standard_exponential(n)
+        conditions = self._conditions.draw(rng, kind, hour)
         time = self._start_seconds + day * 86_400 + seconds
         return pa.table(
             {
@@ -226,10 +267,10 @@ class EventGenerator:
                 "camera_kind": category_array(kind, self._kind_names),
                 "district": category_array(district, self._district_names),
                 "time": pa.array(time.astype(np.int64), pa.timestamp("s", tz="UTC")),
-                "face_px": pa.array(face_px.astype(np.float32)),
-                "illumination": pa.array(np.clip(light, 0.0, 1.0).astype(np.float32)),
-                "pose_deg": pa.array(pose.astype(np.float32)),
-                "blur_px": pa.array(blur.astype(np.float32)),
+                "face_px": pa.array(conditions.face_px),
+                "illumination": pa.array(conditions.illumination),
+                "pose_deg": pa.array(conditions.pose_deg),
+                "blur_px": pa.array(conditions.blur_px),
             },
             schema=EVENT_SCHEMA,
         )

@@ -27,16 +27,22 @@ def generate_population(scenario: Scenario) -> pd.DataFrame:
     rng = rng_for(scenario.seed, Stream.POPULATION)
     size = scenario.population.size
     persons = pd.DataFrame({"person_id": np.arange(size, dtype=np.int64)})
+    exact = scenario.population.exact_counts()
     for name, attribute in scenario.population.attributes.items():
         values = attribute.values
-        if attribute.shares is not None:
-            codes = draw_categories(rng, [attribute.shares[v] for v in values], size)
-        else:
-            assert attribute.given is not None and attribute.shares_given is not None
-            codes = np.empty(size, dtype=np.intp)
-            given = persons[attribute.given].to_numpy()
-            for given_value, row in attribute.shares_given.items():
-                rows = given == given_value
+        codes = np.empty(size, dtype=np.intp)
+        given = (
+            persons[attribute.given].to_numpy()
+            if attribute.given is not None
+            else np.full(size, "", dtype=object)
+        )
+        for given_value, row in attribute.rows.items():
+            rows = given == given_value
+            if name in exact:
+                # Exactly these counts, in random order among the rows.
+                counts = exact[name][given_value]
+                codes[rows] = rng.permutation(np.repeat(np.arange(len(values)), counts))
+            else:
                 codes[rows] = draw_categories(rng, [row[v] for v in values], int(rows.sum()))
         persons[name] = pd.Categorical.from_codes(codes, categories=pd.Index(values))
 

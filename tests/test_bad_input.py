@@ -232,9 +232,10 @@ def test_watchlist_without_gallery_is_refused_but_investigation_searches_everyon
     [
         ("generate", {"districts": {"resident_bias": {"residency=migrant": 0}}},
          "districts.*.resident_bias: "),
-        # Only about a quarter of persons are migrants: 2,000 of 4,000 cannot be found.
+        # Only about a quarter of persons are migrants: 2,000 of 4,000 cannot be
+        # found, which the config shows before any person is drawn.
         ("run", {"galleries": {"over_representation": {"default": 0, "residency=migrant": 1}}},
-         "galleries.0: asks for 2,000 members but only 1,"),
+         "galleries.0.size: 2,000 members, but about 1,"),
     ],
     ids=["nowhere-to-live", "gallery-weights"],
 )  # fmt: skip

@@ -284,7 +284,7 @@ def test_rerun_after_sigkill_matches_an_uninterrupted_run(
         "migrant_rental_gates",
         "transit_blacklist",
         "concentrated_cameras",
-        "npl_operating_points",
+        "npl_2023",
         "trajectory_search",
     ],
 )

@@ -18,13 +18,6 @@ from .._run_counts import DeploymentSpec
 from ._format import fmt
 from ._words import one_in
 
-KIND_WORDS = {
-    "watchlist_screening": "live watchlist screening (1:N, every face a camera sees)",
-    "blacklist_checkpoint": "blacklist checkpoint (1:N, travel denied on a match)",
-    "access_gate": "access gate (1:1 verification of each entry against the resident's ID photo)",
-    "investigation": "investigation (a target's photo searched against every capture)",
-}
-
 SIMULATION = (
     "Every figure in this report comes from a simulation, not from a real deployment: a "
     "synthetic city whose residents, cameras and sightings are drawn at random, and a face "
@@ -54,7 +47,7 @@ def scenario_panel(
         rows.append(
             {
                 "name": spec.name,
-                "kind": KIND_WORDS.get(spec.kind, spec.kind),
+                "kind": spec.info.words,
                 "threshold": _threshold(scenario, deployment, spec),
                 "gallery": _gallery(
                     spec, deployment.gallery, persons, list(scenario.population.attributes)
@@ -179,4 +172,4 @@ def _counts(
 
 def trials_of(spec: DeploymentSpec) -> str:
     """What one row of a deployment's decisions is, in words."""
-    return "candidate captures reviewed" if spec.info.search == "captures" else "sightings"
+    return spec.info.trials
