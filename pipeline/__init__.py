@@ -8,9 +8,28 @@ from typing import TYPE_CHECKING
 
 from riskclass import lazy_exports
 
+from ._dynamics import (
+    OUTCOME_COUNTS,
+    PERIOD_OUTCOME_SCHEMA,
+    STANDING_SCHEMA,
+    DynamicsRun,
+    PeriodResult,
+)
 from ._galleries import member_weights, select_members
 from ._investigation import Candidates, TrajectorySearch
-from ._pipeline import COUNTERS, DECISION_SCHEMA, HITS_SCHEMA, ChunkResult, Pipeline, Tally
+from ._pipeline import (
+    COUNTERS,
+    DECISION_SCHEMA,
+    HITS_SCHEMA,
+    ChunkResult,
+    Pipeline,
+    Tally,
+    deployment_cameras,
+    enroll_templates,
+    resolve_thresholds,
+    select_galleries,
+)
+from ._standing import CAUSES, LISTING_SCHEMA, Standing
 from ._thresholds import expected_fpir, threshold_for_fpir
 from .matching import ExactMatcher, Hits, Matcher, make_matcher
 
@@ -46,23 +65,33 @@ if TYPE_CHECKING:
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = [
+    "CAUSES",
     "COUNTERS",
     "DECISION_SCHEMA",
     "HITS_SCHEMA",
+    "LISTING_SCHEMA",
+    "OUTCOME_COUNTS",
+    "PERIOD_OUTCOME_SCHEMA",
+    "STANDING_SCHEMA",
     "Candidates",
     "ChunkResult",
+    "DynamicsRun",
     "EnrolledPhotos",
     "ExactMatcher",
     "FaceRecognitionLoop",
     "FaissMatcher",
     "Hits",
     "Matcher",
+    "PeriodResult",
     "Pipeline",
+    "Standing",
     "Tally",
     "TrajectorySearch",
     "VideoResults",
+    "deployment_cameras",
     "encode_image",
     "encode_photos",
+    "enroll_templates",
     "expected_fpir",
     "fit_profile",
     "frames",
@@ -72,7 +101,9 @@ __all__ = [
     "member_weights",
     "read_image",
     "read_labels",
+    "resolve_thresholds",
     "run_on_video",
+    "select_galleries",
     "select_members",
     "threshold_for_fpir",
 ]

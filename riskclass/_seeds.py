@@ -24,6 +24,7 @@ class Stream(enum.IntEnum):
     IMPOSTORS = 9
     REPORT = 10
     VIDEO = 11
+    DYNAMICS = 12
 
 
 def rng_for(seed: int, stream: Stream, *keys: int) -> np.random.Generator:

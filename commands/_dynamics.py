@@ -1,0 +1,100 @@
+"""`riskclass dynamics`: a scenario with ``dynamics`` over its periods, and its analysis."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from riskclass import (
+    CALIBRATION,
+    EMBEDDING_MODEL,
+    GALLERIES,
+    LISTINGS,
+    PERIOD_OUTCOMES,
+    STANDING,
+    ConfigError,
+    Progress,
+    Scenario,
+    parquet_writer,
+    report_progress,
+    write_parquet,
+)
+from riskclass.pipeline import (
+    LISTING_SCHEMA,
+    PERIOD_OUTCOME_SCHEMA,
+    STANDING_SCHEMA,
+    DynamicsRun,
+    member_weights,
+)
+
+from ._run import Calibration, RunSummary, _calibration, _gallery_table, _staged, _write_world
+
+_NO_DYNAMICS = (
+    "`riskclass dynamics` needs a 'dynamics' section (periods, records, score, listings); "
+    "see configs/social_credit_feedback.yaml"
+)
+
+
+def run_dynamics(
+    scenario: Scenario,
+    out: str | Path,
+    *,
+    force: bool = False,
+    config_path: str | Path | None = None,
+    progress: Progress | None = None,
+    cache: bool = True,
+    calibration: Calibration | None = None,
+) -> RunSummary:
+    """Run ``scenario`` period by period into the directory ``out``.
+
+    Writes ``persons.parquet``, ``cameras.parquet``, ``calibration.csv``,
+    ``embedding_model.json``, ``galleries.parquet`` (the drawn members),
+    ``standing.parquet`` (one row per person and period), ``listings.parquet``
+    (one row per listing the rules made) and ``period_outcomes.parquet`` (per
+    period, person and deployment with a sighting: the outcome counts, records
+    and damages); ``manifest.json`` last. Events and decisions are not kept: a
+    run of months would hold tens of millions of them.
+    """
+    field = config_path or scenario.name
+    if scenario.dynamics is None:
+        raise ConfigError(field, [("dynamics", _NO_DYNAMICS)])
+    if not scenario.deployments:
+        raise ConfigError(field, [("deployments", "a run with dynamics needs a deployment")])
+    scenario = scenario.with_mechanisms_applied()
+    with _staged(scenario, out, force=force, config_path=config_path) as (staging, summary):
+        persons, cameras = _write_world(scenario, staging, summary)
+        for index, gallery in enumerate(scenario.galleries):
+            member_weights(gallery, persons, field=f"galleries.{index}")
+        started = time.perf_counter()
+        if calibration is None:
+            model, table, summary.calibration_cache = _calibration(
+                scenario, progress=progress, cache=cache
+            )
+        else:
+            model, table = calibration
+        (staging / CALIBRATION).write_text(table.to_csv(index=False), encoding="utf-8")
+        (staging / EMBEDDING_MODEL).write_text(model.to_json() + "\n", encoding="utf-8")
+        summary.calibration = table
+        summary.seconds["calibration"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        run = DynamicsRun(scenario=scenario, model=model, persons=persons, cameras=cameras)
+        write_parquet(_gallery_table(run.members), staging / GALLERIES)
+        summary.thresholds = run.thresholds
+        rows = {"standing": 0, "listings": 0, "period_outcomes": 0}
+        with (
+            parquet_writer(staging / STANDING, STANDING_SCHEMA) as standing,
+            parquet_writer(staging / LISTINGS, LISTING_SCHEMA) as listings,
+            parquet_writer(staging / PERIOD_OUTCOMES, PERIOD_OUTCOME_SCHEMA) as outcomes,
+        ):
+            for period, result in enumerate(run.run()):
+                standing.write_table(result.standing)
+                listings.write_table(result.listings)
+                outcomes.write_table(result.outcomes)
+                rows["standing"] += result.standing.num_rows
+                rows["listings"] += result.listings.num_rows
+                rows["period_outcomes"] += result.outcomes.num_rows
+                report_progress(progress, "periods", period + 1, run.periods)
+        summary.rows.update(rows, periods=run.periods)
+        summary.seconds["periods"] = time.perf_counter() - started
+    return summary
