@@ -30,6 +30,15 @@ from ._calibration_table import (
 from ._cells import GroupCells, group_cells
 from ._compare import COMPARE_COLUMNS, RunData, compare_runs, config_differences
 from ._det import DET_COLUMNS, det_points
+from ._dynamics import (
+    AMPLIFICATION_COLUMNS,
+    CLASS_COLUMNS,
+    COMPOSITION_COLUMNS,
+    DOMAINS,
+    TRAJECTORY_COLUMNS,
+    DynamicsTables,
+    analyze_dynamics,
+)
 from ._impostors import IMPOSTOR_COLUMNS, ImpostorRates, impostor_heatmap, impostor_rates
 from ._metrics import (
     DISPARITY_COLUMNS,
@@ -50,18 +59,24 @@ from ._video_table import (
 )
 
 __all__ = [
+    "AMPLIFICATION_COLUMNS",
     "BURDEN_COLUMNS",
     "CALIBRATION_COLUMNS",
+    "CLASS_COLUMNS",
     "COMPARE_COLUMNS",
+    "COMPOSITION_COLUMNS",
     "DET_COLUMNS",
     "DISPARITY_COLUMNS",
+    "DOMAINS",
     "IMPOSTOR_COLUMNS",
     "METRIC_COLUMNS",
     "PER_GROUP_COLUMNS",
+    "TRAJECTORY_COLUMNS",
     "VIDEO_COLUMNS",
     "BootstrapRates",
     "DeploymentCounts",
     "DeploymentSpec",
+    "DynamicsTables",
     "GroupCells",
     "GroupMetrics",
     "ImpostorRates",
@@ -69,6 +84,7 @@ __all__ = [
     "RunData",
     "alternative_burden",
     "alternative_deployments",
+    "analyze_dynamics",
     "burden_by_group",
     "calibration_holds",
     "calibration_summary",

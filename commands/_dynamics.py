@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from riskclass import (
     CALIBRATION,
@@ -11,14 +16,18 @@ from riskclass import (
     GALLERIES,
     LISTINGS,
     PERIOD_OUTCOMES,
+    REPORT_DIR,
     STANDING,
     ConfigError,
     Progress,
     Scenario,
+    Stream,
     parquet_writer,
     report_progress,
+    rng_for,
     write_parquet,
 )
+from riskclass.analysis import DynamicsTables, analyze_dynamics
 from riskclass.pipeline import (
     LISTING_SCHEMA,
     PERIOD_OUTCOME_SCHEMA,
@@ -97,4 +106,52 @@ def run_dynamics(
                 report_progress(progress, "periods", period + 1, run.periods)
         summary.rows.update(rows, periods=run.periods)
         summary.seconds["periods"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        summary.dynamics = write_dynamics_report(scenario, persons, staging)
+        summary.seconds["analysis"] = time.perf_counter() - started
     return summary
+
+
+# The report's tables, by file name (in ``report/`` of the run).
+_TABLE_FILES = {
+    "trajectories.csv": "trajectories",
+    "amplification.csv": "amplification",
+    "first_wrongful_listing.csv": "first_listing",
+    "inequality.csv": "inequality",
+    "lorenz.csv": "lorenz",
+    "domain_correlation.csv": "domains",
+    "risk_classes.csv": "classes",
+    "risk_class_composition.csv": "composition",
+}
+
+
+def write_dynamics_report(scenario: Scenario, persons: pd.DataFrame, run: Path) -> DynamicsTables:
+    """Analyse the dynamics run in ``run`` and write its tables and page to ``run/report``.
+
+    Reads ``standing.parquet`` and ``period_outcomes.parquet`` a row group at a time.
+    """
+    from riskclass.analysis.report import dynamics_page  # matplotlib: only for the page
+
+    tables = analyze_dynamics(
+        scenario,
+        persons,
+        _row_groups(run / STANDING),
+        _row_groups(run / PERIOD_OUTCOMES),
+        rng=rng_for(scenario.seed, Stream.REPORT, 0),
+    )
+    report = run / REPORT_DIR
+    report.mkdir(exist_ok=True)
+    for name, attribute in _TABLE_FILES.items():
+        frame: pd.DataFrame = getattr(tables, attribute)
+        (report / name).write_text(frame.to_csv(index=False), encoding="utf-8")
+    write_parquet(tables.positions, report / "positions.parquet")
+    page = dynamics_page(tables, title=scenario.name, feedback=scenario.mechanisms.feedback)
+    (report / "index.html").write_text(page, encoding="utf-8")
+    return tables
+
+
+def _row_groups(path: Path) -> Iterator[pa.Table]:
+    parquet = pq.ParquetFile(path)
+    for index in range(parquet.num_row_groups):
+        yield parquet.read_row_group(index)

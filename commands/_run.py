@@ -81,6 +81,8 @@ class RunSummary:
     per_group: pd.DataFrame | None = None
     # Per deployment with an ``fpir`` target, the threshold it resolved to.
     thresholds: dict[str, float] = field(default_factory=dict)
+    # A run with dynamics: its analysis (`riskclass.analysis.DynamicsTables`).
+    dynamics: Any = None
 
 
 # A calibrated model and its calibration table (configured vs realized rates).
