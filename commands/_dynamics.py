@@ -11,8 +11,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskclass import (
-    CALIBRATION,
-    EMBEDDING_MODEL,
     GALLERIES,
     LISTINGS,
     PERIOD_OUTCOMES,
@@ -33,10 +31,9 @@ from riskclass.pipeline import (
     PERIOD_OUTCOME_SCHEMA,
     STANDING_SCHEMA,
     DynamicsRun,
-    member_weights,
 )
 
-from ._run import Calibration, RunSummary, _calibration, _gallery_table, _staged, _write_world
+from ._run import Calibration, RunSummary, _gallery_table, _staged, world_and_model
 
 _NO_DYNAMICS = (
     "`riskclass dynamics` needs a 'dynamics' section (periods, records, score, listings); "
@@ -71,21 +68,9 @@ def run_dynamics(
         raise ConfigError(field, [("deployments", "a run with dynamics needs a deployment")])
     scenario = scenario.with_mechanisms_applied()
     with _staged(scenario, out, force=force, config_path=config_path) as (staging, summary):
-        persons, cameras = _write_world(scenario, staging, summary)
-        for index, gallery in enumerate(scenario.galleries):
-            member_weights(gallery, persons, field=f"galleries.{index}")
-        started = time.perf_counter()
-        if calibration is None:
-            model, table, summary.calibration_cache = _calibration(
-                scenario, progress=progress, cache=cache
-            )
-        else:
-            model, table = calibration
-        (staging / CALIBRATION).write_text(table.to_csv(index=False), encoding="utf-8")
-        (staging / EMBEDDING_MODEL).write_text(model.to_json() + "\n", encoding="utf-8")
-        summary.calibration = table
-        summary.seconds["calibration"] = time.perf_counter() - started
-
+        persons, cameras, model = world_and_model(
+            scenario, staging, summary, progress=progress, cache=cache, calibration=calibration
+        )
         started = time.perf_counter()
         run = DynamicsRun(scenario=scenario, model=model, persons=persons, cameras=cameras)
         write_parquet(_gallery_table(run.members), staging / GALLERIES)

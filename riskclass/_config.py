@@ -1166,6 +1166,14 @@ class Scenario(_Strict):
         most_active = max([*activity.values(), *([] if DEFAULT_KEY in activity else [1.0])])
         densest = max(district.cameras_per_1000 for district in self.districts)
         sightings = self.mobility.passes_per_camera_density * most_active * densest
+        scrutiny = self.dynamics.scrutiny if self.dynamics is not None else None
+        if scrutiny is not None and sightings * scrutiny.exposure_factor > MAX_SIGHTINGS_PER_DAY:
+            yield (
+                "dynamics.scrutiny.exposure_factor",
+                f"the most active persons under scrutiny in the densest district would be seen "
+                f"{sightings * scrutiny.exposure_factor:,.4g} times a day; at most "
+                f"{MAX_SIGHTINGS_PER_DAY} fit in memory",
+            )
         if sightings > MAX_SIGHTINGS_PER_DAY:
             yield (
                 "mobility.passes_per_camera_density",

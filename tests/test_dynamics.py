@@ -294,6 +294,8 @@ def test_bad_dynamics_config_names_each_field() -> None:
             **CITY["dynamics"],
             "records": {"stret": {"false_alert": 0.5}, "street": {"false_reject": 1.0}},
             "listings": [{"gallery": "nowhere", "score_below": 600, "duration_days": 10}],
+            # 1.5 sightings a day in the dense district, 150 under this scrutiny.
+            "scrutiny": {"score_below": 600, "exposure_factor": 100},
         },
     }
     with pytest.raises(ConfigError) as caught:
@@ -304,5 +306,6 @@ def test_bad_dynamics_config_names_each_field() -> None:
         "dynamics.records.stret",
         "dynamics.records.street.false_reject",
         "dynamics.listings.0.gallery",
+        "dynamics.scrutiny.exposure_factor",
     ], caught.value.problems
     assert "whole number of periods" in caught.value.problems[0][1]
