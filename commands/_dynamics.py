@@ -36,7 +36,7 @@ from riskclass.pipeline import (
 from ._run import Calibration, RunSummary, _gallery_table, _staged, world_and_model
 
 _NO_DYNAMICS = (
-    "`riskclass dynamics` needs a 'dynamics' section (periods, records, score, listings); "
+    "`riskclass dynamics` needs a 'dynamics' section (period_days, records, score, listings); "
     "see configs/social_credit_feedback.yaml"
 )
 
