@@ -360,7 +360,6 @@ class DynamicsRun:
         shift = np.exp(
             np.broadcast_to(weighted_deficit(algorithm.fmr_effects, deficits), person.shape)
         )
-        chance = rng.random(len(person))
         for d, g in enumerate(self._gallery_of):
             mine = seen_by[d]
             passes = mine & detected
@@ -376,7 +375,8 @@ class DynamicsRun:
             _add(counts, "rightful_alerts", d, person[alerts & ~wrongly[g][person]])
             clear = log_clear[d]
             assert clear is not None
-            false_alert = chance < -np.expm1(clear[groups] * shift)
+            # A draw of its own per deployment: galleries are searched independently.
+            false_alert = rng.random(len(person)) < -np.expm1(clear[groups] * shift)
             _add(counts, "false_alerts", d, person[passes & ~on & false_alert])
 
     def _outcome_table(
