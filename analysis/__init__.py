@@ -31,6 +31,15 @@ from ._calibration_table import (
 from ._cells import GroupCells, group_cells
 from ._compare import COMPARE_COLUMNS, RunData, compare_runs, config_differences
 from ._det import DET_COLUMNS, det_points
+from ._dynamics import (
+    AMPLIFICATION_COLUMNS,
+    CLASS_COLUMNS,
+    COMPOSITION_COLUMNS,
+    DOMAINS,
+    TRAJECTORY_COLUMNS,
+    DynamicsTables,
+    analyze_dynamics,
+)
 from ._impostors import IMPOSTOR_COLUMNS, ImpostorRates, impostor_heatmap, impostor_rates
 from ._metrics import (
     DISPARITY_COLUMNS,
@@ -53,20 +62,26 @@ from ._video_table import (
 )
 
 __all__ = [
+    "AMPLIFICATION_COLUMNS",
     "BURDEN_COLUMNS",
     "CALIBRATION_COLUMNS",
+    "CLASS_COLUMNS",
     "COMPARE_COLUMNS",
+    "COMPOSITION_COLUMNS",
     "DET_COLUMNS",
     "DISPARITY_COLUMNS",
+    "DOMAINS",
     "FDR",
     "IMPOSTOR_COLUMNS",
     "METRIC_COLUMNS",
     "PER_GROUP_COLUMNS",
     "SHARE_COLUMNS",
+    "TRAJECTORY_COLUMNS",
     "VIDEO_COLUMNS",
     "BootstrapRates",
     "DeploymentCounts",
     "DeploymentSpec",
+    "DynamicsTables",
     "GroupCells",
     "GroupMetrics",
     "ImpostorRates",
@@ -76,6 +91,7 @@ __all__ = [
     "adjust_ratios",
     "alternative_burden",
     "alternative_deployments",
+    "analyze_dynamics",
     "burden_by_group",
     "calibration_holds",
     "calibration_summary",

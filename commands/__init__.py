@@ -25,6 +25,7 @@ _LAZY = {
     ),
     "_bench": ("BenchResult", "bench_environment", "results_json", "run_bench"),
     "_compare": ("COMPARE_CSV", "CompareSummary", "compare"),
+    "_dynamics": ("run_dynamics", "write_dynamics_report"),
     "_report": ("HTML", "ReportSummary", "RunTables", "build_report", "report_tables"),
     "_run": ("Calibration", "RunSummary", "calibrate_and_check", "generate", "run"),
     "_sweep": (
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
         clear_cache,
     )
     from ._compare import COMPARE_CSV, CompareSummary, compare
+    from ._dynamics import run_dynamics, write_dynamics_report
     from ._report import HTML, ReportSummary, RunTables, build_report, report_tables
     from ._run import Calibration, RunSummary, calibrate_and_check, generate, run
     from ._sweep import (
@@ -107,6 +109,8 @@ __all__ = [
     "results_json",
     "run",
     "run_bench",
+    "run_dynamics",
     "run_video",
     "sweep",
+    "write_dynamics_report",
 ]

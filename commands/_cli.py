@@ -114,6 +114,16 @@ def _parser() -> argparse.ArgumentParser:
     _add_cache_argument(run)
     run.set_defaults(handler=_deferred("_run_scenario"))
 
+    dynamics = commands.add_parser(
+        "dynamics",
+        help="run a scenario with dynamics period by period: records, scores, listings, "
+        "risk positions",
+    )
+    _add_config_arguments(dynamics)
+    _add_output_arguments(dynamics)
+    _add_cache_argument(dynamics)
+    dynamics.set_defaults(handler=_deferred("_dynamics_command"))
+
     sweep = commands.add_parser(
         "sweep",
         help="run a grid of settings x seeds as Dask tasks; one combined table and HTML page",

@@ -32,6 +32,7 @@ from rich.table import Table
 
 from riskclass import (
     KINDS,
+    REPORT_DIR,
     Scenario,
     group_label,
     records,
@@ -114,6 +115,67 @@ def _run_scenario(args: argparse.Namespace) -> int:
         with _progress_bar() as progress:
             report = build_report(args.out, progress=progress)
         _print_report(report)
+    return 0
+
+
+def _dynamics_command(args: argparse.Namespace) -> int:
+    from ._dynamics import run_dynamics
+
+    scenario = load_scenario(args)
+    started = time.perf_counter()
+    with _progress_bar() as progress:
+        summary = run_dynamics(
+            scenario,
+            args.out,
+            force=args.force,
+            config_path=args.config,
+            progress=progress,
+            cache=args.cache,
+        )
+    rows = summary.rows
+    feedback = "with feedback" if scenario.mechanisms.feedback else "static baseline"
+    _say(
+        f"wrote {summary.out}: {rows['persons']:,} persons over {rows['periods']} periods "
+        f"({feedback}), {rows['listings']:,} listings in {time.perf_counter() - started:.1f} s"
+    )
+    assert summary.calibration is not None
+    _say(
+        f"calibration: {calibration_summary(summary.calibration)}"
+        f"{_misses(summary.calibration)} (see calibration.csv)"
+        f"{_CACHE_NOTES[summary.calibration_cache]}"
+    )
+    tables = summary.dynamics
+    view = _table(
+        "wrongly listed after the first and the last period (share of the group)",
+        ["group", "first", "last", "reference", "first ratio", "last ratio", "amplification"],
+    )
+    for row in records(tables.amplification):
+        interval = f"{fmt(row.amplification)} [{fmt(row.ci_low)}, {fmt(row.ci_high)}]"
+        view.add_row(
+            group_label(row.attribute, row.value),
+            fmt(row.first_share),
+            fmt(row.last_share),
+            fmt(row.last_reference_share),
+            fmt(row.first_ratio),
+            fmt(row.last_ratio),
+            interval,
+        )
+    _stdout.print(view)
+    classes = _table(
+        "risk classes (net position: benefits minus damages over the run)",
+        ["class", "persons", "mean damages", "mean benefits", "mean net", "ever wrongly listed"],
+    )
+    for row in records(tables.classes):
+        classes.add_row(
+            str(row.risk_class),
+            f"{row.persons:,}",
+            fmt(row.mean_damages),
+            fmt(row.mean_benefits),
+            fmt(row.mean_net),
+            f"{row.ever_wrongly_listed_share:.1%}",
+        )
+    _stdout.print(classes)
+    _say(f"report: {summary.out / REPORT_DIR / 'index.html'}")
     return 0
 
 

@@ -87,6 +87,8 @@ class RunSummary:
     per_group: pd.DataFrame | None = None
     # Per deployment with an ``fpir`` target, the threshold it resolved to.
     thresholds: dict[str, float] = field(default_factory=dict)
+    # A run with dynamics: its analysis (`riskclass.analysis.DynamicsTables`).
+    dynamics: Any = None
 
 
 # A calibrated model and its calibration table (configured vs realized rates).
@@ -189,24 +191,9 @@ def run(
         )
     scenario = scenario.with_mechanisms_applied()
     with _staged(scenario, out, force=force, config_path=config_path) as (staging, summary):
-        persons, cameras = _write_world(scenario, staging, summary)
-        # Enrollment needs the calibrated model, but whether each gallery can be
-        # filled shows in the persons already: fail now, not after calibration.
-        for index, gallery in enumerate(scenario.galleries):
-            member_weights(gallery, persons, field=f"galleries.{index}")
-
-        started = time.perf_counter()
-        if calibration is None:
-            model, table, summary.calibration_cache = _calibration(
-                scenario, progress=progress, cache=cache
-            )
-        else:
-            model, table = calibration
-        (staging / CALIBRATION).write_text(table.to_csv(index=False), encoding="utf-8")
-        (staging / EMBEDDING_MODEL).write_text(model.to_json() + "\n", encoding="utf-8")
-        summary.calibration = table
-        summary.seconds["calibration"] = time.perf_counter() - started
-
+        persons, cameras, model = world_and_model(
+            scenario, staging, summary, progress=progress, cache=cache, calibration=calibration
+        )
         started = time.perf_counter()
         pipeline = Pipeline(scenario=scenario, model=model, persons=persons, cameras=cameras)
         write_parquet(_gallery_table(pipeline.members), staging / GALLERIES)
@@ -249,6 +236,40 @@ def run(
         )
         (staging / PER_GROUP).write_text(summary.per_group.to_csv(index=False), encoding="utf-8")
     return summary
+
+
+def world_and_model(
+    scenario: Scenario,
+    staging: Path,
+    summary: RunSummary,
+    *,
+    progress: Progress | None,
+    cache: bool,
+    calibration: Calibration | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, EmbeddingModel]:
+    """Write the world and the calibration into ``staging``; the persons, cameras and model.
+
+    ``calibration``: computed once and shared (see `run`); otherwise calibrated,
+    or taken from the cache when ``cache`` allows.
+    """
+    persons, cameras = _write_world(scenario, staging, summary)
+    # Enrollment needs the calibrated model, but whether each gallery can be
+    # filled shows in the persons already: fail now, not after calibration.
+    for index, gallery in enumerate(scenario.galleries):
+        member_weights(gallery, persons, field=f"galleries.{index}")
+
+    started = time.perf_counter()
+    if calibration is None:
+        model, table, summary.calibration_cache = _calibration(
+            scenario, progress=progress, cache=cache
+        )
+    else:
+        model, table = calibration
+    (staging / CALIBRATION).write_text(table.to_csv(index=False), encoding="utf-8")
+    (staging / EMBEDDING_MODEL).write_text(model.to_json() + "\n", encoding="utf-8")
+    summary.calibration = table
+    summary.seconds["calibration"] = time.perf_counter() - started
+    return persons, cameras, model
 
 
 @contextmanager

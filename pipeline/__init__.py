@@ -8,6 +8,13 @@ from typing import TYPE_CHECKING
 
 from riskclass import lazy_exports
 
+from ._dynamics import (
+    OUTCOME_COUNTS,
+    PERIOD_OUTCOME_SCHEMA,
+    STANDING_SCHEMA,
+    DynamicsRun,
+    PeriodResult,
+)
 from ._galleries import member_weights, select_members
 from ._investigation import Candidates, TrajectorySearch
 from ._pipeline import (
@@ -17,8 +24,13 @@ from ._pipeline import (
     ChunkResult,
     Pipeline,
     Tally,
+    deployment_cameras,
+    enroll_templates,
+    resolve_thresholds,
     searchable_persons,
+    select_galleries,
 )
+from ._standing import CAUSES, LISTING_SCHEMA, Standing
 from ._thresholds import expected_fpir, threshold_for_fpir
 from .matching import ExactMatcher, Hits, Matcher, make_matcher
 
@@ -28,7 +40,6 @@ _LAZY = {
     "_enroll": ("EnrolledPhotos", "encode_photos", "fit_profile", "read_labels"),
     "_video": (
         "VideoResults",
-        "deployment_cameras",
         "encode_image",
         "frames",
         "iou",
@@ -55,23 +66,33 @@ if TYPE_CHECKING:
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = [
+    "CAUSES",
     "COUNTERS",
     "DECISION_SCHEMA",
     "HITS_SCHEMA",
+    "LISTING_SCHEMA",
+    "OUTCOME_COUNTS",
+    "PERIOD_OUTCOME_SCHEMA",
+    "STANDING_SCHEMA",
     "Candidates",
     "ChunkResult",
+    "DynamicsRun",
     "EnrolledPhotos",
     "ExactMatcher",
     "FaceRecognitionLoop",
     "FaissMatcher",
     "Hits",
     "Matcher",
+    "PeriodResult",
     "Pipeline",
+    "Standing",
     "Tally",
     "TrajectorySearch",
     "VideoResults",
+    "deployment_cameras",
     "encode_image",
     "encode_photos",
+    "enroll_templates",
     "expected_fpir",
     "fit_profile",
     "frames",
@@ -81,8 +102,10 @@ __all__ = [
     "member_weights",
     "read_image",
     "read_labels",
+    "resolve_thresholds",
     "run_on_video",
     "searchable_persons",
+    "select_galleries",
     "select_members",
     "threshold_for_fpir",
 ]

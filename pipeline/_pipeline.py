@@ -212,8 +212,23 @@ class _Decisions:
     correct: npt.NDArray[np.bool_]
 
 
+def enroll_templates(
+    model: EmbeddingModel,
+    identities: npt.NDArray[np.float32],
+    groups: npt.NDArray[np.intp],
+    seed: int,
+) -> npt.NDArray[np.float32]:
+    """Everyone's enrollment (ID photo) template, taken under reference conditions."""
+    templates = np.empty_like(identities)
+    for block, start in enumerate(range(0, len(templates), _TEMPLATE_BLOCK)):
+        rows = slice(start, start + _TEMPLATE_BLOCK)
+        rng = rng_for(seed, Stream.GALLERIES, 1, block)
+        templates[rows] = model.observe(identities[rows], groups[rows], 1.0, rng, enrollment=True)
+    return templates
+
+
 def deployment_cameras(deployment: Deployment, cameras: pd.DataFrame) -> npt.NDArray[np.bool_]:
-    """Which cameras (rows of the cameras table) feed ``deployment``."""
+    """Which cameras ``deployment`` runs on (its camera kinds and districts)."""
     # A batch search sees no camera: its probes are photos, searched in `Pipeline.finish`.
     mask = np.full(len(cameras), not deployment.info.batch)
     if deployment.camera_kinds is not None:
@@ -235,6 +250,45 @@ def searchable_persons(
     return np.array([generator.reaches(mask) for mask in masks], dtype=bool).reshape(
         len(masks), len(persons)
     )
+
+
+def resolve_thresholds(
+    scenario: Scenario,
+    model: EmbeddingModel,
+    groups: npt.NDArray[np.intp],
+    members: dict[str, npt.NDArray[np.int64]],
+) -> dict[str, float]:
+    """Per deployment with an ``fpir`` target, the threshold that realizes it
+    against its gallery's ``members`` (``groups``: each person's error-rate group)."""
+    resolved = {}
+    n_groups = len(model.groups)
+    for index, deployment in enumerate(scenario.deployments):
+        if deployment.fpir is None:
+            continue
+        listed = np.zeros(len(groups), dtype=bool)
+        listed[members[deployment.gallery]] = True
+        outside = groups[~listed]
+        resolved[deployment.name] = threshold_for_fpir(
+            model,
+            np.bincount(groups[listed], minlength=n_groups),
+            np.bincount(outside, minlength=n_groups) / max(len(outside), 1),
+            deployment.fpir,
+            field=f"deployments.{index}.fpir",
+        )
+    return resolved
+
+
+def select_galleries(scenario: Scenario, persons: pd.DataFrame) -> dict[str, npt.NDArray[np.int64]]:
+    """The members of each gallery, each drawn from its own stream."""
+    return {
+        gallery.name: select_members(
+            gallery,
+            persons,
+            rng_for(scenario.seed, Stream.GALLERIES, 0, index),
+            field=f"galleries.{index}",
+        )
+        for index, gallery in enumerate(scenario.galleries)
+    }
 
 
 class Pipeline:
@@ -260,17 +314,15 @@ class Pipeline:
         self._groups = model.group_index(persons)
         self._years = persons["enrolled_years_ago"].to_numpy(np.float64)
         self._identities = model.person_identities(self._groups)
-        self._templates = self._enroll()
+        self._templates = enroll_templates(model, self._identities, self._groups, scenario.seed)
         self._deployments = scenario.deployments
         self._names = [d.name for d in scenario.deployments]
         self._camera_masks = [deployment_cameras(d, cameras) for d in scenario.deployments]
-        self.members: dict[str, npt.NDArray[np.int64]] = {}
+        self.members = select_galleries(scenario, persons)
         self._matchers: dict[str, Matcher] = {}
         self._listed: dict[str, npt.NDArray[np.bool_]] = {}
-        for index, gallery in enumerate(scenario.galleries):
-            rng = rng_for(scenario.seed, Stream.GALLERIES, 0, index)
-            members = select_members(gallery, persons, rng, field=f"galleries.{index}")
-            self.members[gallery.name] = members
+        for gallery in scenario.galleries:
+            members = self.members[gallery.name]
             self._matchers[gallery.name] = make_matcher(
                 self._templates[members], scenario.matching, seed=scenario.seed
             )
@@ -278,7 +330,7 @@ class Pipeline:
             listed[members] = True
             self._listed[gallery.name] = listed
         # Deployments with an FPIR target get their threshold now that galleries exist.
-        self.thresholds = self._resolve_thresholds()
+        self.thresholds = resolve_thresholds(scenario, model, self._groups, self.members)
         self._scenario = scenario = scenario.with_thresholds(self.thresholds)
         self._deployments = scenario.deployments
         self.tally = Tally.empty(self._names, len(persons))
@@ -315,17 +367,6 @@ class Pipeline:
         # Batch probe photos are not camera events: their ids follow the last event's.
         self._next_event_id = 0
 
-    def _enroll(self) -> npt.NDArray[np.float32]:
-        """Everyone's enrollment (ID photo) template, taken under reference conditions."""
-        templates = np.empty_like(self._identities)
-        for block, start in enumerate(range(0, len(templates), _TEMPLATE_BLOCK)):
-            rows = slice(start, start + _TEMPLATE_BLOCK)
-            rng = rng_for(self._scenario.seed, Stream.GALLERIES, 1, block)
-            templates[rows] = self._model.observe(
-                self._identities[rows], self._groups[rows], 1.0, rng, enrollment=True
-            )
-        return templates
-
     def _trajectory_search(self, index: int, deployment: Deployment) -> TrajectorySearch:
         settings = deployment.investigation_settings
         pool = (
@@ -338,24 +379,6 @@ class Pipeline:
         return TrajectorySearch(
             targets, self._templates[targets], k=settings.candidates, threshold=deployment.threshold
         )
-
-    def _resolve_thresholds(self) -> dict[str, float]:
-        """Per deployment with an ``fpir`` target, the threshold that realizes it."""
-        resolved = {}
-        n_groups = len(self._model.groups)
-        for index, deployment in enumerate(self._deployments):
-            if deployment.fpir is None:
-                continue
-            members = self.members[deployment.gallery]
-            outside = self._groups[~self._listed[deployment.gallery]]
-            resolved[deployment.name] = threshold_for_fpir(
-                self._model,
-                np.bincount(self._groups[members], minlength=n_groups),
-                np.bincount(outside, minlength=n_groups) / max(len(outside), 1),
-                deployment.fpir,
-                field=f"deployments.{index}.fpir",
-            )
-        return resolved
 
     @_one_blas_thread
     def process(self, events: pa.Table, chunk: int) -> ChunkResult:

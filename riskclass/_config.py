@@ -944,12 +944,148 @@ class Mechanisms(_Strict):
     ``equal_error_rates``: every group gets the ``default`` error rates.
     ``equal_camera_density``: every district gets the mean density, weighted by
     population share. ``proportional_watchlists``: galleries ignore
-    over-representation.
+    over-representation. For runs with ``dynamics``: ``feedback: false`` is the
+    static baseline (records, scores and listings are still kept, but listings
+    never enter the galleries and scores never change exposure); ``scrutiny:
+    false`` drops the score-dependent exposure (``dynamics.scrutiny`` and
+    ``dynamics.fast_lane``); ``escape: false`` drops ``dynamics.escape``.
     """
 
     equal_error_rates: bool = False
     equal_camera_density: bool = False
     proportional_watchlists: bool = False
+    feedback: bool = True
+    scrutiny: bool = True
+    escape: bool = True
+
+
+# Outcomes that can make a record in dynamics: alerts of 1:N searches, and the
+# errors of 1:1 gates that deny entry.
+RECORDABLE_OUTCOMES = ("true_alert", "false_alert", "false_reject", "not_detected")
+# A period of at least a day; days per listing up to ten years.
+MAX_LISTING_DAYS = 3650
+Points = Annotated[float, Field(ge=0.0, le=10_000.0)]
+
+
+class Score(_Strict):
+    """A social-credit score: from ``low`` to ``high``, starting at ``start``.
+
+    After each period the score falls by ``loss_per_record`` for each record made
+    in it, or rises by ``gain_per_clean_period`` when there was none, and is
+    clipped to the scale. Persons at or above ``creditworthy`` count as
+    creditworthy (Sesame Credit: 350 to 950, above 600). Points up to 10,000.
+    """
+
+    low: Points = 350.0
+    high: Points = 950.0
+    start: Points = 700.0
+    creditworthy: Points = 600.0
+    gain_per_clean_period: Points = 5.0
+    loss_per_record: Points = 50.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Score:
+        if not self.low <= self.start <= self.high:
+            raise ValueError(
+                f"need low <= start <= high, got {self.low}, {self.start}, {self.high}"
+            )
+        if not self.low <= self.creditworthy <= self.high:
+            raise ValueError("creditworthy must lie between low and high")
+        return self
+
+
+class ListingRule(_Strict):
+    """Puts a person on ``gallery`` for ``duration_days``.
+
+    It fires after a period for a person not already on that gallery when their
+    score is below ``score_below``, or when they have ``records_at_least`` records
+    in the periods of the last ``within_days`` (give one of the two). The listing
+    starts with the next period; a listed person is searched as a member of the
+    gallery in every period that starts before the listing ends. At most 3,650
+    days (ten years).
+    """
+
+    gallery: Annotated[str, Field(min_length=1)]
+    duration_days: Annotated[int, Field(gt=0, le=MAX_LISTING_DAYS)]
+    score_below: Points | None = None
+    records_at_least: Annotated[int, Field(gt=0, le=10_000)] | None = None
+    within_days: Annotated[int, Field(gt=0, le=MAX_DAYS)] = 28
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> ListingRule:
+        if (self.score_below is None) == (self.records_at_least is None):
+            raise ValueError("give exactly one of 'score_below' or 'records_at_least'")
+        return self
+
+
+class Scrutiny(_Strict):
+    """More checks for a low score: persons whose score is below ``score_below``
+    at the start of a period are sighted ``exposure_factor`` times as often in it
+    (at most 100, within `MAX_SIGHTINGS_PER_DAY`)."""
+
+    score_below: Points
+    exposure_factor: Annotated[float, Field(ge=1.0, le=100.0)] = 2.0
+
+
+class FastLane(_Strict):
+    """Fewer checks for a high score: persons whose score is at or above
+    ``score_at_least`` at the start of a period skip the screening of
+    ``deployments`` in it; each skipped screening is a benefit worth
+    ``value_per_use`` (at most 10^6)."""
+
+    score_at_least: Points
+    deployments: Annotated[list[str], Field(min_length=1, max_length=MAX_DEPLOYMENTS)]
+    value_per_use: Weight = 1.0
+
+
+class Escape(_Strict):
+    """Private escape routes: a ``share`` of each group (a group table, 0 by
+    default) has private transport and housing without gates, and is sighted
+    ``exposure_factor`` times as often as otherwise in every period; each such
+    period is a benefit worth ``value_per_period`` (at most 10^6)."""
+
+    share: dict[str, Share]
+    exposure_factor: Share = 0.2
+    value_per_period: Weight = 1.0
+
+
+class Dynamics(_Strict):
+    """Risk positions over time: the run's days fall into periods of ``period_days``.
+
+    Each period's sightings and decisions are drawn as in a run; between periods,
+    outcomes update each person's standing. ``records``: per deployment name,
+    per outcome (``true_alert`` and ``false_alert`` of 1:N searches, ``false_reject``
+    and ``not_detected`` of gates),
+    the probability that one such outcome makes a record (none by default).
+    ``score``: see `Score`. ``listings``: rules that put persons on a gallery
+    (see `ListingRule`). ``scrutiny``, ``fast_lane`` and ``escape``: exposure that
+    follows the score or the purse (see `Scrutiny`, `FastLane`, `Escape`).
+    ``risk_classes``: how many classes to find in the per-person vectors (2 to 12).
+    Outcome costs (``report.costs``) weigh damages.
+    """
+
+    period_days: Annotated[int, Field(gt=0, le=MAX_DAYS)] = 7
+    records: dict[str, dict[str, Share]] = Field(default_factory=dict)
+    score: Score = Field(default_factory=Score)
+    listings: Annotated[list[ListingRule], Field(max_length=MAX_DEPLOYMENTS)] = Field(
+        default_factory=list
+    )
+    scrutiny: Scrutiny | None = None
+    fast_lane: FastLane | None = None
+    escape: Escape | None = None
+    risk_classes: Annotated[int, Field(ge=2, le=12)] = 4
+
+    @field_validator("records")
+    @classmethod
+    def _recordable(cls, records: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for deployment, outcomes in records.items():
+            for outcome in outcomes:
+                if outcome not in RECORDABLE_OUTCOMES:
+                    raise ValueError(
+                        f"{deployment}.{outcome}: outcomes that make records are "
+                        f"{list(RECORDABLE_OUTCOMES)}"
+                    )
+        return records
 
 
 MatchingMethod = Literal["exact", "faiss-flat", "faiss-ivf", "faiss-hnsw", "face_recognition"]
@@ -1093,6 +1229,12 @@ class Scenario(_Strict):
     matching: Matching = Field(default_factory=Matching)
     video: VideoSettings = Field(default_factory=VideoSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    dynamics: Dynamics | None = None
+
+    @property
+    def periods(self) -> int:
+        """Periods of a run with ``dynamics`` (the whole run is one period without)."""
+        return 1 if self.dynamics is None else self.days // self.dynamics.period_days
 
     def reference_problems(self) -> Iterable[tuple[str, str]]:
         """``(field, message)`` for each name that refers to nothing in this scenario."""
@@ -1167,6 +1309,8 @@ class Scenario(_Strict):
                     f"report.costs.{consequence}",
                     f"no deployment has this consequence; consequences are {consequences}",
                 )
+        if self.dynamics is not None:
+            yield from self._dynamics_problems(self.dynamics, gallery_names[1:], values)
         for attribute, value in self.report.reference.items():
             if attribute not in values:
                 yield (
@@ -1178,6 +1322,52 @@ class Scenario(_Strict):
                     f"report.reference.{attribute}",
                     f"unknown value {value!r}; values are {values[attribute]}",
                 )
+
+    def _dynamics_problems(
+        self, dynamics: Dynamics, galleries: list[str], values: Mapping[str, list[str]]
+    ) -> Iterable[tuple[str, str]]:
+        if self.days % dynamics.period_days:
+            yield (
+                "dynamics.period_days",
+                f"days ({self.days}) must be a whole number of periods of {dynamics.period_days}",
+            )
+        by_name = {d.name: d for d in self.deployments}
+        for index, deployment in enumerate(self.deployments):
+            if deployment.info.search == "captures":
+                yield (
+                    f"deployments.{index}.kind",
+                    f"dynamics runs searches of galleries and gates, not {deployment.kind}",
+                )
+        for name, outcomes in dynamics.records.items():
+            if name not in by_name:
+                yield (
+                    f"dynamics.records.{name}",
+                    f"unknown deployment; deployments are {list(by_name)}",
+                )
+                continue
+            search = by_name[name].info.search
+            for outcome in outcomes:
+                fits = (outcome in ("true_alert", "false_alert")) == (search == "gallery")
+                if not fits:
+                    yield (
+                        f"dynamics.records.{name}.{outcome}",
+                        f"a {by_name[name].kind} deployment makes no {outcome}",
+                    )
+        for index, rule in enumerate(dynamics.listings):
+            if rule.gallery not in galleries:
+                yield (
+                    f"dynamics.listings.{index}.gallery",
+                    f"unknown gallery; galleries that can list persons are {galleries}",
+                )
+        if dynamics.fast_lane is not None:
+            for name in dynamics.fast_lane.deployments:
+                if name not in by_name:
+                    yield (
+                        "dynamics.fast_lane.deployments",
+                        f"unknown deployment {name!r}; deployments are {list(by_name)}",
+                    )
+        if dynamics.escape is not None:
+            yield from _group_table_problems("dynamics.escape.share", dynamics.escape.share, values)
 
     def threshold_of(self, deployment: Deployment) -> float:
         """The score at or above which ``deployment`` counts a comparison as a match.
@@ -1230,6 +1420,14 @@ class Scenario(_Strict):
         most_active = max([*activity.values(), *([] if DEFAULT_KEY in activity else [1.0])])
         densest = max(district.cameras_per_1000 for district in self.districts)
         sightings = self.mobility.passes_per_camera_density * most_active * densest
+        scrutiny = self.dynamics.scrutiny if self.dynamics is not None else None
+        if scrutiny is not None and sightings * scrutiny.exposure_factor > MAX_SIGHTINGS_PER_DAY:
+            yield (
+                "dynamics.scrutiny.exposure_factor",
+                f"the most active persons under scrutiny in the densest district would be seen "
+                f"{sightings * scrutiny.exposure_factor:,.4g} times a day; at most "
+                f"{MAX_SIGHTINGS_PER_DAY} fit in memory",
+            )
         if sightings > MAX_SIGHTINGS_PER_DAY:
             yield (
                 "mobility.passes_per_camera_density",
@@ -1266,6 +1464,13 @@ class Scenario(_Strict):
             update["galleries"] = [
                 g.model_copy(update={"over_representation": {}}) for g in self.galleries
             ]
+        if self.dynamics is not None:
+            dropped: dict[str, None] = {}
+            if not switches.scrutiny:
+                dropped.update(scrutiny=None, fast_lane=None)
+            if not switches.escape:
+                dropped["escape"] = None
+            update["dynamics"] = self.dynamics.model_copy(update=dropped)
         return self.model_copy(update=update)
 
 

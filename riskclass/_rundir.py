@@ -60,6 +60,12 @@ DECISIONS = "decisions.parquet"
 HITS = "hits.parquet"
 PERSON_OUTCOMES = "person_outcomes.parquet"
 PER_GROUP = "per_group.csv"
+# A run with ``dynamics`` (`riskclass dynamics`) writes these instead of events and
+# decisions: its standing per person and period, its listings, and the outcome
+# counts per period, person and deployment they follow from.
+STANDING = "standing.parquet"
+LISTINGS = "listings.parquet"
+PERIOD_OUTCOMES = "period_outcomes.parquet"
 # Subdirectories written by later commands into a finished directory.
 REPORT_DIR = "report"
 VIDEO_RESULTS_DIR = "results"

@@ -25,6 +25,7 @@ class Stream(enum.IntEnum):
     REPORT = 10
     VIDEO = 11
     BATCH = 12
+    DYNAMICS = 13
 
 
 def rng_for(seed: int, stream: Stream, *keys: int) -> np.random.Generator:

@@ -17,7 +17,7 @@ from ._calibration import (
     measure_rates,
 )
 from ._city import place_cameras
-from ._embeddings import DIMENSIONS, EmbeddingModel, condition_deficits
+from ._embeddings import DIMENSIONS, EmbeddingModel, condition_deficits, weighted_deficit
 from ._events import EVENT_SCHEMA, ConditionDraws, Conditions, EventGenerator, Exposure
 from ._population import generate_population
 from ._scores import GroupShape, genuine_fnmr, pair_fmr
@@ -60,4 +60,5 @@ __all__ = [
     "pair_fmr",
     "place_cameras",
     "render_video",
+    "weighted_deficit",
 ]

@@ -230,12 +230,27 @@ class EventGenerator:
                 next_id += table.num_rows
                 yield table
 
-    def _chunk(self, day: int, chunk: int, first_id: int) -> pa.Table:
+    def day_chunks(
+        self, day: int, factor: npt.NDArray[np.float64] | None = None
+    ) -> Iterator[pa.Table]:
+        """The event tables of one ``day``, chunk by chunk, event ids from 0 in each.
+
+        ``factor`` multiplies each person's rate of sightings (exposure that changes
+        between the periods of a run with dynamics); with the same factors a day's
+        events are those `chunks` yields.
+        """
+        for chunk in range(self.chunks_per_day):
+            yield self._chunk(day, chunk, 0, factor)
+
+    def _chunk(
+        self, day: int, chunk: int, first_id: int, factor: npt.NDArray[np.float64] | None = None
+    ) -> pa.Table:
         rng = rng_for(self._scenario.seed, Stream.EVENTS, day, chunk)
         start = chunk * EVENT_CHUNK_PERSONS
         people = np.arange(start, min(start + EVENT_CHUNK_PERSONS, len(self._persons)))
         exposure = self.exposure
-        counts = rng.poisson(exposure.rate[people])
+        rate = exposure.rate[people] if factor is None else exposure.rate[people] * factor[people]
+        counts = rng.poisson(rate)
         owner = np.repeat(people, counts)
         n = len(owner)
 

@@ -14,6 +14,7 @@ from ._summary import run_summary, video_summary
 
 __all__ = [
     "compare_context",
+    "dynamics_page",
     "figure",
     "fmt",
     "plots",
@@ -32,6 +33,7 @@ _LAZY = {
     "run_context": "_context",
     "video_context": "_context",
     "sweep_page": "_sweep",
+    "dynamics_page": "_dynamics_page",
     "plots": "_plots",
 }
 
