@@ -56,6 +56,7 @@ _LAZY = {
         "VideoSettings",
     ),
     "_loading": ("load_config", "validate_config"),
+    "_parallel": ("in_threads", "one_blas_thread", "worker_threads"),
     "_rundir": (
         "CALIBRATION",
         "CAMERAS",
@@ -102,6 +103,7 @@ if TYPE_CHECKING:
         VideoSettings,
     )
     from ._loading import load_config, validate_config
+    from ._parallel import in_threads, one_blas_thread, worker_threads
     from ._rundir import (
         CALIBRATION,
         CAMERAS,
@@ -173,9 +175,11 @@ __all__ = [
     "atomic_output_dir",
     "category_array",
     "group_label",
+    "in_threads",
     "lazy_exports",
     "load_config",
     "naming_config_file",
+    "one_blas_thread",
     "package_versions",
     "parquet_writer",
     "provenance",
@@ -186,6 +190,7 @@ __all__ = [
     "resolve_index",
     "rng_for",
     "validate_config",
+    "worker_threads",
     "write_file_atomically",
     "write_json",
     "write_parquet",
