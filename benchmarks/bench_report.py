@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
+
+from _machine import interleaved, machine_line
 
 
 def timed(python: str, run_dir: Path) -> tuple[float, float]:
@@ -46,18 +46,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline", metavar="PYTHON", help="another checkout's interpreter")
     args = parser.parse_args()
-    print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}, "
-        f"load average {os.getloadavg()[0]:.1f} before"
-    )
-    pythons = {"this checkout": sys.executable}
-    if args.baseline:
-        pythons["baseline"] = args.baseline
-    times: dict[str, list[tuple[float, float]]] = {label: [] for label in pythons}
-    for _ in range(args.rounds):
-        for label, python in pythons.items():
-            times[label].append(timed(python, args.run_dir))
+    print(machine_line())
+    times = interleaved(args.rounds, args.baseline, lambda python: timed(python, args.run_dir))
     medians = {
         label: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
         for label, runs in times.items()

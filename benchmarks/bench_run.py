@@ -1,6 +1,7 @@
 """Time a scenario end to end: a cold run, a run with a warm calibration cache, the report.
 
 Usage: uv run python benchmarks/bench_run.py [--rounds N] [--config FILE] [--set PATH=VALUE ...]
+       uv run python benchmarks/bench_run.py --large [--config FILE] [--set PATH=VALUE ...]
 
 Each round runs, in fresh processes and with a calibration cache of its own (a
 temporary ``RISKCLASS_CACHE_DIR``):
@@ -14,6 +15,11 @@ Prints the median over rounds of each command's wall and CPU (user + system)
 seconds, the stage timings the manifest records (median), and the warm run's
 ratio to the cold one, measured in the same round. The machine is shared: CPU
 seconds are the steadier figure, and the load average is printed with the results.
+Peak memory is each command's own maximum resident set.
+
+``--large`` instead runs the scenario once at 1,000,000 persons over 30 days (the
+issue's scale target), with the calibration cache as it is, then its report,
+and prints the same figures for each, the run's stage timings and rows.
 """
 
 from __future__ import annotations
@@ -21,8 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -30,22 +34,42 @@ import tempfile
 import time
 from pathlib import Path
 
+from _machine import machine_line
+
 REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "riskclass.commands"]
+# `--large`: the issue's scale target.
+LARGE = ["population.size=1000000", "days=30"]
 
 
 def timed(command: list[str], environment: dict[str, str]) -> dict[str, float]:
-    """Wall and CPU seconds and peak memory (MiB, of any child so far) of ``command``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Wall and CPU seconds and peak memory (MiB) of ``command``, measured alone."""
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=REPO, env=environment)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=REPO, env=environment)
+    _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
     return {
         "wall": wall,
-        "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-        "peak_mib": after.ru_maxrss / 1024,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "peak_mib": usage.ru_maxrss / 1024,
     }
+
+
+def large(config: str, overrides: list[str]) -> None:
+    """One run of a large scenario, with the calibration cache as it is, and its report."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out = str(Path(scratch) / "run")
+        settings = [item for override in [*LARGE, *overrides] for item in ("--set", override)]
+        results = {"run": timed([*CLI, "run", config, "--out", out, *settings], dict(os.environ))}
+        manifest = json.loads((Path(out) / "manifest.json").read_text())
+        results["report"] = timed([*CLI, "report", out], dict(os.environ))
+    for name, result in results.items():
+        print(f"{name}: " + ", ".join(f"{key} {value:,.2f}" for key, value in result.items()))
+    print(f"run stages (s): {manifest['timings_s']}; rows: {manifest['rows']}")
+    print(f"events/s: {manifest['performance']['events_per_second']:,}")
 
 
 def one_round(config: str, overrides: list[str]) -> dict[str, dict[str, float]]:
@@ -74,12 +98,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--config", default=str(REPO / "configs/default.yaml"))
     parser.add_argument("--set", dest="overrides", action="append", default=[])
-    args = parser.parse_args()
-    print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}, "
-        f"load average {os.getloadavg()[0]:.1f} before"
+    parser.add_argument(
+        "--large",
+        action="store_true",
+        help=f"instead of the rounds, one `run` with {' '.join(LARGE)} and its `report`",
     )
+    args = parser.parse_args()
+    print(machine_line())
+    if args.large:
+        large(args.config, args.overrides)
+        print(f"load average {os.getloadavg()[0]:.1f} after")
+        return
     rounds = [one_round(args.config, args.overrides) for _ in range(args.rounds)]
     for name in rounds[0]:
         keys = rounds[0][name]

@@ -17,7 +17,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-from threadpoolctl import threadpool_limits
 
 from riskclass import (
     BOOKING_PHOTO,
@@ -29,6 +28,7 @@ from riskclass import (
     Scenario,
     Stream,
     category_array,
+    one_blas_thread,
     rng_for,
 )
 from riskclass.synthetic import (
@@ -92,7 +92,7 @@ def _all_hits(
 def _one_blas_thread(method: Callable[_P, _R]) -> Callable[_P, _R]:
     @functools.wraps(method)
     def on_one_thread(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             return method(*args, **kwargs)
 
     return on_one_thread
@@ -395,7 +395,10 @@ class Pipeline:
         conditions = Conditions(
             *(events.column(f.name).to_numpy()[rows] for f in dataclasses.fields(Conditions))
         )
-        detected, probes = self._capture(person, conditions, rng)
+        detected, faces = self._capture(person, conditions, rng)
+        # `faces` has a row for each detected capture only: `face` is a row's position
+        # among them. Each deployment takes the faces its cameras saw.
+        face = np.cumsum(detected) - 1
         event_ids = all_ids[rows]
         self._chunk_searches.clear()
         tables: list[pa.Table] = []
@@ -404,11 +407,10 @@ class Pipeline:
             mine = seen_by[index][rows]
             if deployment.info.batch:
                 continue
+            captured = mine & detected
+            probes = faces[face[captured]]
             if index in self._investigations:
-                captured = mine & detected
-                self._investigations[index].update(
-                    event_ids[captured], person[captured], probes[captured]
-                )
+                self._investigations[index].update(event_ids[captured], person[captured], probes)
                 continue
             mine_detected = detected[mine]
             if deployment.info.search == "claim":
@@ -418,12 +420,12 @@ class Pipeline:
                     event_ids[mine],
                     person[mine],
                     mine_detected,
-                    probes[mine],
+                    probes,
                     impostor_rng,
                 )
             else:
                 decisions, found = self._identify(
-                    index, deployment, event_ids[mine], person[mine], mine_detected, probes[mine]
+                    index, deployment, event_ids[mine], person[mine], mine_detected, probes
                 )
                 hits.append(found)
             tables.append(self._record(index, deployment, decisions))
@@ -435,7 +437,8 @@ class Pipeline:
     def _capture(
         self, person: npt.NDArray[np.int64], conditions: Conditions, rng: np.random.Generator
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float32]]:
-        """Whether a face is acquired in each capture, and its embedding (zeros where not)."""
+        """Whether a face is acquired in each capture, and the embeddings of the acquired
+        faces (one row each, in order: only detected faces are encoded)."""
         groups = self._groups[person]
         deficits = condition_deficits(
             self._scenario.algorithm.reference_conditions,
@@ -446,13 +449,12 @@ class Pipeline:
             years=self._years[person],
         )
         detected = rng.random(len(person)) >= self._model.fta_probability(groups, deficits)
-        probes = np.zeros((len(person), self._identities.shape[1]), dtype=np.float32)
         scale, drift = self._model.capture_conditions(groups, deficits)
-        probes[detected] = self._model.observe(
+        faces = self._model.observe(
             self._identities[person[detected]], groups[detected], scale[detected], rng,
             drift[detected],
         )  # fmt: skip
-        return detected, probes
+        return detected, faces
 
     def finish(self) -> Iterator[ChunkResult]:
         """What can be decided only once every chunk of events is seen, a chunk at a time.
@@ -542,13 +544,16 @@ class Pipeline:
         detected: npt.NDArray[np.bool_],
         probes: npt.NDArray[np.float32],
     ) -> tuple[_Decisions, pa.Table]:
-        """1:N search of the detected faces against the deployment's gallery."""
+        """1:N search of the detected faces against the deployment's gallery.
+
+        ``probes`` has a row for each detected event only, in order.
+        """
         members = self.members[deployment.gallery]
         key = (deployment.gallery, str(deployment.camera_kinds), str(deployment.districts))
         if key not in self._chunk_searches:
             hits, cut = _all_hits(
                 self._matchers[deployment.gallery],
-                probes[detected],
+                probes,
                 self._hit_floor,
                 self._scenario.report.hits_per_search,
             )
@@ -591,7 +596,10 @@ class Pipeline:
         probes: npt.NDArray[np.float32],
         rng: np.random.Generator,
     ) -> _Decisions:
-        """1:1 verification of each face against the identity its credential claims."""
+        """1:1 verification of each face against the identity its credential claims.
+
+        ``probes`` has a row for each detected event only, in order.
+        """
         claimed = person.copy()
         impostor = rng.random(len(person)) < deployment.impostor_share
         if impostor.any():
@@ -603,9 +611,7 @@ class Pipeline:
             rank = np.minimum(rank, self._group_size[presenter] - 1)
             claimed[impostor] = self._by_group[self._group_start[presenter] + rank]
         score = np.full(len(person), np.nan, dtype=np.float32)
-        score[detected] = np.einsum(
-            "ij,ij->i", probes[detected], self._templates[claimed[detected]]
-        )
+        score[detected] = np.einsum("ij,ij->i", probes, self._templates[claimed[detected]])
         accept = detected & (score >= self._scenario.threshold_of(deployment))
         mated = claimed == person
         return _Decisions(

@@ -60,6 +60,7 @@ _LAZY = {
         "VideoSettings",
     ),
     "_loading": ("load_config", "validate_config"),
+    "_parallel": ("in_threads", "one_blas_thread", "worker_threads"),
     "_rundir": (
         "CALIBRATION",
         "CAMERAS",
@@ -117,6 +118,7 @@ if TYPE_CHECKING:
         VideoSettings,
     )
     from ._loading import load_config, validate_config
+    from ._parallel import in_threads, one_blas_thread, worker_threads
     from ._rundir import (
         CALIBRATION,
         CAMERAS,
@@ -205,10 +207,12 @@ __all__ = [
     "check_run_against_config",
     "config_digest",
     "group_label",
+    "in_threads",
     "lazy_exports",
     "load_config",
     "manifest_scenario",
     "naming_config_file",
+    "one_blas_thread",
     "package_versions",
     "parquet_writer",
     "provenance",
@@ -219,6 +223,7 @@ __all__ = [
     "resolve_index",
     "rng_for",
     "validate_config",
+    "worker_threads",
     "write_file_atomically",
     "write_manifest",
     "write_parquet",

@@ -56,6 +56,7 @@ from riskclass import (
     ConditionShifts,
     ReferenceConditions,
     Stream,
+    in_threads,
     resolve_index,
     rng_for,
 )
@@ -64,6 +65,10 @@ from ._scores import GroupShape, pair_fmr
 
 DIMENSIONS = 128
 IDENTITY_BLOCK = 65_536
+# Faces are encoded in blocks of this many, each with noise from its own generator
+# spawned from the caller's: blocks run in parallel threads, and the embeddings do
+# not depend on how many threads there are.
+OBSERVE_BLOCK = 16_384
 # A capture's drift is looked up in a table over its noise scale and its configured
 # change of log FMR; captures beyond the table's edges take the edge's drift.
 _DRIFT_SCALES = np.linspace(1.0, 4.0, 61)
@@ -75,17 +80,12 @@ FloatArray = npt.NDArray[np.float32]
 
 
 def unit_rows(vectors: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.floating[Any]]:
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    # einsum's row sums of squares run about four times as fast as `np.linalg.norm`.
+    return vectors / np.sqrt(np.einsum("ij,ij->i", vectors, vectors))[:, None]
 
 
-def orthogonal_noise(rng: np.random.Generator, directions: FloatArray) -> FloatArray:
-    """Unit vectors, uniformly distributed among those orthogonal to each row of ``directions``.
-
-    ``directions`` must have unit rows.
-    """
-    gaussian = rng.standard_normal(directions.shape, dtype=np.float32)
-    gaussian -= np.einsum("ij,ij->i", gaussian, directions)[:, None] * directions
-    return unit_rows(gaussian)
+def _row_dots(a: FloatArray, b: FloatArray) -> npt.NDArray[np.float64]:
+    return np.einsum("ij,ij->i", a, b).astype(np.float64)
 
 
 def condition_deficits(
@@ -155,7 +155,7 @@ class EmbeddingModel:
     family_weight: npt.NDArray[np.float64]
     mismatch: npt.NDArray[np.float64]
     _centres: npt.NDArray[np.float64] = field(init=False, repr=False)
-    _rotation: npt.NDArray[np.float64] = field(init=False, repr=False)
+    _rotation: npt.NDArray[np.float32] = field(init=False, repr=False)
     _family_column: npt.NDArray[np.intp] = field(init=False, repr=False)
     _drift: npt.NDArray[np.float64] = field(init=False, repr=False)
 
@@ -165,7 +165,8 @@ class EmbeddingModel:
         gaussian = rng_for(self.seed, Stream.IDENTITIES, 0).standard_normal(
             (DIMENSIONS, DIMENSIONS)
         )
-        object.__setattr__(self, "_rotation", np.linalg.qr(gaussian)[0])
+        # Captures are rotated in float32, as they are stored.
+        object.__setattr__(self, "_rotation", np.linalg.qr(gaussian)[0].astype(np.float32))
         shaped = shaped_groups(self.algorithm)
         columns = [len(self.groups) + shaped.index(k) if k in shaped else -1 for k in self.groups]
         object.__setattr__(self, "_family_column", np.array(columns, dtype=np.intp))
@@ -312,20 +313,65 @@ class EmbeddingModel:
         toward its group's centre: 1 and 0 at reference conditions (see
         `capture_conditions`). A capture carries the identity's mismatch part on
         coordinate ``C``, an ``enrollment`` on ``E``. Returns unit float32 vectors.
+        The noise of each block of `OBSERVE_BLOCK` faces comes from its own
+        generator, spawned from ``rng``.
         """
+        sigma = np.broadcast_to(
+            self.sigma[groups] * np.asarray(noise_scale, dtype=np.float64), groups.shape
+        )
+        shift = np.broadcast_to(np.asarray(drift, dtype=np.float64), groups.shape)
+        out = np.empty((len(groups), DIMENSIONS), dtype=np.float32)
+        starts = range(0, len(groups), OBSERVE_BLOCK)
+
+        def encode(block: tuple[int, np.random.Generator]) -> None:
+            rows = slice(block[0], block[0] + OBSERVE_BLOCK)
+            out[rows] = self._observe_block(
+                identities[rows], groups[rows], sigma[rows], shift[rows], block[1], enrollment
+            )
+
+        in_threads(encode, list(zip(starts, rng.spawn(len(starts)), strict=True)))
+        return out
+
+    def _observe_block(
+        self,
+        identities: npt.NDArray[np.floating[Any]],
+        groups: npt.NDArray[np.intp],
+        sigma: npt.NDArray[np.float64],
+        shift: npt.NDArray[np.float64],
+        rng: np.random.Generator,
+        enrollment: bool,
+    ) -> FloatArray:
+        """`observe` of one block of rows, with noise from ``rng``."""
         first_free = DIMENSIONS - self.free_dims
-        sigma = (self.sigma[groups] * np.asarray(noise_scale, dtype=np.float64))[:, None]
         observed = np.array(identities, dtype=np.float32)
         if not enrollment and self._shaped:
             column = self._enrollment_column
             observed[:, column + 1] = observed[:, column]
             observed[:, column] = 0.0
-        direction = unit_rows(observed[:, first_free:])
-        observed[:, first_free:] += sigma.astype(np.float32) * orthogonal_noise(rng, direction)
-        if np.any(drift):
-            shift = np.broadcast_to(np.asarray(drift, dtype=np.float64), groups.shape)[:, None]
-            observed[:, : len(self.groups)] += (shift * self._centres[groups]).astype(np.float32)
-        rotated: FloatArray = unit_rows(observed) @ self._rotation.astype(np.float32)
+        if np.any(shift):
+            observed[:, : len(self.groups)] += (shift[:, None] * self._centres[groups]).astype(
+                np.float32
+            )
+        # The noise is the part of a Gaussian ``g`` orthogonal to the identity's free
+        # part ``u``, scaled to norm ``sigma``: ``u + sigma (g - (g.u / u.u) u) / |g_perp|``
+        # with ``|g_perp|^2 = g.g - (g.u)^2 / u.u``. Written as ``a u + c g`` it takes
+        # three row sums and one pass, instead of normalising ``u``, the projection and
+        # the noise separately. The result's squared norm is ``shared + u.u + sigma^2``
+        # (the noise is orthogonal to ``u``), so the final scaling is folded into ``a``
+        # and ``c`` too.
+        free = observed[:, first_free:]
+        gaussian = rng.standard_normal(free.shape, dtype=np.float32)
+        uu, gu, gg = _row_dots(free, free), _row_dots(gaussian, free), _row_dots(gaussian, gaussian)
+        perpendicular = np.sqrt(gg - gu * gu / uu)
+        shared = observed[:, :first_free]
+        inverse_norm = 1.0 / np.sqrt(_row_dots(shared, shared) + uu + sigma * sigma)
+        c = sigma / perpendicular
+        a = (1.0 - c * gu / uu) * inverse_norm
+        gaussian *= (c * inverse_norm).astype(np.float32)[:, None]
+        free *= a.astype(np.float32)[:, None]
+        free += gaussian
+        shared *= inverse_norm.astype(np.float32)[:, None]
+        rotated: FloatArray = observed @ self._rotation
         return rotated
 
     def capture_conditions(

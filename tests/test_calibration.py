@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
 
@@ -111,6 +113,24 @@ def one_group() -> EmbeddingModel:
     return calibrate(
         Algorithm.model_validate({"error_rates": {"default": {"fmr": 1e-3, "fnmr": 0.01}}}), seed=8
     )
+
+
+def test_embeddings_do_not_depend_on_the_number_of_cpus(
+    one_group: EmbeddingModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Enough faces for several blocks, which are encoded in parallel threads.
+    groups = np.zeros(40_000, dtype=np.intp)
+    identity = one_group.identities(groups, np.random.default_rng(3))
+    drift = np.linspace(0.0, 0.1, len(groups))
+
+    def encoded(cpus: int) -> npt.NDArray[np.float32]:
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)))
+        return one_group.observe(identity, groups, 1.5, np.random.default_rng(4), drift)
+
+    serial = encoded(1)
+    assert serial.tobytes() == encoded(4).tobytes()
+    # Normalised by the norm the construction implies, not by a measured one.
+    np.testing.assert_allclose(np.linalg.norm(serial, axis=1), 1.0, atol=1e-6)
 
 
 def _fnmr_at(

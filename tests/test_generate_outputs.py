@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from riskclass import OutputExistsError, validate_config
+from riskclass import OutputExistsError, parquet_writer, validate_config
 from riskclass.commands import EXIT_USAGE, generate, main
 
 FILES = ("persons.parquet", "cameras.parquet", "events.parquet")
@@ -117,3 +119,16 @@ def test_cli_refuses_to_overwrite(
     code = main(["generate", str(write_config(small_default)), "--out", str(tmp_path / "run")])
     assert code == EXIT_USAGE
     assert "already exists; pass --force" in capsys.readouterr().err
+
+
+def test_chunks_are_written_in_order_and_a_failed_write_is_raised(tmp_path: Path) -> None:
+    schema = pa.schema([("x", pa.int64())])
+    path = tmp_path / "chunks.parquet"
+    with parquet_writer(path, schema) as writer:
+        for start in range(0, 50, 10):
+            writer.write_table(pa.table({"x": range(start, start + 10)}, schema=schema))
+    assert pq.read_table(path).column("x").to_pylist() == list(range(50))
+    assert pq.ParquetFile(path).num_row_groups == 5
+    # Chunks are written in a thread of their own: a failure there still stops the writer.
+    with pytest.raises(ValueError, match="schema"), parquet_writer(path, schema) as writer:
+        writer.write_table(pa.table({"y": [1.0]}))

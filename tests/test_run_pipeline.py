@@ -274,7 +274,8 @@ def test_rerun_after_sigkill_matches_an_uninterrupted_run(
     assert not list(tmp_path.glob(".run.partial-*")), "the rerun cleans up the killed run's staging"
     reference = tmp_path / "reference"
     assert main(["run", str(config), "--out", str(reference)]) == 0
-    for name in ("events.parquet", "decisions.parquet", "per_group.csv", "calibration.csv"):
+    files = ("events.parquet", "decisions.parquet", "hits.parquet", "per_group.csv")
+    for name in (*files, "calibration.csv"):
         assert (out / name).read_bytes() == (reference / name).read_bytes(), name
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from threadpoolctl import threadpool_limits
+
+from riskclass import in_threads, worker_threads
 
 from ._base import Hits
 from ._bounds import SLICE, Int8Bounds
@@ -87,7 +86,7 @@ class ExactMatcher:
             self._gallery = gallery
         else:
             self._gallery = np.ascontiguousarray(gallery, dtype=precision)
-        self._threads = max(1, threads or len(os.sched_getaffinity(0)))
+        self._threads = max(1, threads or worker_threads())
         self._bounds = Int8Bounds(self._gallery) if bounded and self.size >= _BOUNDED_FROM else None
 
     @property
@@ -137,10 +136,7 @@ class ExactMatcher:
         count = max(1, self._threads * -(-per_thread // largest))
         size = max(1, -(-len(probes) // count))
         blocks = [probes[start : start + size] for start in range(0, len(probes), size)]
-        if self._threads == 1 or len(blocks) == 1:
-            return [work(block) for block in blocks]
-        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(self._threads) as pool:
-            return list(pool.map(work, blocks))
+        return in_threads(work, blocks, self._threads)
 
     def _reach(
         self, block: npt.NDArray[np.float32], k: int, floor: float | None = None
@@ -211,8 +207,13 @@ class ExactMatcher:
         found: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32]]]
         found, count = [], 0
         for start, rows, scores in self._tiles(block, reach):
-            _keep_best(best, best_score, rows, start, scores)
-            row, position = np.nonzero(scores >= floor)
+            reached = _keep_best(best, best_score, rows, start, scores) >= floor
+            # Most probes score nothing at the floor: compare only the rows whose
+            # best does (a pass over the whole tile cost as much as its product).
+            if not reached.any():
+                continue
+            row, position = np.nonzero(scores[reached] >= floor)
+            row = np.flatnonzero(reached)[row]
             found.append((rows[row], position + start, scores[row, position]))
             count += len(row)
             if count > _HIT_SLACK * limit * len(block):
@@ -227,14 +228,15 @@ def _keep_best(
     rows: npt.NDArray[np.intp],
     start: int,
     scores: npt.NDArray[np.float32],
-) -> None:
+) -> npt.NDArray[np.float32]:
     """Update ``best``/``best_score`` in place where a tile's best beats them
-    (ties keep the earlier, lower position)."""
+    (ties keep the earlier, lower position); returns each row's best in the tile."""
     column = scores.argmax(axis=1)
     value = scores[np.arange(len(rows)), column]
     better = value > best_score[rows]
     best_score[rows[better]] = value[better]
     best[rows[better]] = column[better] + start
+    return value
 
 
 def _concat(

@@ -1,0 +1,35 @@
+"""What the benchmarks share: the machine they ran on, and rounds against a baseline."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+_Result = TypeVar("_Result")
+
+
+def machine_line() -> str:
+    """The CPU, its count, the BLAS setting and the load average now."""
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}, "
+        f"load average {os.getloadavg()[0]:.1f} before"
+    )
+
+
+def interleaved(
+    rounds: int, baseline: str | None, measure: Callable[[str], _Result]
+) -> dict[str, list[_Result]]:
+    """``measure(python)`` each round with this interpreter and, right after it, the
+    ``baseline`` checkout's (if given), so that both see the same machine load."""
+    pythons = {"this checkout": sys.executable}
+    if baseline:
+        pythons["baseline"] = baseline
+    results: dict[str, list[_Result]] = {label: [] for label in pythons}
+    for _ in range(rounds):
+        for label, python in pythons.items():
+            results[label].append(measure(python))
+    return results

@@ -1,0 +1,193 @@
+"""Time the streaming stage of a run stage by stage, optionally against another checkout.
+
+Usage: uv run python benchmarks/bench_stream.py [--rounds N] [--config FILE]
+       [--set PATH=VALUE ...] [--baseline PYTHON]
+
+The streaming stage generates each chunk of camera events, detects, encodes and
+matches its faces, decides, and writes events, decisions and hits; its events per
+second are what `riskclass run` prints ("pipeline ran at N events/s end to end").
+Each round runs `riskclass.commands.run` on the scenario in a fresh process (with
+the calibration cache as the CLI uses it, so calibrate once beforehand) and times,
+inside the streaming stage:
+
+- generate: producing the chunks of events (`EventGenerator.chunks`);
+- encode: `EmbeddingModel.observe` on the captures;
+- match: `ExactMatcher.search_hits`, the 1:N searches;
+- detect and decide: the rest of `Pipeline.process` (capture conditions, detection,
+  1:1 verification, per-person tallies, building the decision and hit tables);
+- write: `ParquetWriter.write_table` of events, decisions and hits in the main
+  thread (a writer that writes in a thread of its own is timed apart: that time
+  overlaps the other stages, and waiting for it counts as other);
+- other: the rest of the stage.
+
+Each stage's CPU seconds are the whole process's (every thread's) while the
+stage ran, so work in other threads at the time counts toward it.
+
+With ``--baseline`` (the interpreter of another checkout's environment, such as
+``/work/main/.venv/bin/python``) every round also runs that checkout's code on the
+same scenario, interleaved, so that ratios come from the same machine load. Prints
+the median events per second, the stage's wall and CPU seconds (user + system,
+all threads), each step's median wall and CPU seconds, and the ratio of events per second to
+the baseline's. The machine is shared: the load average is printed with the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from _machine import interleaved, machine_line
+
+REPO = Path(__file__).resolve().parent.parent
+STAGES = ("generate", "encode", "match", "detect and decide", "write", "other")
+
+
+def _child(config: str, overrides: list[str]) -> None:
+    """One run in this process, with stage timers; prints its timings as JSON."""
+    import pyarrow.parquet as pq
+
+    from riskclass import load_config
+    from riskclass.commands import run
+    from riskclass.pipeline import ExactMatcher, Pipeline
+    from riskclass.synthetic import EmbeddingModel, EventGenerator
+
+    seconds: dict[str, float] = defaultdict(float)
+    cpu: dict[str, float] = defaultdict(float)
+    # Where the main thread is: timers count only inside the streaming stage, and
+    # encode and match only inside `Pipeline.process` (enrollment also encodes).
+    inside = {"stream": False, "process": False}
+
+    def timer(name: str, method: Callable[..., Any], *, within: str = "stream") -> Any:
+        @functools.wraps(method)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                if threading.current_thread() is not threading.main_thread():
+                    seconds[f"{name}, in the background"] += time.perf_counter() - started
+                elif inside[within]:
+                    seconds[name] += time.perf_counter() - started
+                    cpu[name] += time.process_time() - started_cpu
+
+        return timed
+
+    process = timer("process", Pipeline.process)
+
+    @functools.wraps(process)
+    def in_process(*args: Any, **kwargs: Any) -> Any:
+        inside["process"] = True
+        try:
+            return process(*args, **kwargs)
+        finally:
+            inside["process"] = False
+
+    chunks = EventGenerator.chunks
+    next_chunk = timer("generate", next)
+
+    @functools.wraps(chunks)
+    def timed_chunks(self: Any) -> Iterator[Any]:
+        inside["stream"] = True
+        started = time.process_time()
+        produced = chunks(self)
+        while (chunk := next_chunk(produced, None)) is not None:
+            yield chunk
+        cpu["stream"] = time.process_time() - started
+        inside["stream"] = False
+
+    Pipeline.process = in_process
+    EventGenerator.chunks = timed_chunks
+    EmbeddingModel.observe = timer("encode", EmbeddingModel.observe, within="process")
+    ExactMatcher.search_hits = timer("match", ExactMatcher.search_hits, within="process")
+    pq.ParquetWriter.write_table = timer("write", pq.ParquetWriter.write_table)
+
+    scenario = load_config(config, overrides)
+    with tempfile.TemporaryDirectory() as scratch:
+        summary = run(scenario, Path(scratch) / "run", force=True)
+    total = summary.seconds["events"]
+    for spent in (seconds, cpu):
+        spent["detect and decide"] = spent.pop("process") - spent["encode"] - spent["match"]
+    seconds["other"] = total - sum(seconds[s] for s in STAGES if s != "other")
+    cpu["other"] = cpu["stream"] - sum(cpu[s] for s in STAGES if s != "other")
+    print(
+        json.dumps(
+            {
+                "events": summary.rows["events"],
+                "stream": total,
+                "stream_cpu": cpu["stream"],
+                "stages": {stage: seconds[stage] for stage in STAGES},
+                "stages_cpu": {stage: cpu[stage] for stage in STAGES},
+                "write_background": seconds["write, in the background"],
+            }
+        )
+    )
+
+
+def _round(python: str, config: str, overrides: list[str]) -> dict[str, Any]:
+    settings = [item for override in overrides for item in ("--set", override)]
+    output = subprocess.run(
+        [python, str(Path(__file__).resolve()), "--child", "--config", config, *settings],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--config", default=str(REPO / "configs/default.yaml"))
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--baseline", metavar="PYTHON", help="another checkout's interpreter")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args.config, args.overrides)
+        return
+    print(machine_line())
+    results = interleaved(
+        args.rounds, args.baseline, lambda python: _round(python, args.config, args.overrides)
+    )
+    rates = {}
+    for label, runs in results.items():
+        rates[label] = statistics.median(r["events"] / r["stream"] for r in runs)
+        print(
+            f"{label}: {runs[0]['events']:,} events, median {rates[label]:,.0f} events/s; "
+            f"stream {statistics.median(r['stream'] for r in runs):.2f} s wall, "
+            f"{statistics.median(r['stream_cpu'] for r in runs):.2f} s CPU"
+        )
+        for stage in STAGES:
+            wall = statistics.median(r["stages"][stage] for r in runs)
+            spent = statistics.median(r["stages_cpu"][stage] for r in runs)
+            print(f"  {stage:<18} {wall:7.2f} s wall {spent:7.2f} s CPU")
+        background = statistics.median(r.get("write_background", 0.0) for r in runs)
+        if background:
+            print(f"  (writing in a thread of its own, overlapping the above: {background:.2f} s)")
+    if args.baseline:
+        ratios = [
+            (mine["events"] / mine["stream"]) / (base["events"] / base["stream"])
+            for mine, base in zip(results["this checkout"], results["baseline"], strict=True)
+        ]
+        shown = ", ".join(f"{r:.2f}" for r in ratios)
+        print(
+            "events/s, this checkout / baseline (same round): "
+            f"median {statistics.median(ratios):.2f} (rounds: {shown})"
+        )
+    print(f"load average {os.getloadavg()[0]:.1f} after; {args.rounds} round(s)")
+
+
+if __name__ == "__main__":
+    main()
