@@ -145,19 +145,6 @@ def test_sigterm_and_sighup_mid_run_keep_the_previous_result_and_clean_up(
     assert (out / "result.txt").read_text() == "old" and _leftovers(out) == []
 
 
-def test_a_sigkilled_runs_staging_is_removed_by_the_next_run(
-    tmp_path: Path, write_config: Callable[..., Path], small_default: dict[str, Any]
-) -> None:
-    out = tmp_path / "out"
-    process = _run_caught_mid_way(write_config, small_default, out)
-    process.kill()
-    process.communicate(timeout=_TIMEOUT_S)
-    assert _leftovers(out) and not out.exists()
-    with atomic_output_dir(out) as staging:
-        (staging / "result.txt").write_text("next")
-    assert _leftovers(out) == []
-
-
 def _disk_full(*args: Any, **kwargs: Any) -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
