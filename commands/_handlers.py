@@ -35,6 +35,7 @@ from riskclass import (
     REPORT_DIR,
     Scenario,
     group_label,
+    naming_config_file,
     records,
     write_file_atomically,
 )
@@ -444,7 +445,7 @@ def _enroll(args: argparse.Namespace) -> int:
 def _calibrate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args)
     started = time.perf_counter()
-    with _progress_bar() as progress:
+    with _progress_bar() as progress, naming_config_file(args.config):
         _, table = _run.calibrate_and_check(scenario, progress=progress, cache=args.cache)
     write_file_atomically(args.out, table.to_csv(index=False))
     _print_calibration(table)

@@ -114,15 +114,19 @@ def atomic_output_dir(target: str | Path, *, force: bool = False) -> Iterator[Pa
         If the disk fills up while the block writes (one line naming ``target``).
     """
     target = Path(target).absolute()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(target.parent):
-        # First, so that a result a killed writer moved aside is back before the check.
-        _remove_stale(target)
-    if target.exists() and not force:
-        raise OutputExistsError(_EXISTS.format(path=target))
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".{target.name}.partial-{_owner()}-", dir=target.parent)
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(target.parent):
+            # First, so that a result a killed writer moved aside is back before the check.
+            _remove_stale(target)
+        if target.exists() and not force:
+            raise OutputExistsError(_EXISTS.format(path=target))
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}.partial-{_owner()}-", dir=target.parent)
+        )
+    except OSError as exc:  # a parent that is a file, no permission, a read-only disk
+        where = f": {exc.filename}" if exc.filename else ""
+        raise DataError(f"{target}: cannot write there ({exc.strerror or exc}{where})") from None
     # mkdtemp makes the directory private; the finished output should follow the umask.
     umask = os.umask(0)
     os.umask(umask)

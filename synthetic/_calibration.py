@@ -29,6 +29,7 @@ from scipy.optimize import brentq, least_squares
 
 from riskclass import (
     CROSS_GROUP_SEPARATOR,
+    SCENARIO,
     Algorithm,
     ConditionShifts,
     ConfigError,
@@ -166,13 +167,13 @@ def _rho_for_fmr(
     if rho < 0.0:
         floor = float(_same_group_fmr(GroupShape(0.0, sigma), threshold, dims))
         message = _UNREACHABLE_FMR.format(target=fmr, threshold=threshold, floor=floor, dims=dims)
-        raise ConfigError("algorithm", [(field, message)])
+        raise ConfigError(SCENARIO, [(f"algorithm.{field}", message)])
     if rho > _MAX_SHARED:
         ceiling = float(_same_group_fmr(GroupShape(_MAX_SHARED, sigma), threshold, dims))
         message = _TOO_HIGH_FMR.format(
             target=fmr, threshold=threshold, fnmr=rates.fnmr, ceiling=ceiling
         )
-        raise ConfigError("algorithm", [(field, message)])
+        raise ConfigError(SCENARIO, [(f"algorithm.{field}", message)])
     return rho
 
 
@@ -239,7 +240,7 @@ def _fit_tail(
             fnmr=rates.fnmr,
             fitted=_curve(thresholds, fitted),
         )
-        raise ConfigError("algorithm", [(field, message)])
+        raise ConfigError(SCENARIO, [(f"algorithm.{field}", message)])
     return shape
 
 
@@ -302,7 +303,7 @@ def _solve_kappa(
         message = _CROSS_OFF.format(
             target=target, pair=pair, threshold=algorithm.threshold, low=low, high=high
         )
-        raise ConfigError("algorithm", [(field, message)])
+        raise ConfigError(SCENARIO, [(f"algorithm.{field}", message)])
     return float(brentq(log_gap, -1.0, 1.0, xtol=1e-12))
 
 

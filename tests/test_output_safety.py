@@ -19,6 +19,8 @@ import pytest
 from riskclass import OutputExistsError, atomic_output_dir, read_manifest
 from riskclass.commands import EXIT_USAGE, main
 
+from .conftest import CONFIGS
+
 _TIMEOUT_S = 300
 _CLI = "import sys; from riskclass.commands import main; sys.exit(main(sys.argv[1:]))"
 
@@ -145,17 +147,14 @@ def test_sigterm_and_sighup_mid_run_keep_the_previous_result_and_clean_up(
     assert (out / "result.txt").read_text() == "old" and _leftovers(out) == []
 
 
-def test_a_sigkilled_runs_staging_is_removed_by_the_next_run(
-    tmp_path: Path, write_config: Callable[..., Path], small_default: dict[str, Any]
+def test_an_output_under_a_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "out"
-    process = _run_caught_mid_way(write_config, small_default, out)
-    process.kill()
-    process.communicate(timeout=_TIMEOUT_S)
-    assert _leftovers(out) and not out.exists()
-    with atomic_output_dir(out) as staging:
-        (staging / "result.txt").write_text("next")
-    assert _leftovers(out) == []
+    (tmp_path / "file").write_text("not a folder")
+    out = tmp_path / "file" / "out"
+    assert main(["run", str(CONFIGS / "default.yaml"), "--out", str(out)]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {out}: cannot write there (File exists: {tmp_path / 'file'})"
 
 
 def _disk_full(*args: Any, **kwargs: Any) -> None:
