@@ -858,7 +858,10 @@ class Deployment(_Strict):
     accept lets in. ``investigation`` searches target photos against every capture
     (see `Investigation`); its threshold, when set, drops candidates scoring below
     it, and when not set candidates are ranked only, as in NIST's investigation
-    mode. ``threshold`` defaults to the algorithm's; a 1:N deployment may instead
+    mode. ``batch_search`` searches one photo of each person of ``batch.probes``
+    once against ``gallery``, whatever the cameras (see `BatchSearch`); it takes
+    no ``camera_kinds`` or ``districts``. ``threshold`` defaults to the
+    algorithm's; a 1:N deployment may instead
     give ``fpir``, NIST's threshold mode: the threshold is solved once the gallery
     exists, from the calibrated model, so that the false positive identification
     rate against this gallery, over non-mated searches by residents not on it (each
