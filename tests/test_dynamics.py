@@ -144,6 +144,18 @@ def test_first_period_is_the_same_with_and_without_feedback(runs: dict[str, Any]
     pd.testing.assert_frame_equal(standing["feedback"], standing["static"])
 
 
+def test_the_run_writes_its_tables_and_page(runs: dict[str, Any]) -> None:
+    directory, summary = runs["feedback"]
+    written = pd.read_csv(directory / "report" / "amplification.csv")
+    pd.testing.assert_frame_equal(written, summary.dynamics.amplification, check_dtype=False)
+    page = (directory / "report" / "index.html").read_text()
+    assert "Amplification of the disparity in wrongful listing" in page
+    assert page.count("data:image/png;base64,") == 2  # trajectories by group, Lorenz
+    classes = pd.read_csv(directory / "report" / "risk_classes.csv")
+    assert classes["persons"].sum() == CITY["population"]["size"]
+    assert classes["mean_net"].is_monotonic_increasing
+
+
 def _replay(directory: Path, settings: dict[str, Any], feedback: bool) -> None:
     """Recompute records, scores, listings, listed counts, damages and benefits from
     the run's Parquet files alone, and compare them with what it wrote."""
