@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from riskclass import (
     GALLERIES,
@@ -21,7 +22,9 @@ from riskclass import (
     ConfigError,
     validate_config,
 )
-from riskclass.commands import run_dynamics
+from riskclass.commands import main, run_dynamics
+
+from .conftest import CONFIGS
 
 # A small city of two groups with equal error rates. Group a (a fifth) lives where
 # cameras are 12 times as dense; same-group impostors match ten times as often as
@@ -321,3 +324,18 @@ def test_bad_dynamics_config_names_each_field() -> None:
         "dynamics.scrutiny.exposure_factor",
     ], caught.value.problems
     assert "whole number of periods" in caught.value.problems[0][1]
+
+
+def test_the_command_prints_amplification_and_risk_classes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "city.yaml"
+    small = {**CITY, "days": 14, "population": {**CITY["population"], "size": 3000}}
+    config.write_text(yaml.safe_dump(small, sort_keys=False))
+    assert main(["dynamics", str(config), "--out", str(tmp_path / "run")]) == 0
+    printed = capsys.readouterr().out
+    assert "3,000 persons over 2 periods (with feedback)" in printed
+    assert "group=a" in printed and "risk classes" in printed
+    assert (tmp_path / "run" / "report" / "index.html").is_file()
+    assert main(["dynamics", str(CONFIGS / "default.yaml"), "--out", str(tmp_path / "x")]) == 2
+    assert "needs a 'dynamics' section" in capsys.readouterr().err
