@@ -148,16 +148,17 @@ def _dynamics_command(args: argparse.Namespace) -> int:
     )
     tables = summary.dynamics
     view = _table(
-        "wrongly listed after the first and the last period (share of the group)",
-        ["group", "first", "last", "reference", "first ratio", "last ratio", "amplification"],
+        "disparity after the first and the last period, worst over best (wrongly listed: "
+        "share of the group; damages and benefits: per person in the period)",
+        ["metric", "group", "reference", "first ratio", "last ratio", "amplification"],
+        labels=3,
     )
     for row in records(tables.amplification):
         interval = f"{fmt(row.amplification)} [{fmt(row.ci_low)}, {fmt(row.ci_high)}]"
         view.add_row(
+            row.metric.replace("_", " "),
             group_label(row.attribute, row.value),
-            fmt(row.first_share),
-            fmt(row.last_share),
-            fmt(row.last_reference_share),
+            row.reference,
             fmt(row.first_ratio),
             fmt(row.last_ratio),
             interval,

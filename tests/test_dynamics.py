@@ -128,10 +128,11 @@ def test_feedback_amplifies_the_disparity_in_wrongful_listing_and_the_static_bas
     rows = {}
     for name, (_, summary) in runs.items():
         table = summary.dynamics.amplification
-        rows[name] = table[(table["attribute"] == "group") & (table["value"] == "a")].iloc[0]
+        mine = (table["metric"] == "wrongly_listed") & (table["attribute"] == "group")
+        rows[name] = table[mine & (table["value"] == "a")].iloc[0]
     feedback, static = rows["feedback"], rows["static"]
     # The same seed: the first period is the same city, before anything fed back.
-    assert feedback["first_share"] == static["first_share"] > 0
+    assert feedback["first"] == static["first"] > 0
     assert feedback["first_ratio"] == static["first_ratio"] > 1
     # The interval is a person-level bootstrap of both ratios together.
     assert feedback["ci_low"] > 1.0, feedback.to_dict()
@@ -335,7 +336,7 @@ def test_the_command_prints_amplification_and_risk_classes(
     assert main(["dynamics", str(config), "--out", str(tmp_path / "run")]) == 0
     printed = capsys.readouterr().out
     assert "3,000 persons over 2 periods (with feedback)" in printed
-    assert "group=a" in printed and "risk classes" in printed
+    assert "wrongly listed" in printed and "group=a" in printed and "risk classes" in printed
     assert (tmp_path / "run" / "report" / "index.html").is_file()
     assert main(["dynamics", str(CONFIGS / "default.yaml"), "--out", str(tmp_path / "x")]) == 2
     assert "needs a 'dynamics' section" in capsys.readouterr().err
