@@ -9,8 +9,10 @@ with those listings in them, so a wrongly listed person is found as a "mate" at
 every pass, and exposure follows the score (scrutiny, fast lanes).
 
 Decisions are drawn from the calibrated model rather than searched: a run of
-26 weeks of 100,000 persons sees about 30 million captures, which the event-
-stream pipeline would take most of an hour to encode and search on two cores.
+26 weeks of 100,000 persons sees about 30 million captures, and the event-stream
+pipeline's streaming stage takes about 24 s per week of the default 100,000-person
+city on this project's two cores (README, Performance): over ten minutes for the
+captures alone, with 30 million decisions to write.
 A non-mated search (a person not on the gallery) alerts with the model's closed-
 form FPIR against the gallery's members, ``1 - prod over members of (1 - FMR)``
 (the formula `expected_fpir` uses, with FMR at the capture's conditions as the
