@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from riskclass import ALL, Scenario
 
@@ -412,7 +413,9 @@ def _risk_classes(
     scaled = StandardScaler().fit_transform(varying)
     k = min(classes, len(np.unique(scaled, axis=0)))
     mixture = GaussianMixture(n_components=k, random_state=seed % 2**32, reg_covar=1e-4)
-    label = mixture.fit_predict(scaled)
+    # One BLAS thread: the same classes on any machine.
+    with threadpool_limits(1, user_api="blas"):
+        label = mixture.fit_predict(scaled)
     net = positions["net"].to_numpy()
     means = np.array([net[label == c].mean() if (label == c).any() else np.inf for c in range(k)])
     rank = np.empty(k, dtype=np.int64)

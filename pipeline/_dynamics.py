@@ -49,6 +49,7 @@ from riskclass.synthetic import (
 )
 
 from ._pipeline import (
+    _one_blas_thread,
     deployment_cameras,
     enroll_templates,
     resolve_thresholds,
@@ -131,6 +132,9 @@ class DynamicsRun:
         The scenario (mechanisms applied), its calibrated model and the world's tables.
     """
 
+    # One BLAS thread, as in `Pipeline`: encoding's matrix products then round the
+    # same on any machine, and so do scores at the threshold.
+    @_one_blas_thread
     def __init__(
         self,
         *,
@@ -247,6 +251,7 @@ class DynamicsRun:
         fast_lane = score >= fast.score_at_least if fast is not None else np.zeros(len(score), bool)
         return watched, fast_lane
 
+    @_one_blas_thread
     def _period(self, period: int) -> PeriodResult:
         settings = self._settings
         first_day = period * settings.period_days

@@ -338,5 +338,10 @@ def test_the_command_prints_amplification_and_risk_classes(
     assert "3,000 persons over 2 periods (with feedback)" in printed
     assert "wrongly listed" in printed and "group=a" in printed and "risk classes" in printed
     assert (tmp_path / "run" / "report" / "index.html").is_file()
+    # Same config and seed, same bytes.
+    assert main(["dynamics", str(config), "--out", str(tmp_path / "again")]) == 0
+    for name in (STANDING, LISTINGS, PERIOD_OUTCOMES, "report/trajectories.csv",
+                 "report/risk_classes.csv", "report/index.html"):  # fmt: skip
+        assert (tmp_path / "run" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
     assert main(["dynamics", str(CONFIGS / "default.yaml"), "--out", str(tmp_path / "x")]) == 2
     assert "needs a 'dynamics' section" in capsys.readouterr().err
