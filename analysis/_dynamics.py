@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from riskclass import ALL, Scenario
 
@@ -43,15 +44,20 @@ TRAJECTORY_COLUMNS = (
     "mean_score",
     "below_creditworthy_share",
 )
+# Metrics whose disparity `analyze_dynamics` follows from the first period to the
+# last, and whether a higher value is worse: wrongly listed (a share of the group,
+# after the period), damages and benefits (per person, in the period).
+AMPLIFIED = {"wrongly_listed": True, "damages": True, "benefits": False}
 AMPLIFICATION_COLUMNS = (
+    "metric",
     "attribute",
     "value",
     "reference",
-    "first_share",
-    "first_reference_share",
+    "first",
+    "first_reference",
     "first_ratio",
-    "last_share",
-    "last_reference_share",
+    "last",
+    "last_reference",
     "last_ratio",
     "amplification",
     "ci_low",
@@ -84,9 +90,10 @@ class DynamicsTables:
 
     ``trajectories`` (`TRAJECTORY_COLUMNS`): per period and group, in-period
     damages and benefits and the standing after the period. ``amplification``
-    (`AMPLIFICATION_COLUMNS`): per attribute value against its reference, the
-    share wrongly listed after the first and the last period, their ratios, and
-    the last ratio over the first with a person-level bootstrap interval.
+    (`AMPLIFICATION_COLUMNS`): per metric of `AMPLIFIED` and attribute value
+    against its reference, the metric in the first and the last period, the
+    disparity ratios, and the last ratio over the first with a person-level
+    bootstrap interval.
     ``first_listing`` (`FIRST_LISTING_COLUMNS`), ``inequality``
     (`INEQUALITY_COLUMNS`: Gini of cumulative damages and benefits after each
     period), ``lorenz`` (final cumulative damages and benefits), ``domains``
@@ -145,8 +152,7 @@ def analyze_dynamics(
     damages = np.zeros(n)
     benefits = np.zeros(n)
     first_wrongful = np.full(n, -1)
-    wrongly_first = np.zeros(n)
-    wrongly_last = np.zeros(n)
+    first_last: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = {}
     score = np.full(n, settings.score.start)
     rows: list[tuple[object, ...]] = []
     inequality: list[tuple[int, float, float]] = []
@@ -166,10 +172,15 @@ def analyze_dynamics(
         benefits += period_benefits
         by_domain[-1, ids] += part["score"].to_numpy() < creditworthy
         first_wrongful[(first_wrongful < 0) & wrongly] = p
+        now = {
+            "wrongly_listed": wrongly.astype(np.float64),
+            "damages": period_damages,
+            "benefits": period_benefits,
+        }
         if p == 0:
-            wrongly_first = wrongly.astype(np.float64)
+            first_last = {metric: (now[metric], now[metric]) for metric in AMPLIFIED}
         if p == last_period:
-            wrongly_last = wrongly.astype(np.float64)
+            first_last = {metric: (first_last[metric][0], now[metric]) for metric in AMPLIFIED}
         rows.extend(
             _trajectory_rows(
                 p,
@@ -198,9 +209,7 @@ def analyze_dynamics(
     )
     return DynamicsTables(
         trajectories=pd.DataFrame(rows, columns=list(TRAJECTORY_COLUMNS)),
-        amplification=_amplification(
-            cells, np.column_stack([wrongly_first, wrongly_last]), scenario.report.reference, rng
-        ),
+        amplification=_amplification(cells, first_last, scenario.report.reference, rng),
         first_listing=_first_listing(cells, members, sizes, first_wrongful),
         inequality=pd.DataFrame(inequality, columns=list(INEQUALITY_COLUMNS)),
         lorenz=pd.concat(
@@ -275,56 +284,71 @@ def _single_attributes(cells: GroupCells) -> Iterable[tuple[str, npt.NDArray[np.
 
 def _amplification(
     cells: GroupCells,
-    wrongly: npt.NDArray[np.float64],
+    first_last: Mapping[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
     reference: Mapping[str, str],
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    """Each value's disparity in wrongful listing after the last period over the first.
+    """Each value's disparity after the last period over its disparity after the first.
 
-    The reference is ``report.reference``'s value, or the one least often wrongly
-    listed after the last period. Replicates reweigh persons (`cluster_bootstrap`),
-    so both ratios move together with the persons they share.
+    ``first_last``: per metric of `AMPLIFIED`, each person's value in the first and
+    the last period. A disparity is worst over best, as NIST reports them: the
+    value's rate over the reference's for burdens, the reference's over the
+    value's for benefits. The reference is ``report.reference``'s value, or the
+    best-off one after the last period. Replicates reweigh persons
+    (`cluster_bootstrap`), so both ratios move together with the persons they share.
     """
-    rates = cluster_bootstrap(wrongly, np.ones_like(wrongly), cells.profile, cells.cells, rng=rng)
-    point, replicates = rates.rate, rates.replicates
+    columns = [column for metric in AMPLIFIED for column in first_last[metric]]
+    numerators = np.column_stack(columns)
+    rates = cluster_bootstrap(
+        numerators, np.ones_like(numerators), cells.profile, cells.cells, rng=rng
+    )
     tail = (1.0 - CONFIDENCE) / 2.0
     rows = []
-    for attribute, index, values in _single_attributes(cells):
-        if attribute in reference:
-            ref = index[values.index(reference[attribute])]
-        else:
-            ref = index[np.argmin(point[index, 1])]
-        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            ratio = point[index] / point[ref]
-            replicated = replicates[:, index] / replicates[:, [ref]]
-            amplification = ratio[:, 1] / ratio[:, 0]
-            spread = replicated[:, :, 1] / replicated[:, :, 0]
-            low, high = np.nanquantile(spread, [tail, 1.0 - tail], axis=0, method="inverted_cdf")
-        # Without wrongful listings in both groups after the first period there is no
-        # first disparity to amplify.
-        estimable = np.isfinite(ratio[:, 0]) & (ratio[:, 0] > 0)
-        amplification = np.where(estimable, amplification, np.nan)
-        low, high = np.where(estimable, low, np.nan), np.where(estimable, high, np.nan)
-        for j, cell in enumerate(index):
-            if cell == ref:
-                continue
-            rows.append(
-                (
-                    attribute,
-                    values[j],
-                    cells.labels.at[ref, "value"],
-                    point[cell, 0],
-                    point[ref, 0],
-                    ratio[j, 0],
-                    point[cell, 1],
-                    point[ref, 1],
-                    ratio[j, 1],
-                    amplification[j],
-                    low[j],
-                    high[j],
+    for m, (metric, worse_high) in enumerate(AMPLIFIED.items()):
+        point = rates.rate[:, 2 * m : 2 * m + 2]
+        replicates = rates.replicates[:, :, 2 * m : 2 * m + 2]
+        for attribute, index, values in _single_attributes(cells):
+            if attribute in reference:
+                ref = index[values.index(reference[attribute])]
+            else:
+                last = point[index, 1]
+                ref = index[np.argmin(last) if worse_high else np.argmax(last)]
+            with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ratio = point[index] / point[ref]
+                replicated = replicates[:, index] / replicates[:, [ref]]
+                if not worse_high:
+                    ratio, replicated = 1.0 / ratio, 1.0 / replicated
+                amplification = ratio[:, 1] / ratio[:, 0]
+                spread = replicated[:, :, 1] / replicated[:, :, 0]
+                low, high = np.nanquantile(
+                    spread, [tail, 1.0 - tail], axis=0, method="inverted_cdf"
                 )
-            )
+            # Without the metric in both groups after the first period there is no
+            # first disparity to amplify.
+            estimable = np.isfinite(ratio[:, 0]) & (ratio[:, 0] > 0)
+            amplification = np.where(estimable, amplification, np.nan)
+            low, high = np.where(estimable, low, np.nan), np.where(estimable, high, np.nan)
+            for j, cell in enumerate(index):
+                if cell == ref:
+                    continue
+                rows.append(
+                    (
+                        metric,
+                        attribute,
+                        values[j],
+                        cells.labels.at[ref, "value"],
+                        point[cell, 0],
+                        point[ref, 0],
+                        ratio[j, 0],
+                        point[cell, 1],
+                        point[ref, 1],
+                        ratio[j, 1],
+                        amplification[j],
+                        low[j],
+                        high[j],
+                    )
+                )
     return pd.DataFrame(rows, columns=list(AMPLIFICATION_COLUMNS))
 
 
@@ -389,7 +413,9 @@ def _risk_classes(
     scaled = StandardScaler().fit_transform(varying)
     k = min(classes, len(np.unique(scaled, axis=0)))
     mixture = GaussianMixture(n_components=k, random_state=seed % 2**32, reg_covar=1e-4)
-    label = mixture.fit_predict(scaled)
+    # One BLAS thread: the same classes on any machine.
+    with threadpool_limits(1, user_api="blas"):
+        label = mixture.fit_predict(scaled)
     net = positions["net"].to_numpy()
     means = np.array([net[label == c].mean() if (label == c).any() else np.inf for c in range(k)])
     rank = np.empty(k, dtype=np.int64)

@@ -87,6 +87,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _run_scenario(args: argparse.Namespace) -> int:
     scenario, summary = _world(args, functools.partial(_run.run, cache=args.cache))
+    if scenario.dynamics is not None:
+        _say("note: run treats the days as one window; `riskclass dynamics` runs the periods")
     assert summary.calibration is not None and summary.per_group is not None
     _say(
         f"calibration: {calibration_summary(summary.calibration)}"
@@ -147,16 +149,17 @@ def _dynamics_command(args: argparse.Namespace) -> int:
     )
     tables = summary.dynamics
     view = _table(
-        "wrongly listed after the first and the last period (share of the group)",
-        ["group", "first", "last", "reference", "first ratio", "last ratio", "amplification"],
+        "disparity after the first and the last period, worst over best (wrongly listed: "
+        "share of the group; damages and benefits: per person in the period)",
+        ["metric", "group", "reference", "first ratio", "last ratio", "amplification"],
+        labels=3,
     )
     for row in records(tables.amplification):
         interval = f"{fmt(row.amplification)} [{fmt(row.ci_low)}, {fmt(row.ci_high)}]"
         view.add_row(
+            row.metric.replace("_", " "),
             group_label(row.attribute, row.value),
-            fmt(row.first_share),
-            fmt(row.last_share),
-            fmt(row.last_reference_share),
+            row.reference,
             fmt(row.first_ratio),
             fmt(row.last_ratio),
             interval,

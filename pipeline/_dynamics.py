@@ -9,8 +9,10 @@ with those listings in them, so a wrongly listed person is found as a "mate" at
 every pass, and exposure follows the score (scrutiny, fast lanes).
 
 Decisions are drawn from the calibrated model rather than searched: a run of
-26 weeks of 100,000 persons sees about 30 million captures, which the event-
-stream pipeline would take most of an hour to encode and search on two cores.
+26 weeks of 100,000 persons sees about 30 million captures, and the event-stream
+pipeline's streaming stage takes about 24 s per week of the default 100,000-person
+city on this project's two cores (README, Performance): over ten minutes for the
+captures alone, with 30 million decisions to write.
 A non-mated search (a person not on the gallery) alerts with the model's closed-
 form FPIR against the gallery's members, ``1 - prod over members of (1 - FMR)``
 (the formula `expected_fpir` uses, with FMR at the capture's conditions as the
@@ -47,6 +49,7 @@ from riskclass.synthetic import (
 )
 
 from ._pipeline import (
+    _one_blas_thread,
     deployment_cameras,
     enroll_templates,
     resolve_thresholds,
@@ -129,6 +132,9 @@ class DynamicsRun:
         The scenario (mechanisms applied), its calibrated model and the world's tables.
     """
 
+    # One BLAS thread, as in `Pipeline`: encoding's matrix products then round the
+    # same on any machine, and so do scores at the threshold.
+    @_one_blas_thread
     def __init__(
         self,
         *,
@@ -245,6 +251,7 @@ class DynamicsRun:
         fast_lane = score >= fast.score_at_least if fast is not None else np.zeros(len(score), bool)
         return watched, fast_lane
 
+    @_one_blas_thread
     def _period(self, period: int) -> PeriodResult:
         settings = self._settings
         first_day = period * settings.period_days

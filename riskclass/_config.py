@@ -1055,8 +1055,9 @@ class Escape(_Strict):
 class Dynamics(_Strict):
     """Risk positions over time: the run's days fall into periods of ``period_days``.
 
-    Each period's sightings and decisions are drawn as in a run; between periods,
-    outcomes update each person's standing. ``records``: per deployment name,
+    Each period's sightings are drawn as in a run and decided from the calibrated
+    model (see `riskclass.pipeline.DynamicsRun`); between periods, outcomes update
+    each person's standing. ``records``: per deployment name,
     per outcome (``true_alert`` and ``false_alert`` of 1:N searches, ``false_reject``
     and ``not_detected`` of gates),
     the probability that one such outcome makes a record (none by default).

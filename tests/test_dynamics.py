@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from riskclass import (
     GALLERIES,
@@ -21,7 +22,9 @@ from riskclass import (
     ConfigError,
     validate_config,
 )
-from riskclass.commands import run_dynamics
+from riskclass.commands import main, run_dynamics
+
+from .conftest import CONFIGS
 
 # A small city of two groups with equal error rates. Group a (a fifth) lives where
 # cameras are 12 times as dense; same-group impostors match ten times as often as
@@ -125,10 +128,11 @@ def test_feedback_amplifies_the_disparity_in_wrongful_listing_and_the_static_bas
     rows = {}
     for name, (_, summary) in runs.items():
         table = summary.dynamics.amplification
-        rows[name] = table[(table["attribute"] == "group") & (table["value"] == "a")].iloc[0]
+        mine = (table["metric"] == "wrongly_listed") & (table["attribute"] == "group")
+        rows[name] = table[mine & (table["value"] == "a")].iloc[0]
     feedback, static = rows["feedback"], rows["static"]
     # The same seed: the first period is the same city, before anything fed back.
-    assert feedback["first_share"] == static["first_share"] > 0
+    assert feedback["first"] == static["first"] > 0
     assert feedback["first_ratio"] == static["first_ratio"] > 1
     # The interval is a person-level bootstrap of both ratios together.
     assert feedback["ci_low"] > 1.0, feedback.to_dict()
@@ -142,6 +146,18 @@ def test_first_period_is_the_same_with_and_without_feedback(runs: dict[str, Any]
         for name, (directory, _) in runs.items()
     }
     pd.testing.assert_frame_equal(standing["feedback"], standing["static"])
+
+
+def test_the_run_writes_its_tables_and_page(runs: dict[str, Any]) -> None:
+    directory, summary = runs["feedback"]
+    written = pd.read_csv(directory / "report" / "amplification.csv")
+    pd.testing.assert_frame_equal(written, summary.dynamics.amplification, check_dtype=False)
+    page = (directory / "report" / "index.html").read_text()
+    assert "Amplification of the disparity in wrongful listing" in page
+    assert page.count("data:image/png;base64,") == 2  # trajectories by group, Lorenz
+    classes = pd.read_csv(directory / "report" / "risk_classes.csv")
+    assert classes["persons"].sum() == CITY["population"]["size"]
+    assert classes["mean_net"].is_monotonic_increasing
 
 
 def _replay(directory: Path, settings: dict[str, Any], feedback: bool) -> None:
@@ -309,3 +325,23 @@ def test_bad_dynamics_config_names_each_field() -> None:
         "dynamics.scrutiny.exposure_factor",
     ], caught.value.problems
     assert "whole number of periods" in caught.value.problems[0][1]
+
+
+def test_the_command_prints_amplification_and_risk_classes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "city.yaml"
+    small = {**CITY, "days": 14, "population": {**CITY["population"], "size": 3000}}
+    config.write_text(yaml.safe_dump(small, sort_keys=False))
+    assert main(["dynamics", str(config), "--out", str(tmp_path / "run")]) == 0
+    printed = capsys.readouterr().out
+    assert "3,000 persons over 2 periods (with feedback)" in printed
+    assert "wrongly listed" in printed and "group=a" in printed and "risk classes" in printed
+    assert (tmp_path / "run" / "report" / "index.html").is_file()
+    # Same config and seed, same bytes.
+    assert main(["dynamics", str(config), "--out", str(tmp_path / "again")]) == 0
+    for name in (STANDING, LISTINGS, PERIOD_OUTCOMES, "report/trajectories.csv",
+                 "report/risk_classes.csv", "report/index.html"):  # fmt: skip
+        assert (tmp_path / "run" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
+    assert main(["dynamics", str(CONFIGS / "default.yaml"), "--out", str(tmp_path / "x")]) == 2
+    assert "needs a 'dynamics' section" in capsys.readouterr().err
