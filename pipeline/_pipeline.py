@@ -264,6 +264,7 @@ class Pipeline:
         # Deployments that differ only in threshold see the same probes against the
         # same gallery: each chunk is searched once per (gallery, cameras).
         self._chunk_searches: dict[tuple[object, ...], Hits] = {}
+        self._finished = False
 
     def _enroll(self) -> npt.NDArray[np.float32]:
         """Everyone's enrollment (ID photo) template, taken under reference conditions."""
@@ -318,6 +319,8 @@ class Pipeline:
     @_one_blas_thread
     def process(self, events: pa.Table, chunk: int) -> ChunkResult:
         """Decisions of every deployment on one chunk of events, and their 1:N hits."""
+        if self._finished:
+            raise RuntimeError("Pipeline.process after finish: the identities are released")
         rng = rng_for(self._scenario.seed, Stream.CAPTURES, chunk)
         camera = events.column("camera_id").to_numpy()
         seen_by = [mask[camera] for mask in self._camera_masks]
@@ -380,8 +383,13 @@ class Pipeline:
         """Decisions of the investigations, which can only be made once every chunk is seen.
 
         One row per candidate capture returned to the reviewer; ``candidate_id`` is
-        the target, ``alert`` the reviewer's confirmation.
+        the target, ``alert`` the reviewer's confirmation. A finished pipeline takes
+        no more events: it lets go of every person's identity and enrollment
+        template (1 KB a person, 1 GB at a million) before the run adds up its
+        tallies.
         """
+        self._finished = True
+        self._identities = self._templates = np.empty((0, 0), dtype=np.float32)
         tables = [DECISION_SCHEMA.empty_table()]
         for index, search in self._investigations.items():
             deployment = self._deployments[index]
