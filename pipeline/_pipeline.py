@@ -366,6 +366,7 @@ class Pipeline:
         self._persons = persons
         # Batch probe photos are not camera events: their ids follow the last event's.
         self._next_event_id = 0
+        self._finished = False
 
     def _trajectory_search(self, index: int, deployment: Deployment) -> TrajectorySearch:
         settings = deployment.investigation_settings
@@ -383,6 +384,8 @@ class Pipeline:
     @_one_blas_thread
     def process(self, events: pa.Table, chunk: int) -> ChunkResult:
         """Decisions of every deployment on one chunk of events, and their 1:N hits."""
+        if self._finished:
+            raise RuntimeError("Pipeline.process after finish: the identities are released")
         rng = rng_for(self._scenario.seed, Stream.CAPTURES, chunk)
         camera = events.column("camera_id").to_numpy()
         all_ids = events.column("event_id").to_numpy()
@@ -481,6 +484,11 @@ class Pipeline:
                 event_ids = self._next_event_id + start + np.arange(len(person), dtype=np.int64)
                 yield self._batch_chunk(indices, person, event_ids, draws, rng)
             self._next_event_id += len(persons)
+        # A finished pipeline takes no more events: it lets go of every person's identity
+        # and enrollment template (1 KB a person, 1 GB at a million) before the run adds
+        # up its tallies.
+        self._finished = True
+        self._identities = self._templates = np.empty((0, 0), dtype=np.float32)
 
     @_one_blas_thread
     def _batch_chunk(
