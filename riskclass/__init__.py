@@ -53,6 +53,7 @@ _LAZY = {
         "Matching",
         "ReferenceConditions",
         "Scenario",
+        "VideoLight",
         "VideoSettings",
     ),
     "_loading": ("load_config", "validate_config"),
@@ -99,6 +100,7 @@ if TYPE_CHECKING:
         Matching,
         ReferenceConditions,
         Scenario,
+        VideoLight,
         VideoSettings,
     )
     from ._loading import load_config, validate_config
@@ -169,6 +171,7 @@ __all__ = [
     "RiskclassError",
     "Scenario",
     "Stream",
+    "VideoLight",
     "VideoSettings",
     "atomic_output_dir",
     "category_array",
