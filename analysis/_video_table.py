@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 
 from riskclass import ALL
 
-from ._bootstrap import CLUSTER_REPLICATES, wilson_interval
+from ._bootstrap import CLUSTER_REPLICATES, CONFIDENCE, wilson_interval
 from ._cells import group_cells
 from ._metrics import DISPARITY_COLUMNS, Metric, rates_by_group
 from ._significance import RatioEvidence, adjust_ratios, reference_groups
@@ -137,9 +138,7 @@ def stratified_disparities(
     detections = detections.assign(face=detections.groupby(["video", "person_id"]).ngroup())
     lights = list(dict.fromkeys(detections["lighting"]))
     faces = detections.drop_duplicates("face").sort_values("face").reset_index(drop=True)
-    weights = np.vstack(
-        [np.ones(len(faces)), rng.poisson(1.0, (replicates, len(faces))).astype(np.float64)]
-    )
+    weights = _face_weights(len(faces), rng, replicates)
     frames = np.bincount(detections["face"], minlength=len(faces)).astype(np.float64)
     light = faces["lighting"].map({name: i for i, name in enumerate(lights)}).to_numpy()
     references = reference_groups(
@@ -166,6 +165,11 @@ def stratified_disparities(
             evidence += [tested for _, tested in found]
     table = pd.DataFrame(rows, columns=list(DISPARITY_COLUMNS[: DISPARITY_COLUMNS.index("ci_low")]))
     return adjust_ratios(table, evidence)[list(DISPARITY_COLUMNS)]
+
+
+def _face_weights(faces: int, rng: np.random.Generator, replicates: int) -> npt.NDArray[np.float64]:
+    """Bootstrap weights of faces: ones (the point estimate), then Poisson(1) per replicate."""
+    return np.vstack([np.ones(faces), rng.poisson(1.0, (replicates, faces)).astype(np.float64)])
 
 
 def _pooled_rows(
@@ -215,3 +219,161 @@ def _pooled_rows(
         )
         rows.append((row, evidence))
     return rows
+
+
+CONDITION_COLUMNS = (
+    "detector",
+    "factor",
+    "bin",
+    "attribute",
+    "value",
+    "n",
+    "count",
+    "rate",
+    "ci_low",
+    "ci_high",
+)
+# Bins of the conditions that decide whether a detector finds a face: its height
+# in pixels and how far it is turned from the camera (absolute yaw, degrees).
+FACE_PX_BINS = (0, 40, 60, 80, 100, 10_000)
+YAW_BINS = (0, 15, 30, 45, 60, 180)
+
+
+def condition_bins(detections: pd.DataFrame) -> pd.DataFrame:
+    """``face_px_bin`` and ``yaw_bin`` labels (such as ``40-60`` and ``60+``) of each
+    face-frame of rendered video, as `detection_by_condition` cuts them."""
+
+    def cut(values: pd.Series, edges: Sequence[int]) -> pd.Series:
+        labels = [f"{lo}-{hi}" for lo, hi in itertools.pairwise(edges)]
+        labels.append(f"{edges[-2]}+")
+        return pd.cut(values, list(edges), labels=labels, right=False).astype(str)
+
+    return detections.assign(
+        face_px_bin=cut(detections["face_px"], FACE_PX_BINS),
+        yaw_bin=cut(detections["yaw_deg"].abs(), YAW_BINS),
+    )
+
+
+def detection_by_condition(detections: pd.DataFrame, *, attributes: Sequence[str]) -> pd.DataFrame:
+    """Detection rate per detector and group against face size, pose and light.
+
+    Factors: ``face_px`` (face height, bins `FACE_PX_BINS`), ``yaw`` (absolute
+    yaw, bins `YAW_BINS`) and ``lighting``; each cut by ``all``, every attribute
+    value and ``skin_reflectance``. ``n`` face-frames, ``count`` found, Wilson
+    intervals; frames of one face are correlated, so the intervals are optimistic.
+    """
+    binned = condition_bins(detections).assign(everyone=ALL)
+    factors = {"face_px": "face_px_bin", "yaw": "yaw_bin", "lighting": "lighting"}
+    rows = []
+    for detector in [c for c in DETECTORS if c in detections.columns]:
+        for factor, column in factors.items():
+            for attribute in ["everyone", *attributes, "skin_reflectance"]:
+                grouped = binned.groupby([column, attribute], sort=True)[detector]
+                for (level, value), hits in grouped:
+                    n, count = len(hits), int(hits.sum())
+                    low, high = wilson_interval(count, n)
+                    label = ALL if attribute == "everyone" else attribute
+                    rows.append(
+                        (detector, factor, level, label, str(value), n, count, count / n, low, high)
+                    )
+    return pd.DataFrame(rows, columns=list(CONDITION_COLUMNS))
+
+
+STANDARDISED_COLUMNS = (
+    "detector",
+    "attribute",
+    "value",
+    "reference",
+    "n",
+    "crude_rate",
+    "reference_crude_rate",
+    "standardised_rate",
+    "reference_standardised_rate",
+    "share_remaining",
+    "ci_low",
+    "ci_high",
+)
+
+
+def standardised_disparities(
+    detections: pd.DataFrame,
+    *,
+    attributes: Sequence[str],
+    reference: Mapping[str, str],
+    rng: np.random.Generator,
+    replicates: int = CLUSTER_REPLICATES,
+) -> pd.DataFrame:
+    """How much of each group's excess miss rate remains once face size, pose and
+    light are the same for every group (direct standardisation).
+
+    Strata are lighting x face-size bin x yaw bin (`condition_bins`). A group's
+    standardised miss rate weights its per-stratum miss rates by the share of all
+    face-frames (every group together) in that stratum, over the strata where both
+    it and the reference have faces. ``share_remaining`` = (standardised rate -
+    reference's) / (crude rate - reference's): 1 when size, pose and light explain
+    none of the gap, 0 when they explain all of it. The reference is
+    ``reference[attribute]``, else the value with the lowest crude miss rate.
+    Rates are missed face-frames per face-frame. Intervals: a bootstrap over faces
+    (Poisson weights), as `stratified_disparities`.
+    """
+    binned = condition_bins(detections)
+    face = binned.groupby(["video", "person_id"]).ngroup().to_numpy()
+    stratum = binned.groupby(["lighting", "face_px_bin", "yaw_bin"]).ngroup().to_numpy()
+    n_faces, n_strata = int(face.max()) + 1, int(stratum.max()) + 1
+    faces = binned.assign(face=face).drop_duplicates("face").sort_values("face")
+    cell = face * n_strata + stratum
+    frames = np.bincount(cell, minlength=n_faces * n_strata).reshape(n_faces, n_strata)
+    weights = _face_weights(n_faces, rng, replicates)
+    tail = (1.0 - CONFIDENCE) / 2.0
+    rows = []
+    for detector in [c for c in DETECTORS if c in detections.columns]:
+        missed = np.bincount(
+            cell, weights=~binned[detector].astype(bool), minlength=n_faces * n_strata
+        ).reshape(n_faces, n_strata)
+        for attribute in [*attributes, "skin_reflectance"]:
+            labels = faces[attribute].astype(str).to_numpy()
+            values = sorted(set(labels))
+            member = (labels[:, None] == np.array(values)[None, :]).astype(np.float64)
+            n = np.einsum("bf,fs,fv->bvs", weights, frames, member)
+            a = np.einsum("bf,fs,fv->bvs", weights, missed, member)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                crude = a.sum(-1) / n.sum(-1)
+                rate = a / n
+            if attribute in reference:
+                ref = values.index(reference[attribute])
+            else:
+                ref = int(np.nanargmin(crude[0]))
+            pooled = n.sum(axis=1)  # (replicates + 1, strata)
+            for g, value in enumerate(values):
+                if g == ref:
+                    continue
+                common = (n[:, g] > 0) & (n[:, ref] > 0)
+                share = np.where(common, pooled, 0.0)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    share /= share.sum(-1, keepdims=True)
+                    standard = np.nansum(share * np.nan_to_num(rate[:, g]), -1)
+                    standard_ref = np.nansum(share * np.nan_to_num(rate[:, ref]), -1)
+                    remaining = (standard - standard_ref) / (crude[:, g] - crude[:, ref])
+                replicated = remaining[1:][np.isfinite(remaining[1:])]
+                low, high = (
+                    np.quantile(replicated, [tail, 1.0 - tail], method="inverted_cdf")
+                    if np.isfinite(remaining[0]) and len(replicated)
+                    else (np.nan, np.nan)
+                )
+                rows.append(
+                    (
+                        detector,
+                        attribute,
+                        value,
+                        values[ref],
+                        int(n[0, g].sum()),
+                        crude[0, g],
+                        crude[0, ref],
+                        standard[0],
+                        standard_ref[0],
+                        remaining[0],
+                        low,
+                        high,
+                    )
+                )
+    return pd.DataFrame(rows, columns=list(STANDARDISED_COLUMNS))

@@ -51,12 +51,14 @@ from riskclass.analysis import (
     count_run,
     counted_deployments,
     det_points,
+    detection_by_condition,
     group_cells,
     group_metrics,
     impostor_heatmap,
     impostor_rates,
     person_burden,
     report,
+    standardised_disparities,
     stratified_disparities,
     video_group_metrics,
 )
@@ -243,10 +245,18 @@ def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float)
         rng=rng_for(scenario.seed, Stream.REPORT, 4),
         listed=scenario.population.values_by_attribute,
     )
+    attributes = list(scenario.population.attributes)
     tables = {
         "metrics": metrics,
         "disparities": disparities,
         "stratified_disparities": stratified,
+        "detection_by_condition": detection_by_condition(detections, attributes=attributes),
+        "standardised_disparities": standardised_disparities(
+            detections,
+            attributes=attributes,
+            reference=scenario.report.reference,
+            rng=rng_for(scenario.seed, Stream.REPORT, 6),
+        ),
         "video_per_group": pd.read_csv(results / "video_per_group.csv"),
     }
     summary = report.video_summary(metrics, disparities, stratified)

@@ -192,19 +192,14 @@ def run_on_video(
             ]
             hog_pairs = _pair(hog, gt_boxes, MATCH_IOU)
             haar_pairs = _pair(haar_boxes, gt_boxes, MATCH_IOU)
-            for ti, row in enumerate(gt.itertuples(index=False)):
-                detections.append(
-                    (
-                        video.name,
-                        row.lighting,
-                        row.light,
-                        index,
-                        row.person_id,
-                        row.face_px,
-                        ti in hog_pairs,
-                        ti in haar_pairs,
-                    )
+            detections.append(
+                gt.drop(columns=["top", "right", "bottom", "left"]).assign(
+                    **{
+                        detector: [ti in hog_pairs for ti in range(len(gt))],
+                        "haar": [ti in haar_pairs for ti in range(len(gt))],
+                    }
                 )
+            )
             owner = {di: int(gt["person_id"].iloc[ti]) for ti, di in hog_pairs.items()}
             open_tracks, done = _extend_tracks(open_tracks, hog, owner, index, frame)
             finished += done
@@ -213,10 +208,8 @@ def run_on_video(
             tracks.append(_decide(video.name, expected, track, enrolled_ids, enrolled, tolerance))
         if progress is not None:
             progress("video", number, len(videos))
-    detection_frame = pd.DataFrame(
-        detections,
-        columns=["video", "lighting", "light", "frame", "person_id", "face_px", detector, "haar"],
-    )
+    # Every ground-truth column but the box (light, face size, pose, ...) stays.
+    detection_frame = pd.concat(detections, ignore_index=True)
     track_frame = pd.DataFrame(
         tracks,
         columns=[

@@ -57,6 +57,7 @@ _LAZY = {
         "Matching",
         "ReferenceConditions",
         "Scenario",
+        "VideoLight",
         "VideoSettings",
     ),
     "_loading": ("load_config", "validate_config"),
@@ -115,6 +116,7 @@ if TYPE_CHECKING:
         Matching,
         ReferenceConditions,
         Scenario,
+        VideoLight,
         VideoSettings,
     )
     from ._loading import load_config, validate_config
@@ -201,6 +203,7 @@ __all__ = [
     "RiskclassError",
     "Scenario",
     "Stream",
+    "VideoLight",
     "VideoSettings",
     "atomic_output_dir",
     "category_array",

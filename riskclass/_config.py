@@ -1128,28 +1128,75 @@ class Matching(_Strict):
         return self
 
 
+class VideoLight(_Strict):
+    """One lighting condition of rendered video.
+
+    ``level``: light relative to daylight (1), which the camera's exposure and gain
+    make up for as far as they can; ``elevation_deg`` and ``azimuth_deg``: where
+    the main light is (azimuth 0: behind the camera, lighting faces that walk
+    towards it; 90: from the right); ``temperature_k``: its colour temperature;
+    ``ambient``: the share of light that comes from everywhere (sky, walls), which
+    shadows keep. A bare number is a level with the other defaults.
+    """
+
+    level: Annotated[float, Field(gt=0.0, le=1.0)]
+    elevation_deg: Annotated[float, Field(ge=-10.0, le=90.0)] = 45.0
+    azimuth_deg: Annotated[float, Field(ge=-180.0, le=180.0)] = 0.0
+    temperature_k: Annotated[float, Field(ge=1500.0, le=15000.0)] = 5500.0
+    ambient: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
+
+    @model_validator(mode="before")
+    @classmethod
+    def _level_alone(cls, data: Any) -> Any:
+        if isinstance(data, int | float) and not isinstance(data, bool):
+            return {"level": data}
+        return data
+
+
+SceneType = Literal["street", "station", "gate"]
+
+
+def _every_scene_type() -> list[SceneType]:
+    return ["street", "station", "gate"]
+
+
 class VideoSettings(_Strict):
     """Rendered video for `riskclass video render` and `riskclass video run`.
 
     ``persons`` identities are drawn from the population and rendered with their
-    group's ``skin_reflectance`` (a group table; share of light the skin returns).
-    Each of ``lighting`` (name: light level, 1 = daylight) gets
-    ``scenes_per_lighting`` clips of ``frames`` frames in which ``lanes`` people
-    walk across the view at once, faces ``face_px`` (low, high) pixels tall.
-    ``sensor_noise`` is the camera's read noise in grey levels, amplified by its
-    gain in dim light. ``tolerance`` is face_recognition's match distance;
-    ``detector`` its face detector (``hog``, or ``cnn``: dlib's CNN, slow on a CPU).
-    Bounds, for render and detection time: 1,000 persons, 10 lighting conditions,
-    100 scenes of 10,000 frames each, 120 fps, frames up to 3840 x 2160 (4K), faces
-    up to 2,160 pixels, noise up to 255 grey levels, tolerance up to 2 (the
-    largest distance of unit encodings).
+    group's ``skin_reflectance`` (a group table; the share of light the skin
+    returns, as luminance) and, per group, the chance of wearing a ``cap``, a
+    ``mask`` or ``glasses``. Each of ``lighting`` (name: a `VideoLight`, or just its
+    level) gets ``scenes_per_lighting`` clips of ``frames`` frames, in scene types
+    taken in turn from ``scene_types``, in which ``lanes`` people walk towards
+    the camera, each in a direction up to ``max_heading_deg`` off straight at it
+    and turning their head by ``head_turn_deg`` (standard deviation) around it;
+    their faces are ``face_px`` (low, high) pixels tall over the range of
+    distances they are placed at. The camera hangs ``camera_height_m`` up, tilted
+    down by ``camera_tilt_deg``, with a horizontal field of view of ``fov_deg``;
+    in dim light it exposes longer (more motion blur) and then raises its gain up
+    to ``max_gain`` (more noise); ``sensor_noise`` is its read noise in grey
+    levels; frames are compressed as JPEG at ``jpeg_quality`` before the MP4
+    codec. ``tolerance`` is face_recognition's match distance; ``detector`` its
+    face detector (``hog``, or ``cnn``: dlib's CNN, slow on a CPU). Bounds, for
+    render and detection time: 1,000 persons, 10 lighting conditions, 100 scenes
+    of 10,000 frames each, 120 fps, frames up to 3840 x 2160 (4K), faces up to
+    2,160 pixels, noise up to 255 grey levels, tolerance up to 2 (the largest
+    distance of unit encodings).
     """
 
     persons: Annotated[int, Field(gt=0, le=1000)] = 24
-    lighting: Annotated[
-        dict[str, Annotated[float, Field(gt=0.0, le=1.0)]], Field(max_length=10)
-    ] = Field(default_factory=lambda: {"day": 1.0, "dusk": 0.45, "night": 0.22})
+    lighting: Annotated[dict[str, VideoLight], Field(max_length=10)] = Field(
+        default_factory=lambda: {
+            "day": VideoLight(level=1.0),
+            "dusk": VideoLight(level=0.1, elevation_deg=8.0, temperature_k=3500.0),
+            "night": VideoLight(level=0.02, elevation_deg=70.0, temperature_k=2700.0, ambient=0.15),
+        }
+    )
     scenes_per_lighting: Annotated[int, Field(gt=0, le=100)] = 2
+    scene_types: Annotated[list[SceneType], Field(min_length=1, max_length=12)] = Field(
+        default_factory=_every_scene_type
+    )
     frames: Annotated[int, Field(gt=0, le=10_000)] = 24
     fps: Annotated[int, Field(gt=0, le=120)] = 8
     width: Annotated[int, Field(ge=160, le=3840)] = 640
@@ -1157,13 +1204,29 @@ class VideoSettings(_Strict):
     lanes: Annotated[int, Field(gt=0, le=6)] = 3
     face_px: Annotated[
         list[Annotated[int, Field(ge=16, le=2160)]], Field(min_length=2, max_length=2)
-    ] = Field(default_factory=lambda: [50, 120])
+    ] = Field(default_factory=lambda: [40, 110])
+    max_heading_deg: Annotated[float, Field(ge=0.0, le=80.0)] = 45.0
+    head_turn_deg: Annotated[float, Field(ge=0.0, le=45.0)] = 10.0
+    camera_height_m: Annotated[float, Field(ge=1.0, le=10.0)] = 1.7
+    camera_tilt_deg: Annotated[float, Field(ge=0.0, le=60.0)] = 2.0
+    fov_deg: Annotated[float, Field(ge=10.0, le=120.0)] = 30.0
+    max_gain: Annotated[float, Field(ge=1.0, le=64.0)] = 8.0
     sensor_noise: Annotated[float, Field(ge=0.0, le=255.0)] = 3.0
+    jpeg_quality: Annotated[int, Field(ge=1, le=100)] = 70
     skin_reflectance: dict[str, Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
-        default_factory=lambda: {DEFAULT_KEY: 0.6}
+        default_factory=lambda: {DEFAULT_KEY: 0.3}
     )
+    cap: dict[str, Share] = Field(default_factory=lambda: {DEFAULT_KEY: 0.1})
+    mask: dict[str, Share] = Field(default_factory=lambda: {DEFAULT_KEY: 0.05})
+    glasses: dict[str, Share] = Field(default_factory=lambda: {DEFAULT_KEY: 0.15})
     tolerance: Annotated[float, Field(gt=0.0, le=2.0)] = 0.6
     detector: Literal["hog", "cnn"] = "hog"
+
+    @model_validator(mode="after")
+    def _face_px_ordered(self) -> VideoSettings:
+        if self.face_px[0] > self.face_px[1]:
+            raise ValueError("face_px is (low, high): the first must not exceed the second")
+        return self
 
 
 _SWEEP_OFFSETS = (-0.04, -0.02, 0.0, 0.04)
@@ -1301,9 +1364,8 @@ class Scenario(_Strict):
                     f"deployments.{i}.batch.camera_kind",
                     f"unknown camera kind; camera_kinds are {sorted(self.camera_kinds)}",
                 )
-        yield from _group_table_problems(
-            "video.skin_reflectance", self.video.skin_reflectance, values
-        )
+        for name in ("skin_reflectance", "cap", "mask", "glasses"):
+            yield from _group_table_problems(f"video.{name}", getattr(self.video, name), values)
         consequences = sorted(
             {c for d in self.deployments for c in d.outcome_consequences.values()}
         )

@@ -24,21 +24,26 @@ from ._scores import GroupShape, genuine_fnmr, pair_fmr
 
 # Drawn faces and video need OpenCV: loaded on first use, not by event-stream runs.
 _LAZY = {
-    "_faces": ("FaceParams", "background", "draw_face", "expose"),
-    "_video": ("VideoSummary", "render_video"),
+    "_faces": ("FaceParams", "HeadModel", "head_model", "render_head", "rotation", "shadow_map"),
+    "_scene": ("SCENE_TYPES", "Camera", "colour_of_temperature", "make_light", "record"),
+    "_video": ("GROUND_TRUTH", "VideoSummary", "render_video"),
 }
 
 if TYPE_CHECKING:
-    from ._faces import FaceParams, background, draw_face, expose
-    from ._video import VideoSummary, render_video
+    from ._faces import FaceParams, HeadModel, head_model, render_head, rotation, shadow_map
+    from ._scene import SCENE_TYPES, Camera, colour_of_temperature, make_light, record
+    from ._video import GROUND_TRUTH, VideoSummary, render_video
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = [
     "DIMENSIONS",
     "EVENT_SCHEMA",
+    "GROUND_TRUTH",
+    "SCENE_TYPES",
     "WORSE",
     "WORSE_CONDITIONS",
+    "Camera",
     "ConditionDraws",
     "Conditions",
     "EmbeddingModel",
@@ -46,19 +51,24 @@ __all__ = [
     "Exposure",
     "FaceParams",
     "GroupShape",
+    "HeadModel",
     "RateCount",
     "VideoSummary",
-    "background",
     "calibrate",
+    "colour_of_temperature",
     "condition_deficits",
     "cross_group_target",
-    "draw_face",
-    "expose",
     "generate_population",
     "genuine_fnmr",
+    "head_model",
+    "make_light",
     "measure_rates",
     "pair_fmr",
     "place_cameras",
+    "record",
+    "render_head",
     "render_video",
+    "rotation",
+    "shadow_map",
     "weighted_deficit",
 ]

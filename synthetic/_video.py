@@ -1,44 +1,95 @@
-"""Rendered camera scenes: people walking past a camera, with ground truth per frame.
+"""Rendered camera scenes: people walking towards a camera, with ground truth per frame.
 
 `render_video` writes, into a directory, one MP4 per scene, ``ground_truth.csv``
-(one row per visible face and frame), ``persons.csv`` (who was rendered, their
-attributes and skin reflectance), ``faces.json`` (each identity's face
-parameters) and one enrollment portrait per person under good light.
+(one row per visible face and frame: its box, height in pixels, the head's yaw,
+pitch and roll as the camera sees it, distance, the share of the face not hidden
+by someone nearer, and the scene's light), ``persons.csv`` (who was rendered,
+their attributes, skin reflectance and what they wear), ``faces.json`` (each
+identity's head parameters) and one enrollment portrait per person (frontal,
+even light, no cap or mask).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
 
-from riskclass import DataError, Scenario, Stream, VideoSettings, resolve_by_group, rng_for
+from riskclass import (
+    DataError,
+    Scenario,
+    Stream,
+    VideoLight,
+    VideoSettings,
+    resolve_by_group,
+    rng_for,
+)
 
-from ._faces import FaceParams, background, draw_face, expose
+from ._faces import F32, FaceParams, Light, head_model, render_head, rotation, spacing_step
 from ._population import generate_population
+from ._scene import (
+    Body,
+    Camera,
+    Layer,
+    NoiseBank,
+    background,
+    composite,
+    draw_body,
+    exposure,
+    make_light,
+    motion_blur,
+    record,
+    stack,
+)
 
 GROUND_TRUTH = "ground_truth.csv"
 PERSONS = "persons.csv"
 FACES = "faces.json"
 ENROLL_DIR = "enroll"
 SCENES_DIR = "scenes"
+TRUTH_COLUMNS = (
+    "video",
+    "scene",
+    "lighting",
+    "light",
+    "frame",
+    "person_id",
+    "top",
+    "right",
+    "bottom",
+    "left",
+    "face_px",
+    "yaw_deg",
+    "pitch_deg",
+    "roll_deg",
+    "distance_m",
+    "visible",
+)
+_DEFAULT_REFLECTANCE = 0.3
 _PORTRAIT_PX = 400
-_DEFAULT_REFLECTANCE = 0.6
 _PORTRAIT_FACE_PX = 170
 _PORTRAIT_NOISE = 1.0
+_PORTRAIT_BACKDROP = 0.55
+_PORTRAIT_QUALITY = 95
 _FOURCC = "mp4v"
-# Motion blur in pixels per pixel of motion per frame, at full light; exposure
-# time (and so blur) grows as light falls.
-_BLUR_PER_MOTION = 0.04
+# Walkers: head-centre height (metres, mean and sd), speed (m/s), how long a
+# head turn lasts (seconds) and steps per second (the head bobs with each).
+_HEAD_HEIGHT = (1.58, 0.07)
+_SPEED = (1.0, 1.5)
+_TURN_SECONDS = 0.6
+_STEP_HZ = 1.8
+# A face counts as present when at least this share of it is not hidden.
+_MIN_VISIBLE = 0.5
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class VideoSummary:
     """What `render_video` wrote."""
 
@@ -64,15 +115,26 @@ def render_video(
         rng.choice(len(population), size=min(settings.persons, len(population)), replace=False)
     )
     persons = population.iloc[chosen].reset_index(drop=True)
-    reflectance = np.array(
-        resolve_by_group(settings.skin_reflectance, persons, default=_DEFAULT_REFLECTANCE)
-    )
+    reflectance = resolve_by_group(settings.skin_reflectance, persons, default=_DEFAULT_REFLECTANCE)
+    wear = {
+        name: resolve_by_group(getattr(settings, name), persons, default=0.0)
+        for name in ("cap", "mask", "glasses")
+    }
     faces = {
-        int(pid): FaceParams.sample(rng_for(scenario.seed, Stream.VIDEO, 1, int(pid)), float(r))
-        for pid, r in zip(persons["person_id"], reflectance, strict=True)
+        int(pid): FaceParams.sample(
+            rng_for(scenario.seed, Stream.VIDEO, 1, int(pid)),
+            float(reflectance[i]),
+            cap=wear["cap"][i],
+            mask=wear["mask"][i],
+            glasses=wear["glasses"][i],
+        )
+        for i, pid in enumerate(persons["person_id"])
     }
     attributes = list(scenario.population.attributes)
-    table = persons[["person_id", *attributes]].assign(skin_reflectance=reflectance)
+    table = persons[["person_id", *attributes]].assign(
+        skin_reflectance=reflectance,
+        **{name: [getattr(faces[int(p)], name) for p in persons["person_id"]] for name in wear},
+    )
     table.to_csv(out / PERSONS, index=False)
     (out / FACES).write_text(
         json.dumps({str(k): v.as_dict() for k, v in faces.items()}, indent=1), encoding="utf-8"
@@ -83,6 +145,13 @@ def render_video(
             out / ENROLL_DIR / f"{pid}.png", face, rng_for(scenario.seed, Stream.VIDEO, 2, pid)
         )
     (out / SCENES_DIR).mkdir()
+    camera = Camera.looking(
+        settings.width,
+        settings.height,
+        settings.fov_deg,
+        settings.camera_height_m,
+        settings.camera_tilt_deg,
+    )
     rows: list[tuple[object, ...]] = []
     total = len(settings.lighting) * settings.scenes_per_lighting
     ids = np.array(sorted(faces))
@@ -90,103 +159,239 @@ def render_video(
     for lighting, light in settings.lighting.items():
         for _ in range(settings.scenes_per_lighting):
             scene_rng = rng_for(scenario.seed, Stream.VIDEO, 3, scene_index)
+            kind = settings.scene_types[scene_index % len(settings.scene_types)]
             name = f"{scene_index:03d}_{lighting}.mp4"
             walkers = scene_rng.choice(ids, size=min(settings.lanes, len(ids)), replace=False)
             rows += _render_scene(
                 out / SCENES_DIR / name,
                 settings,
-                light,
-                lighting,
-                [faces[int(w)] for w in walkers],
-                walkers,
+                camera,
+                (lighting, light),
+                kind,
+                [(int(w), faces[int(w)]) for w in walkers],
                 scene_rng,
             )
             scene_index += 1
             if progress is not None:
                 progress("render", scene_index, total)
-    truth = pd.DataFrame(
-        rows,
-        columns=[
-            "video",
-            "lighting",
-            "light",
-            "frame",
-            "person_id",
-            "top",
-            "right",
-            "bottom",
-            "left",
-            "face_px",
-        ],
-    )
+    truth = pd.DataFrame(rows, columns=list(TRUTH_COLUMNS))
     truth.to_csv(out / GROUND_TRUTH, index=False)
     return VideoSummary(
         total, total * settings.frames, len(truth), len(faces), time.perf_counter() - started
     )
 
 
+def scene_light(light: VideoLight) -> Light:
+    """The renderer's light for a configured lighting condition."""
+    return make_light(
+        light.level, light.elevation_deg, light.azimuth_deg, light.temperature_k, light.ambient
+    )
+
+
 def _write_portrait(path: Path, face: FaceParams, rng: np.random.Generator) -> None:
-    """An ID photo: frontal, large, evenly lit, on a plain light background."""
-    scene = np.full((_PORTRAIT_PX, _PORTRAIT_PX, 3), 215.0, np.float32)
-    draw_face(scene, face, (_PORTRAIT_PX // 2, _PORTRAIT_PX // 2), _PORTRAIT_FACE_PX)
-    if not cv2.imwrite(str(path), expose(scene, 1.0, rng, noise=_PORTRAIT_NOISE)):
+    """An ID photo: frontal, large, evenly lit, on a plain light backdrop, no cap or mask."""
+    face = dataclasses.replace(face, cap=False, mask=False)
+    camera = Camera.looking(_PORTRAIT_PX, _PORTRAIT_PX, 30.0, _HEAD_HEIGHT[0], 0.0)
+    distance = camera.focal * face.box_height_m / _PORTRAIT_FACE_PX
+    light = make_light(1.0, 20.0, 0.0, 5500.0, 0.5)
+    head = np.array([0.0, _HEAD_HEIGHT[0], distance], np.float32)
+    frame = np.empty((_PORTRAIT_PX, _PORTRAIT_PX, 3), np.float32)
+    frame[:] = _PORTRAIT_BACKDROP * light.colour
+    turn = rotation(math.pi, 0.0, 0.0)
+    _draw_walker(frame, face, Body(head, math.pi, turn), camera, light, (0.0, 0.0))
+    noise = NoiseBank((_PORTRAIT_PX, _PORTRAIT_PX), rng, fields=1).draw(rng)
+    image = record(
+        frame, 1.0, noise, read_noise=_PORTRAIT_NOISE, max_gain=1.0, quality=_PORTRAIT_QUALITY
+    )
+    if not cv2.imwrite(str(path), image):
         raise DataError(f"{path}: could not write the enrollment portrait")
+
+
+def _draw_walker(
+    frame: F32,
+    face: FaceParams,
+    body: Body,
+    camera: Camera,
+    light: Light,
+    motion: tuple[float, float],
+) -> tuple[tuple[int, int, int, int] | None, np.ndarray, np.ndarray]:
+    """Body and head, smeared by ``motion``, over ``frame``: the face box (or
+    ``None``), the flat frame indices of the face's pixels, and where the walker
+    covers the frame."""
+    depth = float(camera.project(body.head[None])[2][0])
+    model = head_model(face, spacing_step(camera.focal / max(depth, 0.1)))
+    height, width = frame.shape[:2]
+    head = render_head(
+        model, body.turn, body.head, light, camera.project, camera.eye, (height, width)
+    )
+    layers = [layer for layer in (draw_body(face, body, camera, light),) if layer is not None]
+    box, face_pixels = None, np.zeros(0, np.intp)
+    if head is not None:
+        layers.append(Layer(head.top, head.left, head.rgba))
+        box = head.box
+        ys, xs = np.nonzero(head.face_mask)
+        ys, xs = ys + head.top, xs + head.left
+        inside = (ys >= 0) & (ys < height) & (xs >= 0) & (xs < width)
+        face_pixels = ys[inside] * width + xs[inside]
+    if not layers:
+        return None, face_pixels, np.zeros((height, width), bool)
+    walker = motion_blur(stack(layers), motion)
+    covered = composite(frame, walker.top, walker.left, walker.rgba)
+    return box, face_pixels, covered
+
+
+@dataclasses.dataclass(frozen=True)
+class _Walk:
+    """One walker's path through a scene."""
+
+    person_id: int
+    face: FaceParams
+    middle: F32  # ground position (x, z) halfway through the clip
+    velocity: F32  # (x, z) metres per second
+    head_height: float
+    step_phase: float
+    turns: F32  # (frames, 3): head yaw, pitch, roll around the body's (radians)
+
+
+def _walks(
+    settings: VideoSettings,
+    camera: Camera,
+    walkers: list[tuple[int, FaceParams]],
+    rng: np.random.Generator,
+) -> list[_Walk]:
+    """Paths towards the camera, placed so that faces span ``settings.face_px``
+    around the middle of the clip, with heads turning as people look around."""
+    memory = math.exp(-1.0 / (settings.fps * _TURN_SECONDS))
+    spread = math.radians(settings.head_turn_deg) * np.array([1.0, 0.3, 0.2])
+    walks = []
+    for person_id, face in walkers:
+        near = camera.focal * face.box_height_m / settings.face_px[1]
+        far = camera.focal * face.box_height_m / settings.face_px[0]
+        depth = rng.uniform(near, far)
+        half_view = depth * settings.width / 2 / camera.focal
+        heading = math.radians(rng.uniform(-settings.max_heading_deg, settings.max_heading_deg))
+        speed = rng.uniform(*_SPEED)
+        turns = np.empty((settings.frames, 3), np.float32)
+        turns[0] = rng.normal(0.0, spread)
+        for frame in range(1, settings.frames):
+            step = rng.normal(0.0, spread * math.sqrt(1 - memory**2))
+            turns[frame] = memory * turns[frame - 1] + step
+        walks.append(
+            _Walk(
+                person_id,
+                face,
+                np.array([rng.uniform(-0.7, 0.7) * half_view, depth], np.float32),
+                speed * np.array([math.sin(heading), -math.cos(heading)], np.float32),
+                rng.normal(*_HEAD_HEIGHT),
+                rng.uniform(0, 2 * math.pi),
+                turns,
+            )
+        )
+    return walks
 
 
 def _render_scene(
     path: Path,
     settings: VideoSettings,
-    light: float,
-    lighting: str,
-    faces: list[FaceParams],
-    person_ids: np.ndarray,
+    camera: Camera,
+    lighting: tuple[str, VideoLight],
+    kind: str,
+    walkers: list[tuple[int, FaceParams]],
     rng: np.random.Generator,
 ) -> list[tuple[object, ...]]:
+    name, configured = lighting
+    light = scene_light(configured)
     width, height = settings.width, settings.height
     fourcc = cv2.VideoWriter_fourcc(*_FOURCC)  # type: ignore[attr-defined]
     writer = cv2.VideoWriter(str(path), fourcc, settings.fps, (width, height))
     if not writer.isOpened():
         raise DataError(f"{path}: OpenCV cannot write {_FOURCC} video here")
-    wall = background(height, width, rng)
-    lanes = len(faces)
-    size = rng.uniform(settings.face_px[0], settings.face_px[1], lanes)
-    direction = rng.choice([-1.0, 1.0], lanes)
-    speed = rng.uniform(0.6, 1.0, lanes) * width / settings.frames
-    start = np.where(
-        direction > 0,
-        rng.uniform(0, 0.3, lanes) * width,
-        width - rng.uniform(0, 0.3, lanes) * width,
-    )
-    lane_y = (np.arange(lanes) + 0.5) / lanes * height * 0.8 + height * 0.05
-    blur = _BLUR_PER_MOTION * float(speed.mean()) / light
+    backdrop = background(kind, camera, light, rng)
+    walks = _walks(settings, camera, walkers, rng)
+    noise = NoiseBank((height, width), rng)
+    seconds, _ = exposure(light.level, settings.max_gain)
+    middle_time = (settings.frames - 1) / 2 / settings.fps
     rows: list[tuple[object, ...]] = []
     try:
-        for frame in range(settings.frames):
-            scene = wall.copy()
-            boxes = []
-            for lane in range(lanes):
-                x = start[lane] + direction[lane] * speed[lane] * frame
-                box = draw_face(
-                    scene, faces[lane], (round(x), round(lane_y[lane])), round(size[lane])
+        for frame_index in range(settings.frames):
+            clock = frame_index / settings.fps
+            frame = backdrop.copy()
+            placed = []
+            for walk in walks:
+                ground = walk.middle + walk.velocity * (clock - middle_time)
+                bob = 0.015 * abs(math.sin(math.pi * _STEP_HZ * clock + walk.step_phase))
+                head = np.array([ground[0], walk.head_height + bob, ground[1]], np.float32)
+                body_yaw = math.atan2(float(walk.velocity[0]), float(walk.velocity[1]))
+                yaw, pitch, roll = (float(a) for a in walk.turns[frame_index])
+                placed.append((walk, Body(head, body_yaw, rotation(body_yaw + yaw, pitch, roll))))
+            placed.sort(key=lambda item: -float(item[1].head[2]))  # far to near
+            owner = np.full(height * width, -1, np.intp)
+            drawn = []
+            for index, (walk, body) in enumerate(placed):
+                moved = body.head + np.array([walk.velocity[0], 0.0, walk.velocity[1]]) * seconds
+                xs, ys, _ = camera.project(np.stack([body.head, moved]).astype(np.float32))
+                motion = (float(xs[1] - xs[0]), float(ys[1] - ys[0]))
+                box, face_pixels, covered = _draw_walker(
+                    frame, walk.face, body, camera, light, motion
                 )
-                boxes.append(box)
-            writer.write(expose(scene, light, rng, noise=settings.sensor_noise, blur_px=blur))
-            for lane, (top, right, bottom, left) in enumerate(boxes):
-                if top >= 0 and left >= 0 and bottom < height and right < width:
-                    rows.append(
-                        (
-                            path.name,
-                            lighting,
-                            light,
-                            frame,
-                            int(person_ids[lane]),
-                            top,
-                            right,
-                            bottom,
-                            left,
-                            round(size[lane]),
-                        )
+                owner[covered.reshape(-1)] = index
+                drawn.append((walk, body, box, face_pixels))
+            writer.write(
+                record(
+                    frame,
+                    light.level,
+                    noise.draw(rng),
+                    read_noise=settings.sensor_noise,
+                    max_gain=settings.max_gain,
+                    quality=settings.jpeg_quality,
+                )
+            )
+            for index, (walk, body, box, face_pixels) in enumerate(drawn):
+                if box is None or len(face_pixels) == 0:
+                    continue
+                top, right, bottom, left = box
+                if top < 0 or left < 0 or bottom >= height or right >= width:
+                    continue
+                visible = float(np.mean(owner[face_pixels] == index))
+                if visible < _MIN_VISIBLE:
+                    continue
+                yaw, pitch, distance = _view(body, camera)
+                rows.append(
+                    (
+                        path.name,
+                        kind,
+                        name,
+                        configured.level,
+                        frame_index,
+                        walk.person_id,
+                        top,
+                        right,
+                        bottom,
+                        left,
+                        bottom - top,
+                        round(yaw, 2),
+                        round(pitch, 2),
+                        round(math.degrees(float(walk.turns[frame_index, 2])), 2),
+                        round(distance, 3),
+                        round(visible, 3),
                     )
+                )
     finally:
         writer.release()
     return rows
+
+
+def _view(body: Body, camera: Camera) -> tuple[float, float, float]:
+    """How the camera sees a head: yaw (degrees the face turns away from the camera,
+    signed), pitch (degrees the camera sits above the way the face points) and
+    distance (metres)."""
+    forward = body.turn[:, 2]
+    to_camera = camera.eye - body.head
+    distance = float(np.linalg.norm(to_camera))
+    cross = float(forward[0] * to_camera[2] - forward[2] * to_camera[0])
+    dot = float(forward[0] * to_camera[0] + forward[2] * to_camera[2])
+    yaw = math.degrees(math.atan2(cross, dot))
+    pitch = math.degrees(
+        math.asin(float(to_camera[1]) / distance) - math.asin(float(np.clip(forward[1], -1, 1)))
+    )
+    return yaw, pitch, distance

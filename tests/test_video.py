@@ -16,7 +16,8 @@ from riskclass.commands import EXIT_USAGE, build_report, main, render, run_video
 
 from .conftest import load_yaml
 
-LIGHT = {"day": 1.0, "dusk": 0.4}
+# Dusk is dimmer than the camera's longest exposure makes up for: it raises its gain.
+LIGHT = {"day": 1.0, "dusk": 0.05}
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
         frames=4,
         lanes=4,
         face_px=[70, 110],
-        skin_reflectance={"default": 0.55, "skin_tone=light": 0.75, "skin_tone=dark": 0.35},
+        skin_reflectance={"default": 0.3, "skin_tone=light": 0.45, "skin_tone=dark": 0.12},
     )
     out = tmp_path_factory.mktemp("video") / "scenes"
     render(validate_config(data), out)
@@ -59,11 +60,17 @@ def test_detection_rate_falls_with_light(rendered: Path) -> None:
     assert _separated(day["hog"], dusk["hog"]), faces.groupby("lighting")["hog"].describe()
 
 
-def test_detection_rate_falls_with_skin_reflectance(rendered: Path) -> None:
-    faces = _per_face(rendered)
-    light, dark = faces[faces["skin_tone"] == "light"], faces[faces["skin_tone"] == "dark"]
-    assert len(light) >= 15 and len(dark) >= 15
-    assert _separated(light["hog"], dark["hog"]), faces.groupby("skin_tone")["hog"].describe()
+def test_detection_rate_falls_as_faces_turn_away(rendered: Path) -> None:
+    # A face's yaw changes from frame to frame: the units are a face's frames within
+    # one pose band. Daylight only, where pose rather than noise decides.
+    detections = pd.read_csv(rendered / "results" / "detections.csv")
+    day = detections[detections["lighting"] == "day"]
+    band = np.where(day["yaw_deg"].abs() < 25, "frontal", "turned")
+    units = day.assign(band=band).groupby(["video", "person_id", "band"], as_index=False)["hog"]
+    rates = units.mean()
+    frontal, turned = rates[rates["band"] == "frontal"], rates[rates["band"] == "turned"]
+    assert len(frontal) >= 15 and len(turned) >= 15
+    assert _separated(frontal["hog"], turned["hog"], z=3.0), rates.groupby("band")["hog"].describe()
 
 
 def test_ground_truth_and_portraits_are_complete(rendered: Path) -> None:

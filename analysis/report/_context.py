@@ -520,7 +520,7 @@ def video_context(
     """The template's context for rendered video: detectors in place of deployments."""
     metrics = tables["metrics"]
     stratified = tables["stratified_disparities"]
-    levels = dict(scenario.video.lighting)
+    levels = {name: light.level for name, light in scenario.video.lighting.items()}
     colours = _plots.group_colours(metrics)
     deployments = []
     for detector in dict.fromkeys(metrics["deployment"]):

@@ -1,0 +1,70 @@
+"""Rendering speed of `riskclass video render` at 640 x 480: frames per second.
+
+Usage: uv run python benchmarks/bench_render.py [--scenes N] [--frames N] [--profile]
+
+Renders the shipped scenario (configs/video_lighting.yaml) with N scenes per
+lighting of N frames each, in this process, and prints two rates: end to end
+(enrollment portraits, backgrounds, heads, bodies, camera, JPEG and MP4 writing)
+and steady state (scenes after the first, timed between progress callbacks, so
+without portraits). ``--profile`` adds the functions that take the most time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from riskclass import validate_config
+from riskclass.synthetic import render_video
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scenes", type=int, default=2, help="scenes per lighting")
+    parser.add_argument("--frames", type=int, default=16, help="frames per scene")
+    parser.add_argument("--profile", action="store_true", help="print the top functions")
+    args = parser.parse_args()
+    data = yaml.safe_load((REPO / "configs/video_lighting.yaml").read_text())
+    data["video"].update(scenes_per_lighting=args.scenes, frames=args.frames, width=640, height=480)
+    scenario = validate_config(data)
+    stamps: list[float] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        stamps.append(time.perf_counter())
+
+    profiler = cProfile.Profile()
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "video"
+        out.mkdir()
+        if args.profile:
+            profiler.enable()
+        started = time.perf_counter()
+        summary = render_video(scenario, out, progress=progress)
+        seconds = time.perf_counter() - started
+        profiler.disable()
+    steady = (len(stamps) - 1) * args.frames / (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0
+    print(
+        f"cores={os.cpu_count()}, load average {os.getloadavg()[0]:.2f}; "
+        f"{summary.scenes} scenes x {args.frames} frames at 640 x 480, "
+        f"{summary.persons} persons, {summary.faces} visible faces"
+    )
+    print(f"end to end: {seconds:.1f} s, {summary.frames / seconds:.1f} frames/s")
+    print(f"steady state (scenes 2..{summary.scenes}): {steady:.1f} frames/s")
+    if args.profile:
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(15)
+        print(text.getvalue())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""The video renderer's physics and contract: reflectance, shadows, perspective,
+determinism and its configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from riskclass import VideoLight, validate_config
+from riskclass.commands import EXIT_USAGE, main, render
+from riskclass.synthetic import (
+    Camera,
+    FaceParams,
+    head_model,
+    make_light,
+    render_head,
+    rotation,
+    shadow_map,
+)
+
+from .conftest import load_yaml
+
+
+def _frontal_head(face: FaceParams, light_elevation: float) -> tuple[Any, Any]:
+    camera = Camera.looking(200, 200, 30.0, 1.6, 0.0)
+    centre = np.array([0.0, 1.6, 1.5], np.float32)
+    light = make_light(1.0, light_elevation, 0.0, 6500.0, 0.3)
+    model = head_model(face, 0.012)
+    head = render_head(
+        model, rotation(math.pi, 0.0, 0.0), centre, light, camera.project, camera.eye, (200, 200)
+    )
+    assert head is not None and head.box is not None
+    return head, model
+
+
+def test_face_radiance_is_proportional_to_skin_reflectance() -> None:
+    face = FaceParams.sample(np.random.default_rng(5), 0.2)
+    dark, _ = _frontal_head(face, 30.0)
+    light, _ = _frontal_head(dataclasses.replace(face, skin_reflectance=0.4), 30.0)
+    solid = dark.face_mask & (dark.rgba[..., 3] > 0.999) & (light.rgba[..., 3] > 0.999)
+    ratio = light.rgba[solid, :3].mean() / dark.rgba[solid, :3].mean()
+    # Skin doubles; eyes, brows and lips change less, so the face falls a little short.
+    assert 1.7 < ratio < 2.0, ratio
+
+
+def test_brow_and_nose_cast_shadows_under_a_high_light() -> None:
+    face = FaceParams.sample(np.random.default_rng(6), 0.3)
+    model = head_model(face, 0.012)
+    in_face = model.vertices[..., 10] > 0.5
+    from_front = shadow_map(model, np.array([0.0, 0.0, 1.0], np.float32))
+    from_above = shadow_map(model, np.array([0.0, 0.8, 0.6], np.float32))
+    assert (from_front[in_face] < 0.5).mean() < 0.01
+    assert (from_above[in_face] < 0.5).mean() > 0.03
+
+
+def test_perspective_face_size_falls_with_distance() -> None:
+    camera = Camera.looking(640, 480, 30.0, 1.6, 0.0)
+    x, y, depth = camera.project(np.array([[0.0, 1.6, 5.0], [0.0, 1.7, 5.0]], np.float32))
+    assert (float(x[0]), float(y[0]), float(depth[0])) == pytest.approx((320.0, 240.0, 5.0))
+    assert float(y[0] - y[1]) == pytest.approx(camera.focal * 0.1 / 5.0, rel=1e-5)
+
+
+def _tiny() -> dict[str, Any]:
+    data = load_yaml("video_lighting.yaml")
+    data["population"]["size"] = 300
+    data["video"].update(
+        persons=2,
+        lighting={"day": 1.0},
+        scenes_per_lighting=1,
+        frames=2,
+        lanes=2,
+        width=160,
+        height=120,
+        face_px=[20, 30],
+    )
+    return data
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def test_same_config_and_seed_render_the_same(tmp_path: Path) -> None:
+    scenario = validate_config(_tiny())
+    render(scenario, tmp_path / "a")
+    render(scenario, tmp_path / "b")
+    for name in ("ground_truth.csv", "persons.csv", "faces.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    for portrait in (tmp_path / "a" / "enroll").iterdir():
+        assert portrait.read_bytes() == (tmp_path / "b" / "enroll" / portrait.name).read_bytes()
+    first = _frames(tmp_path / "a" / "scenes" / "000_day.mp4")
+    second = _frames(tmp_path / "b" / "scenes" / "000_day.mp4")
+    assert len(first) == 2 and all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+
+
+def test_lighting_levels_and_wear_shares_are_validated(
+    write_config: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _tiny()
+    scenario = validate_config(data)
+    assert scenario.video.lighting["day"] == VideoLight(level=1.0)
+    data["video"]["cap"] = {"default": 0.1, "tone=dark": 0.3}
+    assert main(["validate", str(write_config(data))]) == EXIT_USAGE
+    assert "video.cap.tone=dark" in capsys.readouterr().err
+    data["video"]["cap"] = {"default": 0.1}
+    data["video"]["face_px"] = [60, 30]
+    assert main(["validate", str(write_config(data))]) == EXIT_USAGE
+    assert "video: face_px is (low, high)" in capsys.readouterr().err
