@@ -244,7 +244,7 @@ def condition_bins(detections: pd.DataFrame) -> pd.DataFrame:
     face-frame of rendered video, as `detection_by_condition` cuts them."""
 
     def cut(values: pd.Series, edges: Sequence[int]) -> pd.Series:
-        labels = [f"{lo}-{hi}" for lo, hi in itertools.pairwise(edges)]
+        labels = [f"{lo}-{hi}" for lo, hi in itertools.pairwise(edges[:-1])]
         labels.append(f"{edges[-2]}+")
         return pd.cut(values, list(edges), labels=labels, right=False).astype(str)
 

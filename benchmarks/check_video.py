@@ -15,7 +15,7 @@ configs/video_lighting.yaml --out DIR` then `riskclass video run DIR`). Prints:
    between the real portraits of different people.
 
 ``--frames-to`` writes the first frame of the first scene of each lighting,
-320 x 240, as PNG into that folder (the README shows them).
+320 x 240, as JPEG into that folder (the README shows them).
 """
 
 from __future__ import annotations
@@ -128,8 +128,8 @@ def frames_to(directory: Path, folder: Path) -> None:
         capture.release()
         if ok:
             small = cv2.resize(frame, (320, 240), interpolation=cv2.INTER_AREA)
-            path = folder / f"video_{lighting}.png"
-            cv2.imwrite(str(path), small, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+            path = folder / f"video_{lighting}.jpg"
+            cv2.imwrite(str(path), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
             print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
 
 

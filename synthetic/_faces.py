@@ -224,16 +224,17 @@ class HeadImage:
 def spacing_step(pixels_per_metre: float) -> float:
     """The grid step (radians) that keeps vertices ``_SPACING_PX`` apart on the
     image (on the face, about 0.1 m from the head's centre), rounded down to a
-    power of 2^(1/4) so that heads of similar size share one model."""
+    power of 2^(1/3) so that heads of similar size share one model."""
     needed = _SPACING_PX / (pixels_per_metre * 0.1)
-    level = math.ceil(4.0 * math.log2(0.1 / needed))
-    return 0.1 / 2.0 ** (max(level, 0) / 4.0)
+    level = math.ceil(3.0 * math.log2(0.1 / needed))
+    return 0.1 / 2.0 ** (max(level, 0) / 3.0)
 
 
 @functools.lru_cache(maxsize=64)
-def _master(face: FaceParams) -> tuple[F32, F32]:
-    """``face``'s surface sampled every `_TEXTURE_STEP` radians, ``(rows, columns,
-    11)`` as in `HeadModel` but elevation first, and its coarse radius map."""
+def _master(face: FaceParams) -> tuple[tuple[F32, ...], F32]:
+    """``face``'s surface sampled every `_TEXTURE_STEP` radians as in `HeadModel`
+    (azimuth first), split into parts of at most 4 channels (what OpenCV resizes
+    at once), and its coarse radius map."""
     azimuth = _grid_angles(-_AZIMUTH, _AZIMUTH)
     elevation = _grid_angles(*_ELEVATION)
     radius, albedo, specular, face_region = _surface(face, elevation, azimuth)
@@ -242,9 +243,10 @@ def _master(face: FaceParams) -> tuple[F32, F32]:
     normals = np.cross(np.gradient(points, axis=1), np.gradient(points, axis=0))
     packed = np.concatenate(
         [points, normals, albedo, specular[..., None], face_region[..., None]], axis=-1
-    ).astype(np.float32)
+    ).transpose(1, 0, 2)
+    parts = tuple(np.ascontiguousarray(packed[..., i : i + 4], np.float32) for i in (0, 4, 8))
     coarse = cv2.resize(radius, _COARSE[::-1], interpolation=cv2.INTER_AREA)
-    return packed, np.asarray(coarse, np.float32)
+    return parts, np.asarray(coarse, np.float32)
 
 
 def _grid_angles(low: float, high: float) -> F32:
@@ -255,26 +257,23 @@ def _grid_angles(low: float, high: float) -> F32:
 def head_model(face: FaceParams, step: float) -> HeadModel:
     """``face``'s surface on a grid of ``step`` radians (cached: a scene reuses it),
     resampled from its `_TEXTURE_STEP` master."""
-    packed, coarse = _master(face)
-    rows, columns = packed.shape[:2]
+    parts, coarse = _master(face)
+    columns, rows = parts[0].shape[:2]
+    # cv2 sizes are (width, height): here (elevation rows, azimuth columns).
     size = (
-        max(2, round(columns * _TEXTURE_STEP / step)),
         max(2, round(rows * _TEXTURE_STEP / step)),
+        max(2, round(columns * _TEXTURE_STEP / step)),
     )
-    shrink = size[0] < columns
-    method = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    # OpenCV resizes at most 4 channels at a time.
-    grid = np.concatenate(
-        [cv2.resize(packed[..., i : i + 4], size, interpolation=method) for i in (0, 4, 8)],
-        axis=-1,
+    method = cv2.INTER_AREA if size[1] < columns else cv2.INTER_LINEAR
+    vertices = np.concatenate(
+        [cv2.resize(part, size, interpolation=method) for part in parts], axis=-1
     )
-    normals = grid[..., 3:6]
+    normals = vertices[..., 3:6]
     normals /= np.sqrt(np.einsum("...i,...i->...", normals, normals))[..., None] + 1e-12
     # Where cv2.resize samples the master: at (j + 0.5) * scale - 0.5 of its columns.
-    scale = columns / size[0]
-    azimuth = -_AZIMUTH + ((np.arange(size[0]) + 0.5) * scale - 0.5) * _TEXTURE_STEP
-    vertices = np.ascontiguousarray(grid.transpose(1, 0, 2))
-    return HeadModel(azimuth.astype(np.float32), size[1], vertices, coarse)
+    scale = columns / size[1]
+    azimuth = -_AZIMUTH + ((np.arange(size[1]) + 0.5) * scale - 0.5) * _TEXTURE_STEP
+    return HeadModel(azimuth.astype(np.float32), size[0], vertices, coarse)
 
 
 def _directions(elevation: F32, azimuth: F32) -> F32:

@@ -299,16 +299,15 @@ def draw_body(face: FaceParams, body: Body, camera: Camera, light: Light) -> Lay
     bottom = min(int(np.ceil(every[:, 1].max())) + 2, camera.height + _MARGIN)
     if right <= left or bottom <= top:
         return None
-    rgba = np.zeros((bottom - top, right - left, 4), np.float32)
+    # Parts are drawn in order, nearer ones over farther; the outline is smoothed.
+    colour = np.zeros((bottom - top, right - left, 3), np.float32)
+    cover = np.zeros((bottom - top, right - left), np.uint8)
     for points, radiance in polygons:
         hull = cv2.convexHull((points - [left, top]).round().astype(np.int32))
-        mask = np.zeros(rgba.shape[:2], np.uint8)
-        cv2.fillConvexPoly(mask, hull, 255, cv2.LINE_AA)
-        alpha = mask.astype(np.float32) / 255.0
-        part = np.concatenate(
-            [radiance.astype(np.float32) * alpha[..., None], alpha[..., None]], -1
-        )
-        composite(rgba, 0, 0, part)
+        cv2.fillConvexPoly(colour, hull, radiance.tolist())
+        cv2.fillConvexPoly(cover, hull, 255, cv2.LINE_AA)
+    alpha = cover.astype(np.float32) / 255.0
+    rgba = np.concatenate([colour * alpha[..., None], alpha[..., None]], axis=-1)
     return Layer(int(top), int(left), rgba)
 
 

@@ -121,3 +121,51 @@ def test_lighting_levels_and_wear_shares_are_validated(
     data["video"]["face_px"] = [60, 30]
     assert main(["validate", str(write_config(data))]) == EXIT_USAGE
     assert "video: face_px is (low, high)" in capsys.readouterr().err
+
+
+def _detections(miss: dict[tuple[str, int], float], faces_at: dict[tuple[str, int], int]) -> Any:
+    """Face-frames of groups ``a`` and ``b`` at yaw 0 or 50 degrees: ``faces_at``
+    faces of 10 frames per (group, yaw), each missing ``miss`` of its frames."""
+    import pandas as pd
+
+    rows = []
+    face = 0
+    for (group, yaw), count in faces_at.items():
+        for _ in range(count):
+            face += 1
+            missed = round(10 * miss[(group, yaw)])
+            rows += [
+                ("v", "day", 1.0, frame, face, 80, float(yaw), group, 0.3, frame >= missed, True)
+                for frame in range(10)
+            ]
+    columns = ["video", "lighting", "light", "frame", "person_id", "face_px", "yaw_deg"]
+    return pd.DataFrame(rows, columns=[*columns, "tone", "skin_reflectance", "hog", "haar"])
+
+
+def test_standardising_pose_removes_a_gap_that_pose_explains() -> None:
+    from riskclass.analysis import detection_by_condition, standardised_disparities
+
+    same_rates = {("a", 0): 0.2, ("a", 50): 0.8, ("b", 0): 0.2, ("b", 50): 0.8}
+    # Group b meets the camera turned away more often: its crude miss rate is higher.
+    detections = _detections(same_rates, {("a", 0): 30, ("a", 50): 10, ("b", 0): 10, ("b", 50): 30})
+    rows = standardised_disparities(
+        detections, attributes=["tone"], reference={}, rng=np.random.default_rng(1), replicates=50
+    )
+    row = rows[(rows["detector"] == "hog") & (rows["attribute"] == "tone")].iloc[0]
+    assert (row["value"], row["reference"]) == ("b", "a")
+    assert row["crude_rate"] == pytest.approx(0.65) and row["reference_crude_rate"] == 0.35
+    assert row["share_remaining"] == pytest.approx(0.0, abs=1e-12)
+    # The same mix with b worse at every pose: the whole gap remains.
+    worse = {**same_rates, ("b", 0): 0.4, ("b", 50): 1.0}
+    detections = _detections(worse, {("a", 0): 20, ("a", 50): 20, ("b", 0): 20, ("b", 50): 20})
+    rows = standardised_disparities(
+        detections, attributes=["tone"], reference={}, rng=np.random.default_rng(1), replicates=50
+    )
+    row = rows[(rows["detector"] == "hog") & (rows["attribute"] == "tone")].iloc[0]
+    assert row["share_remaining"] == pytest.approx(1.0)
+    by_yaw = detection_by_condition(detections, attributes=["tone"])
+    turned = by_yaw[
+        (by_yaw["detector"] == "hog") & (by_yaw["factor"] == "yaw") & (by_yaw["value"] == "b")
+    ].set_index("bin")
+    assert turned.loc["0-15", "rate"] == pytest.approx(0.6) and turned.loc["45-60", "rate"] == 0.0
+    assert turned.loc["0-15", "ci_low"] < 0.6 < turned.loc["0-15", "ci_high"]
