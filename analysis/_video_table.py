@@ -302,6 +302,7 @@ def standardised_disparities(
     reference: Mapping[str, str],
     rng: np.random.Generator,
     replicates: int = CLUSTER_REPLICATES,
+    listed: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """How much of each group's excess miss rate remains once face size, pose and
     light are the same for every group (direct standardisation).
@@ -311,8 +312,9 @@ def standardised_disparities(
     face-frames (every group together) in that stratum, over the strata where both
     it and the reference have faces. ``share_remaining`` = (standardised rate -
     reference's) / (crude rate - reference's): 1 when size, pose and light explain
-    none of the gap, 0 when they explain all of it. The reference is
-    ``reference[attribute]``, else the value with the lowest crude miss rate.
+    none of the gap, 0 when they explain all of it. The reference is that of
+    `reference_groups` (configured, else the value with the most faces), as in
+    `stratified_disparities`.
     Rates are missed face-frames per face-frame. Intervals: a bootstrap over faces
     (Poisson weights), as `stratified_disparities`.
     """
@@ -325,6 +327,9 @@ def standardised_disparities(
     frames = np.bincount(cell, minlength=n_faces * n_strata).reshape(n_faces, n_strata)
     weights = _face_weights(n_faces, rng, replicates)
     tail = (1.0 - CONFIDENCE) / 2.0
+    references = reference_groups(
+        group_cells(faces, [*attributes, "skin_reflectance"]), reference, listed=listed
+    )
     rows = []
     for detector in [c for c in DETECTORS if c in detections.columns]:
         missed = np.bincount(
@@ -339,10 +344,9 @@ def standardised_disparities(
             with np.errstate(divide="ignore", invalid="ignore"):
                 crude = a.sum(-1) / n.sum(-1)
                 rate = a / n
-            if attribute in reference:
-                ref = values.index(reference[attribute])
-            else:
-                ref = int(np.nanargmin(crude[0]))
+            if attribute not in references:
+                continue
+            ref = values.index(references[attribute])
             pooled = n.sum(axis=1)  # (replicates + 1, strata)
             for g, value in enumerate(values):
                 if g == ref:

@@ -256,6 +256,7 @@ def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float)
             attributes=attributes,
             reference=scenario.report.reference,
             rng=rng_for(scenario.seed, Stream.REPORT, 6),
+            listed=scenario.population.values_by_attribute,
         ),
         "video_per_group": pd.read_csv(results / "video_per_group.csv"),
     }
