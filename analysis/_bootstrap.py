@@ -206,12 +206,17 @@ def cluster_bootstrap(
     >>> rates.rate.ravel().tolist()
     [0.05, 0.3]
     """
-    point_sums, replicated_sums = _weighted_sums(
-        numerators, denominators, profile, cells, rng=rng, replicates=replicates
+    metrics = numerators.shape[1]
+    point, replicated = _weighted_sums(
+        np.concatenate([numerators, denominators], axis=1),
+        profile,
+        cells,
+        rng=rng,
+        replicates=replicates,
     )
     with np.errstate(divide="ignore", invalid="ignore"):
-        replicated = replicated_sums[0] / replicated_sums[1]
-    return BootstrapRates(point_sums[0], point_sums[1], replicated)
+        rates = replicated[..., :metrics] / replicated[..., metrics:]
+    return BootstrapRates(point[:, :metrics], point[:, metrics:], rates)
 
 
 def cluster_shares(
@@ -243,16 +248,11 @@ def cluster_shares(
     """
     everyone = np.ones((cells.shape[0], 1), dtype=bool)
     point, replicated = _weighted_sums(
-        counts[:, None],
-        counts[:, None],
-        profile,
-        np.hstack([cells, everyone]),
-        rng=rng,
-        replicates=replicates,
+        counts[:, None], profile, np.hstack([cells, everyone]), rng=rng, replicates=replicates
     )
-    events, total = point[0, :-1, 0], point[0, -1, 0]
+    events, total = point[:-1, 0], point[-1, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
-        shares = replicated[0, :, :-1, 0] / replicated[0, :, -1:, 0]
+        shares = replicated[:, :-1, 0] / replicated[:, -1:, 0]
         share = events / total if total > 0 else np.full(len(events), np.nan)
     tail = (1.0 - confidence) / 2.0
     low = np.full(len(events), np.nan)
@@ -264,23 +264,24 @@ def cluster_shares(
             int(np.rint(events[cell])), int(np.rint(total)), confidence=confidence
         )
         low[cell], high[cell] = min(found[0], wilson[0]), max(found[1], wilson[1])
+    # A group of everyone has every event in every replicate: its share is 1 exactly.
+    everyone_cells = cells.all(axis=0) & np.isfinite(share)
+    low[everyone_cells] = high[everyone_cells] = 1.0
     return share, low, high
 
 
 def _weighted_sums(
-    numerators: npt.NDArray[np.float64],
-    denominators: npt.NDArray[np.float64],
+    counts: npt.NDArray[np.float64],
     profile: npt.NDArray[np.intp],
     cells: npt.NDArray[np.bool_],
     *,
     rng: np.random.Generator,
     replicates: int,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Sums of numerators and denominators per cell: ``(2, cells, metrics)`` as counted
-    and ``(2, replicates, cells, metrics)`` under each replicate's Poisson weights."""
+    """Each column of ``counts`` (``(persons, columns)``) summed per cell:
+    ``(cells, columns)`` as counted and ``(replicates, cells, columns)`` under each
+    replicate's Poisson weights."""
     n_profiles = cells.shape[0]
-    metrics = numerators.shape[1]
-    counts = np.concatenate([numerators, denominators], axis=1)
     # Persons with nothing to count add nothing to any replicate.
     active = counts.any(axis=1)
     counts, profile = counts[active], profile[active]
@@ -304,14 +305,8 @@ def _weighted_sums(
         by_profile[~whole] += (spread @ weights).reshape(-1, n_profiles, replicates)
         point[~whole] += np.asarray(spread.sum(axis=1)).reshape(-1, n_profiles)
     cell_matrix = cells.astype(np.float64)
-    point_sums = np.einsum(
-        "smp,pc->scm", point[column_of].reshape(2, metrics, n_profiles), cell_matrix
-    )
-    replicated_sums = np.einsum(
-        "smpb,pc->sbcm",
-        by_profile[column_of].reshape(2, metrics, n_profiles, replicates),
-        cell_matrix,
-    )
+    point_sums = np.einsum("kp,pc->ck", point[column_of], cell_matrix)
+    replicated_sums = np.einsum("kpb,pc->bck", by_profile[column_of], cell_matrix)
     return point_sums, replicated_sums
 
 

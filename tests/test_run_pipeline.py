@@ -171,15 +171,9 @@ def test_per_group_csv_recomputes_exactly_from_parquet(small_run: Path) -> None:
             mine, on=["deployment", "attribute", "value"], suffixes=("", "_recomputed")
         )
         assert len(theirs) == len(mine) > 0
-        counted = (
-            "persons",
-            "searchable",
-            "events",
-            "detected",
-            "mated_searches",
-            "nonmated_searches",
-        )
-        for column in (*counted, "alerts", "false_alerts"):
+        counted = ("persons", "searchable", "events", "detected")
+        searches = ("mated_searches", "nonmated_searches")
+        for column in (*counted, *searches, "alerts", "false_alerts"):
             assert (theirs[column] == theirs[f"{column}_recomputed"]).all(), column
         for column in ("fpir", "fnir", "false_alerts_per_1000_per_day"):
             np.testing.assert_allclose(theirs[column], theirs[f"{column}_recomputed"], rtol=1e-12)
