@@ -50,7 +50,6 @@ from riskclass.pipeline import (
     ChunkResult,
     Pipeline,
     member_weights,
-    searchable_persons,
 )
 from riskclass.synthetic import (
     EVENT_SCHEMA,
@@ -228,7 +227,7 @@ def run(
 
         tally = pipeline.tally.frame()
         # Deployment-major, as the tally's rows: per-resident rates count only these.
-        tally["searchable"] = searchable_persons(scenario, persons, cameras).ravel()
+        tally["searchable"] = pipeline.searchable(cameras).ravel()
         write_parquet(tally, staging / PERSON_OUTCOMES)
         attributes = list(scenario.population.attributes)
         summary.per_group = per_group_table(

@@ -471,11 +471,7 @@ class Pipeline:
         yield ChunkResult(self._investigated(), HITS_SCHEMA.empty_table())
         for first, indices in self._batches.items():
             settings = self._deployments[first].batch_settings
-            if settings.probes is None:
-                chosen = ~self._listed[self._deployments[first].gallery]
-            else:
-                chosen = GroupKey.parse(settings.probes).mask(self._persons)
-            persons = np.flatnonzero(chosen).astype(np.int64)
+            persons = np.flatnonzero(self._probes(first)).astype(np.int64)
             kind = settings.camera_kind
             draws = ConditionDraws([self._scenario.camera_kinds[kind] if kind else BOOKING_PHOTO])
             for chunk, start in enumerate(range(0, len(persons), _BATCH_CHUNK)):
@@ -489,6 +485,25 @@ class Pipeline:
         # up its tallies.
         self._finished = True
         self._identities = self._templates = np.empty((0, 0), dtype=np.float32)
+
+    def _probes(self, index: int) -> npt.NDArray[np.bool_]:
+        """The probe persons of batch deployment ``index``: its ``probes`` group, else
+        everyone not on its gallery."""
+        deployment = self._deployments[index]
+        probes = deployment.batch_settings.probes
+        if probes is None:
+            return ~self._listed[deployment.gallery]
+        return GroupKey.parse(probes).mask(self._persons)
+
+    def searchable(self, cameras: pd.DataFrame) -> npt.NDArray[np.bool_]:
+        """``(deployments, persons)``: whom each deployment can search at all, the
+        denominator of rates per resident: a batch search's probe persons, and for
+        any other deployment the persons its cameras can sight (`searchable_persons`)."""
+        reach = searchable_persons(self._scenario, self._persons, cameras)
+        for index, deployment in enumerate(self._deployments):
+            if deployment.info.batch:
+                reach[index] = self._probes(index)
+        return reach
 
     @_one_blas_thread
     def _batch_chunk(
