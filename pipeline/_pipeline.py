@@ -50,8 +50,8 @@ _TEMPLATE_BLOCK = 65_536
 _BATCH_CHUNK = 65_536
 # OpenBLAS rounds a matrix product differently with different thread counts, so a
 # run's scores (and near-tie candidates) would depend on the machine's cores. Every
-# product here runs on one BLAS thread; the matcher parallelizes with its own
-# threads, each also on one BLAS thread.
+# product here runs on one BLAS thread; the matcher and the encoder parallelize
+# with their own threads, each also on one BLAS thread.
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
