@@ -41,15 +41,11 @@ from riskclass import (
     resolve_by_group,
     rng_for,
 )
-from riskclass.synthetic import (
-    EmbeddingModel,
-    EventGenerator,
-    condition_deficits,
-    weighted_deficit,
-)
+from riskclass.synthetic import Conditions, EmbeddingModel, EventGenerator, weighted_deficit
 
 from ._pipeline import (
     _one_blas_thread,
+    acquire,
     deployment_cameras,
     enroll_templates,
     resolve_thresholds,
@@ -336,15 +332,10 @@ class DynamicsRun:
         groups = self._groups[person]
         model = self._model
         algorithm = self._scenario.algorithm
-        deficits = condition_deficits(
-            algorithm.reference_conditions,
-            face_px=events.column("face_px").to_numpy(),
-            illumination=events.column("illumination").to_numpy(),
-            pose_deg=events.column("pose_deg").to_numpy(),
-            blur_px=events.column("blur_px").to_numpy(),
-            years=self._years[person],
+        capture = acquire(
+            model, self._scenario, Conditions.of(events), groups, self._years[person], rng
         )
-        detected = rng.random(len(person)) >= model.fta_probability(groups, deficits)
+        detected = capture.detected
         seen_by = [mask[camera] for mask in self._masks]
         for d in np.flatnonzero(self._fast_deployments).tolist():
             skip = seen_by[d] & fast_lane[person]
@@ -356,7 +347,7 @@ class DynamicsRun:
         for d, g in enumerate(self._gallery_of):
             genuine |= seen_by[d] & (listed[g][person] if g >= 0 else True)
         genuine &= detected
-        scale, drift = model.capture_conditions(groups, deficits)
+        scale, drift = capture.scale, capture.drift
         scores = np.full(len(person), np.nan, dtype=np.float32)
         rows = np.flatnonzero(genuine)
         probes = model.observe(
@@ -365,7 +356,7 @@ class DynamicsRun:
         scores[rows] = np.einsum("ij,ij->i", probes, self._templates[person[rows]])
         # FMR at the capture's conditions, as the drift table holds it for its own group.
         shift = np.exp(
-            np.broadcast_to(weighted_deficit(algorithm.fmr_effects, deficits), person.shape)
+            np.broadcast_to(weighted_deficit(algorithm.fmr_effects, capture.deficits), person.shape)
         )
         for d, g in enumerate(self._gallery_of):
             mine = seen_by[d]

@@ -7,7 +7,6 @@ per-person `Tally` from which per-group rates are computed.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -227,6 +226,41 @@ def enroll_templates(
     return templates
 
 
+@dataclass(frozen=True)
+class Acquisition:
+    """What the conditions of a set of captures did to them: how far each falls short
+    of the reference conditions (`condition_deficits`), whether a usable face was
+    acquired, and its ``scale`` and ``drift`` for `EmbeddingModel.observe`."""
+
+    deficits: dict[str, npt.NDArray[np.float64]]
+    detected: npt.NDArray[np.bool_]
+    scale: npt.NDArray[np.float64]
+    drift: npt.NDArray[np.float64]
+
+
+def acquire(
+    model: EmbeddingModel,
+    scenario: Scenario,
+    conditions: Conditions,
+    groups: npt.NDArray[np.intp],
+    years: npt.NDArray[np.float64],
+    rng: np.random.Generator,
+) -> Acquisition:
+    """Face acquisition of captures under ``conditions`` by persons of error-rate
+    ``groups`` enrolled ``years`` ago: one uniform draw from ``rng`` per capture."""
+    deficits = condition_deficits(
+        scenario.algorithm.reference_conditions,
+        face_px=conditions.face_px,
+        illumination=conditions.illumination,
+        pose_deg=conditions.pose_deg,
+        blur_px=conditions.blur_px,
+        years=years,
+    )
+    detected = rng.random(len(groups)) >= model.fta_probability(groups, deficits)
+    scale, drift = model.capture_conditions(groups, deficits)
+    return Acquisition(deficits, detected, scale, drift)
+
+
 def deployment_cameras(deployment: Deployment, cameras: pd.DataFrame) -> npt.NDArray[np.bool_]:
     """Which cameras ``deployment`` runs on (its camera kinds and districts)."""
     # A batch search sees no camera: its probes are photos, searched in `Pipeline.finish`.
@@ -395,10 +429,7 @@ class Pipeline:
         covered = np.logical_or.reduce(seen_by) if seen_by else np.zeros(len(camera), dtype=bool)
         rows = np.flatnonzero(covered)
         person = events.column("person_id").to_numpy()[rows]
-        conditions = Conditions(
-            *(events.column(f.name).to_numpy()[rows] for f in dataclasses.fields(Conditions))
-        )
-        detected, faces = self._capture(person, conditions, rng)
+        detected, faces = self._capture(person, Conditions.of(events, rows), rng)
         # `faces` has a row for each detected capture only: `face` is a row's position
         # among them. Each deployment takes the faces its cameras saw.
         face = np.cumsum(detected) - 1
@@ -443,16 +474,8 @@ class Pipeline:
         """Whether a face is acquired in each capture, and the embeddings of the acquired
         faces (one row each, in order: only detected faces are encoded)."""
         groups = self._groups[person]
-        deficits = condition_deficits(
-            self._scenario.algorithm.reference_conditions,
-            face_px=conditions.face_px,
-            illumination=conditions.illumination,
-            pose_deg=conditions.pose_deg,
-            blur_px=conditions.blur_px,
-            years=self._years[person],
-        )
-        detected = rng.random(len(person)) >= self._model.fta_probability(groups, deficits)
-        scale, drift = self._model.capture_conditions(groups, deficits)
+        capture = acquire(self._model, self._scenario, conditions, groups, self._years[person], rng)
+        detected, scale, drift = capture.detected, capture.scale, capture.drift
         faces = self._model.observe(
             self._identities[person[detected]], groups[detected], scale[detected], rng,
             drift[detected],

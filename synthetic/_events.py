@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -86,6 +86,13 @@ class Conditions:
     illumination: npt.NDArray[np.float32]
     pose_deg: npt.NDArray[np.float32]
     blur_px: npt.NDArray[np.float32]
+
+    @classmethod
+    def of(cls, events: pa.Table, rows: npt.NDArray[np.intp] | None = None) -> Conditions:
+        """The conditions columns of a table of camera events (`EVENT_SCHEMA`), of
+        ``rows`` only where given."""
+        columns = (events.column(f.name).to_numpy() for f in fields(cls))
+        return cls(*(column if rows is None else column[rows] for column in columns))
 
 
 class ConditionDraws:
