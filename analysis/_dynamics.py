@@ -22,6 +22,7 @@ from riskclass import ALL, Scenario
 from ._bootstrap import CONFIDENCE, cluster_bootstrap
 from ._burden import gini, lorenz_curve
 from ._cells import GroupCells, group_cells
+from ._significance import reference_groups
 
 # The domain of each deployment kind's burden; credit is the score's own domain.
 DOMAINS = {
@@ -209,7 +210,14 @@ def analyze_dynamics(
     )
     return DynamicsTables(
         trajectories=pd.DataFrame(rows, columns=list(TRAJECTORY_COLUMNS)),
-        amplification=_amplification(cells, first_last, scenario.report.reference, rng),
+        amplification=_amplification(
+            cells,
+            first_last,
+            reference_groups(
+                cells, scenario.report.reference, listed=scenario.population.values_by_attribute
+            ),
+            rng,
+        ),
         first_listing=_first_listing(cells, members, sizes, first_wrongful),
         inequality=pd.DataFrame(inequality, columns=list(INEQUALITY_COLUMNS)),
         lorenz=pd.concat(
@@ -293,8 +301,8 @@ def _amplification(
     ``first_last``: per metric of `AMPLIFIED`, each person's value in the first and
     the last period. A disparity is worst over best, as NIST reports them: the
     value's rate over the reference's for burdens, the reference's over the
-    value's for benefits. The reference is ``report.reference``'s value, or the
-    best-off one after the last period. Replicates reweigh persons
+    value's for benefits. ``reference``: per attribute, the value ratios divide by,
+    chosen before looking at any rate (`reference_groups`). Replicates reweigh persons
     (`cluster_bootstrap`), so both ratios move together with the persons they share.
     """
     columns = [column for metric in AMPLIFIED for column in first_last[metric]]
@@ -308,11 +316,9 @@ def _amplification(
         point = rates.rate[:, 2 * m : 2 * m + 2]
         replicates = rates.replicates[:, :, 2 * m : 2 * m + 2]
         for attribute, index, values in _single_attributes(cells):
-            if attribute in reference:
-                ref = index[values.index(reference[attribute])]
-            else:
-                last = point[index, 1]
-                ref = index[np.argmin(last) if worse_high else np.argmax(last)]
+            if attribute not in reference:
+                continue
+            ref = index[values.index(reference[attribute])]
             with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 ratio = point[index] / point[ref]
