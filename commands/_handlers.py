@@ -276,8 +276,25 @@ def _print_report(summary: ReportSummary) -> None:
     flagged = overall(disparities)
     flagged = flagged[flagged["significant"] & ~flagged["attribute"].str.contains("&")]
     shown = flagged.sort_values("ratio", ascending=False).head(_TERMINAL_ROWS)
+    if shown.empty:
+        # An empty table would read as a failure to compute; say what the tests found.
+        _say(
+            f"no disparity is significant once adjusted for the others "
+            f"({len(overall(disparities))} ratios; all in disparities.csv)"
+        )
+    else:
+        _print_disparities(shown, len(flagged))
+    for line in summary.summary:
+        _say(f"- {line}")
+    _say(
+        f"wrote {summary.out} ({len(summary.tables)} tables as CSV and Parquet, "
+        f"{HTML}) in {summary.seconds:.1f} s"
+    )
+
+
+def _print_disparities(shown: pd.DataFrame, flagged: int) -> None:
     view = _table(
-        f"largest significant disparities ({len(shown)} of {len(flagged)}; all in disparities.csv)",
+        f"largest significant disparities ({len(shown)} of {flagged}; all in disparities.csv)",
         ["deployment", "metric", "group", "reference", "ratio", "95% interval", "adjusted"],
         labels=4,
     )
@@ -292,12 +309,6 @@ def _print_report(summary: ReportSummary) -> None:
             f"{row.adjusted_low:.3g} - {row.adjusted_high:.3g}",
         )
     _stdout.print(view)
-    for line in summary.summary:
-        _say(f"- {line}")
-    _say(
-        f"wrote {summary.out} ({len(summary.tables)} tables as CSV and Parquet, "
-        f"{HTML}) in {summary.seconds:.1f} s"
-    )
 
 
 def _bench_command(args: argparse.Namespace) -> int:
