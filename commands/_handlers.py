@@ -279,8 +279,8 @@ def _print_report(summary: ReportSummary) -> None:
     if shown.empty:
         # An empty table would read as a failure to compute; say what the tests found.
         _say(
-            f"no disparity is significant once adjusted for the others "
-            f"({len(overall(disparities))} ratios; all in disparities.csv)"
+            f"no ratio in disparities.csv is significant once adjusted for the others "
+            f"({len(overall(disparities))} at the operating point, over all light)"
         )
     else:
         _print_disparities(shown, len(flagged))
