@@ -8,109 +8,61 @@ from typing import TYPE_CHECKING
 
 from riskclass import lazy_exports
 
-from ._bench_methods import DEFAULT_METHODS
-from ._cli import EXIT_INTERRUPTED, EXIT_USAGE, main
+from ._bench_methods import DEFAULT_METHODS as DEFAULT_METHODS
+from ._cli import EXIT_INTERRUPTED as EXIT_INTERRUPTED, EXIT_USAGE as EXIT_USAGE, main as main
 
 # The commands load the data stack; the command line imports this package first,
-# so they load on first use and `riskclass --help` stays quick.
-_LAZY = {
-    "_cache": (
-        "CACHE_ENV",
-        "MODEL_VERSION",
-        "CacheInfo",
-        "cache_dir",
-        "cache_info",
-        "calibration_key",
-        "clear_cache",
-    ),
-    "_bench": ("BenchResult", "bench_environment", "results_json", "run_bench"),
-    "_compare": ("COMPARE_CSV", "CompareSummary", "compare"),
-    "_dynamics": ("run_dynamics", "write_dynamics_report"),
-    "_report": ("HTML", "ReportSummary", "RunTables", "build_report", "report_tables"),
-    "_run": ("Calibration", "RunSummary", "calibrate_and_check", "generate", "run"),
-    "_sweep": (
-        "SWEEP_COLUMNS",
-        "Grid",
-        "SweepError",
-        "SweepRun",
-        "SweepSummary",
-        "combine",
-        "compare",
-        "plan",
-        "sweep",
-    ),
-    "_video": ("VideoRunSummary", "render", "run_video"),
-}
-
+# so they load on first use (see `riskclass.lazy_exports`) and `riskclass --help`
+# stays quick.
 if TYPE_CHECKING:
-    from ._bench import BenchResult, bench_environment, results_json, run_bench
+    from ._bench import (
+        BenchResult as BenchResult,
+        bench_environment as bench_environment,
+        results_json as results_json,
+        run_bench as run_bench,
+    )
     from ._cache import (
-        CACHE_ENV,
-        MODEL_VERSION,
-        CacheInfo,
-        cache_dir,
-        cache_info,
-        calibration_key,
-        clear_cache,
+        CACHE_ENV as CACHE_ENV,
+        MODEL_VERSION as MODEL_VERSION,
+        CacheInfo as CacheInfo,
+        cache_dir as cache_dir,
+        cache_info as cache_info,
+        calibration_key as calibration_key,
+        clear_cache as clear_cache,
     )
-    from ._compare import COMPARE_CSV, CompareSummary, compare
-    from ._dynamics import run_dynamics, write_dynamics_report
-    from ._report import HTML, ReportSummary, RunTables, build_report, report_tables
-    from ._run import Calibration, RunSummary, calibrate_and_check, generate, run
+    from ._compare import (
+        COMPARE_CSV as COMPARE_CSV,
+        CompareSummary as CompareSummary,
+        compare as compare,
+    )
+    from ._dynamics import (
+        run_dynamics as run_dynamics,
+        write_dynamics_report as write_dynamics_report,
+    )
+    from ._report import (
+        HTML as HTML,
+        ReportSummary as ReportSummary,
+        RunTables as RunTables,
+        build_report as build_report,
+        report_tables as report_tables,
+    )
+    from ._run import (
+        Calibration as Calibration,
+        RunSummary as RunSummary,
+        calibrate_and_check as calibrate_and_check,
+        generate as generate,
+        run as run,
+    )
     from ._sweep import (
-        SWEEP_COLUMNS,
-        Grid,
-        SweepError,
-        SweepRun,
-        SweepSummary,
-        combine,
-        plan,
-        sweep,
+        SWEEP_COLUMNS as SWEEP_COLUMNS,
+        Grid as Grid,
+        SweepError as SweepError,
+        SweepRun as SweepRun,
+        SweepSummary as SweepSummary,
+        combine as combine,
+        plan as plan,
+        sweep as sweep,
     )
-    from ._video import VideoRunSummary, render, run_video
+    from ._video import VideoRunSummary as VideoRunSummary, render as render, run_video as run_video
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
-
-__all__ = [
-    "CACHE_ENV",
-    "COMPARE_CSV",
-    "DEFAULT_METHODS",
-    "EXIT_INTERRUPTED",
-    "EXIT_USAGE",
-    "HTML",
-    "MODEL_VERSION",
-    "SWEEP_COLUMNS",
-    "BenchResult",
-    "CacheInfo",
-    "Calibration",
-    "CompareSummary",
-    "Grid",
-    "ReportSummary",
-    "RunSummary",
-    "RunTables",
-    "SweepError",
-    "SweepRun",
-    "SweepSummary",
-    "VideoRunSummary",
-    "bench_environment",
-    "build_report",
-    "cache_dir",
-    "cache_info",
-    "calibrate_and_check",
-    "calibration_key",
-    "clear_cache",
-    "combine",
-    "compare",
-    "generate",
-    "main",
-    "plan",
-    "render",
-    "report_tables",
-    "results_json",
-    "run",
-    "run_bench",
-    "run_dynamics",
-    "run_video",
-    "sweep",
-    "write_dynamics_report",
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__, globals())

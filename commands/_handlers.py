@@ -33,14 +33,12 @@ from rich.table import Table
 from riskclass import (
     KINDS,
     REPORT_DIR,
+    Progress as ProgressFn,
     Scenario,
     group_label,
     naming_config_file,
     records,
     write_file_atomically,
-)
-from riskclass import (
-    Progress as ProgressFn,
 )
 from riskclass.analysis import calibration_holds, calibration_summary, overall
 from riskclass.analysis.report import fmt

@@ -9,66 +9,51 @@ from typing import TYPE_CHECKING
 from riskclass import lazy_exports
 
 from ._calibration import (
-    WORSE,
-    WORSE_CONDITIONS,
-    RateCount,
-    calibrate,
-    cross_group_target,
-    measure_rates,
+    WORSE as WORSE,
+    WORSE_CONDITIONS as WORSE_CONDITIONS,
+    RateCount as RateCount,
+    calibrate as calibrate,
+    cross_group_target as cross_group_target,
+    measure_rates as measure_rates,
 )
-from ._city import place_cameras
-from ._embeddings import DIMENSIONS, EmbeddingModel, condition_deficits, weighted_deficit
-from ._events import EVENT_SCHEMA, ConditionDraws, Conditions, EventGenerator, Exposure
-from ._population import generate_population
-from ._scores import GroupShape, genuine_fnmr, pair_fmr
+from ._city import place_cameras as place_cameras
+from ._embeddings import (
+    DIMENSIONS as DIMENSIONS,
+    EmbeddingModel as EmbeddingModel,
+    condition_deficits as condition_deficits,
+    weighted_deficit as weighted_deficit,
+)
+from ._events import (
+    EVENT_SCHEMA as EVENT_SCHEMA,
+    ConditionDraws as ConditionDraws,
+    Conditions as Conditions,
+    EventGenerator as EventGenerator,
+    Exposure as Exposure,
+)
+from ._population import generate_population as generate_population
+from ._scores import GroupShape as GroupShape, genuine_fnmr as genuine_fnmr, pair_fmr as pair_fmr
 
 # Drawn faces and video need OpenCV: loaded on first use, not by event-stream runs.
-_LAZY = {
-    "_faces": ("FaceParams", "HeadModel", "head_model", "render_head", "rotation", "shadow_map"),
-    "_scene": ("SCENE_TYPES", "Camera", "colour_of_temperature", "make_light", "record"),
-    "_video": ("GROUND_TRUTH", "VideoSummary", "render_video"),
-}
-
 if TYPE_CHECKING:
-    from ._faces import FaceParams, HeadModel, head_model, render_head, rotation, shadow_map
-    from ._scene import SCENE_TYPES, Camera, colour_of_temperature, make_light, record
-    from ._video import GROUND_TRUTH, VideoSummary, render_video
+    from ._faces import (
+        FaceParams as FaceParams,
+        HeadModel as HeadModel,
+        head_model as head_model,
+        render_head as render_head,
+        rotation as rotation,
+        shadow_map as shadow_map,
+    )
+    from ._scene import (
+        SCENE_TYPES as SCENE_TYPES,
+        Camera as Camera,
+        colour_of_temperature as colour_of_temperature,
+        make_light as make_light,
+        record as record,
+    )
+    from ._video import (
+        GROUND_TRUTH as GROUND_TRUTH,
+        VideoSummary as VideoSummary,
+        render_video as render_video,
+    )
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
-
-__all__ = [
-    "DIMENSIONS",
-    "EVENT_SCHEMA",
-    "GROUND_TRUTH",
-    "SCENE_TYPES",
-    "WORSE",
-    "WORSE_CONDITIONS",
-    "Camera",
-    "ConditionDraws",
-    "Conditions",
-    "EmbeddingModel",
-    "EventGenerator",
-    "Exposure",
-    "FaceParams",
-    "GroupShape",
-    "HeadModel",
-    "RateCount",
-    "VideoSummary",
-    "calibrate",
-    "colour_of_temperature",
-    "condition_deficits",
-    "cross_group_target",
-    "generate_population",
-    "genuine_fnmr",
-    "head_model",
-    "make_light",
-    "measure_rates",
-    "pair_fmr",
-    "place_cameras",
-    "record",
-    "render_head",
-    "render_video",
-    "rotation",
-    "shadow_map",
-    "weighted_deficit",
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__, globals())

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from riskclass import ConfigError, validate_config
 from riskclass.commands import EXIT_USAGE, main

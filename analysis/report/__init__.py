@@ -1,45 +1,23 @@
 """The report's presentation: summary sentences, the HTML context, figures, formatting.
 
 The numbers come from `riskclass.analysis`; this package only arranges and draws
-them. `plots` (matplotlib) is imported on first use, so that commands which draw
-nothing start quickly.
+them. What draws figures (matplotlib) is imported on first use, so that commands
+which draw nothing start quickly.
 """
 
-import importlib
+from typing import TYPE_CHECKING
 
-from ._compare_page import compare_context
-from ._format import fmt, with_interval
-from ._html import figure, render_report
-from ._summary import run_summary, video_summary
+from riskclass import lazy_exports
 
-__all__ = [
-    "compare_context",
-    "dynamics_page",
-    "figure",
-    "fmt",
-    "plots",
-    "render_report",
-    "run_context",
-    "run_summary",
-    "sweep_page",
-    "video_context",
-    "video_summary",
-    "with_interval",
-]
-
+from ._compare_page import compare_context as compare_context
+from ._format import fmt as fmt, with_interval as with_interval
+from ._html import figure as figure, render_report as render_report
+from ._summary import run_summary as run_summary, video_summary as video_summary
 
 # Names whose modules draw figures: matplotlib loads only when a page is built.
-_LAZY = {
-    "run_context": "_context",
-    "video_context": "_context",
-    "sweep_page": "_sweep",
-    "dynamics_page": "_dynamics_page",
-    "plots": "_plots",
-}
+if TYPE_CHECKING:
+    from ._context import run_context as run_context, video_context as video_context
+    from ._dynamics_page import dynamics_page as dynamics_page
+    from ._sweep import sweep_page as sweep_page
 
-
-def __getattr__(name: str) -> object:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
-    return module if name == "plots" else getattr(module, name)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__, globals())

@@ -9,28 +9,14 @@ from typing import TYPE_CHECKING
 
 from riskclass import lazy_exports
 
-from ._base import Hits, Matcher
-from ._bounds import SLICE, Int8Bounds, cpu_probe_levels
-from ._exact import ExactMatcher
-from ._factory import make_matcher
+from ._base import Hits as Hits, Matcher as Matcher
+from ._bounds import SLICE as SLICE, Int8Bounds as Int8Bounds, cpu_probe_levels as cpu_probe_levels
+from ._exact import ExactMatcher as ExactMatcher
+from ._factory import make_matcher as make_matcher
 
 # faiss and face_recognition (dlib, OpenCV) take seconds to import: on first use only.
-_LAZY = {"_face_recognition": ("FaceRecognitionLoop",), "_faiss": ("FaissMatcher",)}
-
 if TYPE_CHECKING:
-    from ._face_recognition import FaceRecognitionLoop
-    from ._faiss import FaissMatcher
+    from ._face_recognition import FaceRecognitionLoop as FaceRecognitionLoop
+    from ._faiss import FaissMatcher as FaissMatcher
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
-
-__all__ = [
-    "SLICE",
-    "ExactMatcher",
-    "FaceRecognitionLoop",
-    "FaissMatcher",
-    "Hits",
-    "Int8Bounds",
-    "Matcher",
-    "cpu_probe_levels",
-    "make_matcher",
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__, globals())
