@@ -14,9 +14,10 @@ import argparse
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from riskclass import RiskclassError
 
@@ -82,197 +83,16 @@ def _deferred(name: str) -> Handler:
     return handler
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="riskclass",
-        description="Simulate face-recognition surveillance and measure who bears its errors.",
-    )
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+@dataclass(frozen=True)
+class _Argument:
+    """One ``add_argument`` call: the option's flags (or a positional's name) and keywords."""
 
-    validate = commands.add_parser("validate", help="check a scenario config without running it")
-    _add_config_arguments(validate)
-    validate.set_defaults(handler=_validate)
-
-    generate = commands.add_parser(
-        "generate", help="generate the synthetic world (persons, cameras, camera events)"
-    )
-    _add_config_arguments(generate)
-    _add_output_arguments(generate)
-    generate.set_defaults(handler=_deferred("_generate"))
-
-    run = commands.add_parser(
-        "run",
-        help="run a scenario end to end: world, calibration, deployments, per-group rates",
-    )
-    _add_config_arguments(run)
-    _add_output_arguments(run)
-    run.add_argument(
-        "--report",
-        action="store_true",
-        help="also write the per-group report (as `riskclass report DIR`) into DIR/report",
-    )
-    _add_cache_argument(run)
-    run.set_defaults(handler=_deferred("_run_scenario"))
-
-    dynamics = commands.add_parser(
-        "dynamics",
-        help="run a scenario with dynamics period by period: records, scores, listings, "
-        "risk positions",
-    )
-    _add_config_arguments(dynamics)
-    _add_output_arguments(dynamics)
-    _add_cache_argument(dynamics)
-    dynamics.set_defaults(handler=_deferred("_dynamics_command"))
-
-    sweep = commands.add_parser(
-        "sweep",
-        help="run a grid of settings x seeds as Dask tasks; one combined table and HTML page",
-    )
-    _add_config_arguments(sweep)
-    sweep.add_argument(
-        "--grid",
-        action="append",
-        required=True,
-        metavar="PATH=V1,V2,...",
-        help="a config path and the values it takes, e.g. "
-        "--grid deployments.street_watchlist.threshold=0.56,0.6 (repeatable: every combination)",
-    )
-    sweep.add_argument("--seeds", type=int, default=1, help="seeds per setting (default: 1)")
-    sweep.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
-    sweep.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="a Dask scheduler (tcp://host:port); default: a local cluster on this machine",
-    )
-    sweep.add_argument("--workers", type=int, default=2, help="local worker processes (default: 2)")
-    sweep.set_defaults(handler=_deferred("_sweep_command"))
-
-    report_parser = commands.add_parser(
-        "report",
-        help="per-group error report of a finished run: tables, figures and HTML in RUN_DIR/report",
-    )
-    report_parser.add_argument(
-        "run_dir", type=Path, metavar="RUN_DIR", help="a `riskclass run` output"
-    )
-    report_parser.set_defaults(handler=_deferred("_report"))
-
-    compare_parser = commands.add_parser(
-        "compare",
-        help="what-if: finished runs side by side per deployment and group, with change ratios",
-    )
-    compare_parser.add_argument(
-        "run_dirs",
-        type=Path,
-        nargs="+",
-        metavar="RUN_DIR",
-        help="two or more `riskclass run` outputs; the first is the baseline",
-    )
-    _add_output_arguments(compare_parser)
-    compare_parser.set_defaults(handler=_deferred("_compare"))
-
-    bench = commands.add_parser(
-        "bench",
-        help="measure 1:N search throughput and recall of each matcher on synthetic embeddings",
-    )
-    bench.add_argument("--gallery", type=int, default=100_000, metavar="N", help="gallery size")
-    bench.add_argument("--probes", type=int, default=2_000, metavar="M", help="probes per round")
-    bench.add_argument("--k", type=int, default=1, metavar="K", help="candidates per probe")
-    bench.add_argument(
-        "--methods",
-        default=" ".join(DEFAULT_METHODS),
-        metavar="LIST",
-        help="space- or semicolon-separated methods (default: %(default)s)",
-    )
-    bench.add_argument("--rounds", type=int, default=3, help="rounds per method; the median counts")
-    bench.add_argument("--seed", type=int, default=0)
-    bench.add_argument(
-        "--json", type=_output_file, metavar="PATH", help="also write the results as JSON"
-    )
-    bench.set_defaults(handler=_deferred("_bench_command"))
-
-    video = commands.add_parser(
-        "video", help="rendered camera video with the real face detector and encoder"
-    )
-    video_commands = video.add_subparsers(title="video commands", metavar="COMMAND")
-    render = video_commands.add_parser(
-        "render", help="render camera scenes (MP4), ground truth and enrollment portraits"
-    )
-    _add_config_arguments(render)
-    _add_output_arguments(render)
-    render.set_defaults(handler=_deferred("_video_render"))
-    video_run = video_commands.add_parser(
-        "run",
-        help="detect (HOG, Haar), track, encode and match rendered scenes; per-group rates",
-    )
-    video_run.add_argument("directory", type=Path, metavar="DIR", help="a `video render` output")
-    video_run.set_defaults(handler=_deferred("_video_run"))
-
-    enroll = commands.add_parser(
-        "enroll",
-        help="encode labelled real photos and fit a per-group error profile for configs",
-    )
-    enroll.add_argument("images", type=Path, metavar="IMAGES_DIR", help="folder of photos")
-    enroll.add_argument(
-        "--labels",
-        type=Path,
-        required=True,
-        metavar="CSV",
-        help="file, identity, then one column per group attribute",
-    )
-    enroll.add_argument(
-        "--out",
-        type=_output_file,
-        default=Path("error_profile.yaml"),
-        metavar="FILE",
-        help="where to write the profile (default: error_profile.yaml)",
-    )
-    enroll.add_argument(
-        "--tolerance",
-        type=_distance,
-        default=0.6,
-        help="face_recognition match distance, above 0 and below 2 (default: 0.6, the library's)",
-    )
-    enroll.set_defaults(handler=_deferred("_enroll"))
-
-    calibrate = commands.add_parser(
-        "calibrate",
-        help="solve the embedding model for the configured error rates and check it out of sample",
-    )
-    _add_config_arguments(calibrate)
-    calibrate.add_argument(
-        "--out",
-        type=_output_file,
-        default=Path("calibration.csv"),
-        metavar="FILE",
-        help="where to write the calibration table (default: calibration.csv)",
-    )
-    _add_cache_argument(calibrate)
-    calibrate.set_defaults(handler=_deferred("_calibrate"))
-
-    cache = commands.add_parser(
-        "cache", help="the calibration cache: solved embedding models reused by run and calibrate"
-    )
-    cache_commands = cache.add_subparsers(title="cache commands", metavar="COMMAND")
-    cache_info = cache_commands.add_parser(
-        "info", help="where the cache is, how many entries it holds and their size"
-    )
-    cache_info.set_defaults(handler=_deferred("_cache_info"))
-    cache_clear = cache_commands.add_parser("clear", help="remove every entry")
-    cache_clear.set_defaults(handler=_deferred("_cache_clear"))
-    return parser
+    names: tuple[str, ...]
+    keywords: dict[str, Any]
 
 
-def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", type=Path, metavar="CONFIG", help="scenario YAML file")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a config value, e.g. --set population.size=5000 or "
-        "--set districts.center.cameras_per_1000=4 (repeatable)",
-    )
+def _arg(*names: str, **keywords: Any) -> _Argument:
+    return _Argument(names, keywords)
 
 
 def _output_file(text: str) -> Path:
@@ -294,22 +114,44 @@ def _distance(text: str) -> float:
     return value
 
 
-def _add_cache_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--no-cache",
-        dest="cache",
-        action="store_false",
-        help="calibrate afresh instead of reusing the calibration cache (and do not store it)",
-    )
-
-
-def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
-    parser.add_argument(
+# Arguments several commands take, each written once.
+_CONFIG = (
+    _arg("config", type=Path, metavar="CONFIG", help="scenario YAML file"),
+    _arg(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a config value, e.g. --set population.size=5000 or "
+        "--set districts.center.cameras_per_1000=4 (repeatable)",
+    ),
+)
+_OUT_DIR = _arg("--out", type=Path, required=True, metavar="DIR", help="output directory")
+_OUTPUT = (
+    _OUT_DIR,
+    _arg(
         "--force",
         action="store_true",
         help="replace DIR if it exists (only once the new run is complete)",
-    )
+    ),
+)
+_CACHE = _arg(
+    "--no-cache",
+    dest="cache",
+    action="store_false",
+    help="calibrate afresh instead of reusing the calibration cache (and do not store it)",
+)
+
+# Where Dask tasks run.
+_DASK = (
+    _arg(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a Dask scheduler (tcp://host:port); default: a local cluster on this machine",
+    ),
+    _arg("--workers", type=int, default=2, help="local worker processes (default: 2)"),
+)
 
 
 def load_scenario(args: argparse.Namespace) -> Scenario:
@@ -335,6 +177,198 @@ def _validate(args: argparse.Namespace) -> int:
         f"{len(scenario.districts)} districts, {scenario.days} days"
     )
     return 0
+
+
+@dataclass(frozen=True)
+class _Command:
+    """A subcommand: its words (``"video render"``), help line, handler and arguments."""
+
+    words: str
+    help: str
+    handler: Handler
+    arguments: tuple[_Argument, ...] = ()
+
+
+# Every subcommand, in the order `--help` lists them.
+_COMMANDS = (
+    _Command("validate", "check a scenario config without running it", _validate, (*_CONFIG,)),
+    _Command(
+        "generate",
+        "generate the synthetic world (persons, cameras, camera events)",
+        _deferred("_generate"),
+        (*_CONFIG, *_OUTPUT),
+    ),
+    _Command(
+        "run",
+        "run a scenario end to end: world, calibration, deployments, per-group rates",
+        _deferred("_run_scenario"),
+        (
+            *_CONFIG,
+            *_OUTPUT,
+            _arg(
+                "--report",
+                action="store_true",
+                help="also write the per-group report (as `riskclass report DIR`) into DIR/report",
+            ),
+            _CACHE,
+        ),
+    ),
+    _Command(
+        "dynamics",
+        "run a scenario with dynamics period by period: records, scores, listings, risk positions",
+        _deferred("_dynamics_command"),
+        (*_CONFIG, *_OUTPUT, _CACHE),
+    ),
+    _Command(
+        "sweep",
+        "run a grid of settings x seeds as Dask tasks; one combined table and HTML page",
+        _deferred("_sweep_command"),
+        (
+            *_CONFIG,
+            _arg(
+                "--grid",
+                action="append",
+                required=True,
+                metavar="PATH=V1,V2,...",
+                help="a config path and the values it takes, e.g. "
+                "--grid deployments.street_watchlist.threshold=0.56,0.6 "
+                "(repeatable: every combination)",
+            ),
+            _arg("--seeds", type=int, default=1, help="seeds per setting (default: 1)"),
+            _OUT_DIR,
+            *_DASK,
+        ),
+    ),
+    _Command(
+        "report",
+        "per-group error report of a finished run: tables, figures and HTML in RUN_DIR/report",
+        _deferred("_report"),
+        (_arg("run_dir", type=Path, metavar="RUN_DIR", help="a `riskclass run` output"),),
+    ),
+    _Command(
+        "compare",
+        "what-if: finished runs side by side per deployment and group, with change ratios",
+        _deferred("_compare"),
+        (
+            _arg(
+                "run_dirs",
+                type=Path,
+                nargs="+",
+                metavar="RUN_DIR",
+                help="two or more `riskclass run` outputs; the first is the baseline",
+            ),
+            *_OUTPUT,
+        ),
+    ),
+    _Command(
+        "bench",
+        "measure 1:N search throughput and recall of each matcher on synthetic embeddings",
+        _deferred("_bench_command"),
+        (
+            _arg("--gallery", type=int, default=100_000, metavar="N", help="gallery size"),
+            _arg("--probes", type=int, default=2_000, metavar="M", help="probes per round"),
+            _arg("--k", type=int, default=1, metavar="K", help="candidates per probe"),
+            _arg(
+                "--methods",
+                default=" ".join(DEFAULT_METHODS),
+                metavar="LIST",
+                help="space- or semicolon-separated methods (default: %(default)s)",
+            ),
+            _arg("--rounds", type=int, default=3, help="rounds per method; the median counts"),
+            _arg("--seed", type=int, default=0),
+            _arg(
+                "--json", type=_output_file, metavar="PATH", help="also write the results as JSON"
+            ),
+        ),
+    ),
+    _Command(
+        "video render",
+        "render camera scenes (MP4), ground truth and enrollment portraits",
+        _deferred("_video_render"),
+        (*_CONFIG, *_OUTPUT),
+    ),
+    _Command(
+        "video run",
+        "detect (HOG, Haar), track, encode and match rendered scenes; per-group rates",
+        _deferred("_video_run"),
+        (_arg("directory", type=Path, metavar="DIR", help="a `video render` output"),),
+    ),
+    _Command(
+        "enroll",
+        "encode labelled real photos and fit a per-group error profile for configs",
+        _deferred("_enroll"),
+        (
+            _arg("images", type=Path, metavar="IMAGES_DIR", help="folder of photos"),
+            _arg(
+                "--labels",
+                type=Path,
+                required=True,
+                metavar="CSV",
+                help="file, identity, then one column per group attribute",
+            ),
+            _arg(
+                "--out",
+                type=_output_file,
+                default=Path("error_profile.yaml"),
+                metavar="FILE",
+                help="where to write the profile (default: error_profile.yaml)",
+            ),
+            _arg(
+                "--tolerance",
+                type=_distance,
+                default=0.6,
+                help="face_recognition match distance, above 0 and below 2 "
+                "(default: 0.6, the library's)",
+            ),
+        ),
+    ),
+    _Command(
+        "calibrate",
+        "solve the embedding model for the configured error rates and check it out of sample",
+        _deferred("_calibrate"),
+        (
+            *_CONFIG,
+            _arg(
+                "--out",
+                type=_output_file,
+                default=Path("calibration.csv"),
+                metavar="FILE",
+                help="where to write the calibration table (default: calibration.csv)",
+            ),
+            _CACHE,
+        ),
+    ),
+    _Command(
+        "cache info",
+        "where the cache is, how many entries it holds and their size",
+        _deferred("_cache_info"),
+    ),
+    _Command("cache clear", "remove every entry", _deferred("_cache_clear")),
+)
+# The commands that group subcommands (``video render``), with their help lines.
+_GROUPS = {
+    "video": "rendered camera video with the real face detector and encoder",
+    "cache": "the calibration cache: solved embedding models reused by run and calibrate",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="riskclass",
+        description="Simulate face-recognition surveillance and measure who bears its errors.",
+    )
+    # Subcommand lists by the words before them; a group's appears with its first command.
+    lists = {"": parser.add_subparsers(title="commands", metavar="COMMAND")}
+    for command in _COMMANDS:
+        group, _, name = command.words.rpartition(" ")
+        if group not in lists:
+            group_parser = lists[""].add_parser(group, help=_GROUPS[group])
+            lists[group] = group_parser.add_subparsers(title=f"{group} commands", metavar="COMMAND")
+        subparser = lists[group].add_parser(name, help=command.help)
+        for argument in command.arguments:
+            subparser.add_argument(*argument.names, **argument.keywords)
+        subparser.set_defaults(handler=command.handler)
+    return parser
 
 
 if __name__ == "__main__":
