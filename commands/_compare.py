@@ -20,19 +20,16 @@ from riskclass import (
     Stream,
     atomic_output_dir,
     check_run_against_config,
-    manifest_scenario,
     package_versions,
-    read_manifest,
     rng_for,
     write_manifest,
 )
 from riskclass.analysis import RunData, compare_runs, config_differences, report
 
-from ._report import read_outcomes
+from ._report import finished_run, read_outcomes
 
 COMPARE_CSV = "compare.csv"
 DIFFERENCES_CSV = "config_differences.csv"
-_RUN_HINT = "run `riskclass run CONFIG --out DIR` first"
 
 
 @dataclass
@@ -60,11 +57,7 @@ def compare(
         raise DataError("compare needs at least two runs")
     runs, scenarios, configs = [], [], {}
     for index, run_dir in enumerate(Path(d) for d in run_dirs):
-        manifest = read_manifest(run_dir, hint=_RUN_HINT)
-        for name in (PERSONS, PERSON_OUTCOMES):
-            if name not in manifest["files"]:
-                raise DataError(f"{run_dir}: not a finished riskclass run ({name} is missing)")
-        scenario = manifest_scenario(run_dir, manifest)
+        manifest, scenario = finished_run(run_dir, (PERSONS, PERSON_OUTCOMES))
         # Two runs may share a directory name: number them so that columns stay apart.
         label = run_dir.name if run_dir.name not in configs else f"{run_dir.name}#{index + 1}"
         configs[label] = manifest["config"]

@@ -9,7 +9,7 @@ presentation from `riskclass.analysis.report`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,8 +104,10 @@ def report_tables(run_dir: str | Path, *, progress: Progress | None = None) -> R
         If ``run_dir`` is not a complete run, naming the missing or bad file.
     """
     run_dir = Path(run_dir)
-    manifest = read_manifest(run_dir, hint=_RUN_HINT)
-    scenario = _scenario_of(run_dir, manifest)
+    manifest, scenario = finished_run(
+        run_dir, (PERSONS, CAMERAS, PERSON_OUTCOMES, GALLERIES, DECISIONS, HITS)
+    )
+    scenario = scenario.with_thresholds(manifest.get("resolved_thresholds", {}))
     _check_report_place(run_dir)
     persons = pd.read_parquet(run_dir / PERSONS)
     tally = read_outcomes(run_dir)
@@ -338,16 +340,15 @@ def read_outcomes(run_dir: Path) -> pd.DataFrame:
     return outcomes
 
 
-def _scenario_of(run_dir: Path, manifest: dict[str, Any]) -> Scenario:
-    """The run's scenario, once the manifest is known to list every file a report reads."""
-    listed = manifest["files"]
-    for name in (PERSONS, CAMERAS, PERSON_OUTCOMES, GALLERIES, DECISIONS, HITS):
-        if name not in listed:
+def finished_run(run_dir: Path, files: Sequence[str]) -> tuple[dict[str, Any], Scenario]:
+    """The manifest and scenario of a finished run, once its manifest lists each of ``files``."""
+    manifest = read_manifest(run_dir, hint=_RUN_HINT)
+    for name in files:
+        if name not in manifest["files"]:
             raise DataError(
                 f"{run_dir}: not a finished riskclass run ({name} is missing); {_RUN_HINT}"
             )
-    scenario = manifest_scenario(run_dir, manifest)
-    return scenario.with_thresholds(manifest.get("resolved_thresholds", {}))
+    return manifest, manifest_scenario(run_dir, manifest)
 
 
 def _row_groups(path: Path, columns: list[str]) -> Iterator[pa.Table]:
