@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -135,36 +137,79 @@ def stratified_disparities(
     `rates_by_group`), tested as `adjust_ratios` says, one family per detector.
     Columns: ``DISPARITY_COLUMNS`` with ``lighting`` empty.
     """
-    detections = detections.assign(face=detections.groupby(["video", "person_id"]).ngroup())
-    lights = list(dict.fromkeys(detections["lighting"]))
-    faces = detections.drop_duplicates("face").sort_values("face").reset_index(drop=True)
-    weights = _face_weights(len(faces), rng, replicates)
-    frames = np.bincount(detections["face"], minlength=len(faces)).astype(np.float64)
-    light = faces["lighting"].map({name: i for i, name in enumerate(lights)}).to_numpy()
-    references = reference_groups(
-        group_cells(faces, [*attributes, "skin_reflectance"]), reference, listed=listed
-    )
+    # Light levels numbered as they first appear: the pooled sums add them in that
+    # order, and their last digits depend on it.
+    light = pd.factorize(detections["lighting"])[0]
     rows: list[tuple[object, ...]] = []
     evidence: list[RatioEvidence] = []
-    for detector in [c for c in DETECTORS if c in detections.columns]:
-        missed = np.bincount(
-            detections["face"], weights=~detections[detector].astype(bool), minlength=len(faces)
+    against = _Comparison(attributes, reference, rng, replicates, listed)
+    for counts in _face_frames(detections, light, against):
+        found = _pooled_rows(
+            counts.detector, counts.attribute, counts.values, counts.reference, counts.n, counts.a
         )
-        for attribute in [*attributes, "skin_reflectance"]:
-            labels = faces[attribute].astype(str)
-            values = sorted(labels.unique())
-            # (replicates + 1, values, lights): weighted face-frames and misses.
-            member = np.zeros((len(faces), len(values), len(lights)))
-            member[np.arange(len(faces)), labels.map(values.index).to_numpy(), light] = 1.0
-            n = np.einsum("bf,f,fvl->bvl", weights, frames, member)
-            a = np.einsum("bf,f,fvl->bvl", weights, missed, member)
-            if attribute not in references:
-                continue
-            found = _pooled_rows(detector, attribute, values, references[attribute], n, a)
-            rows += [row for row, _ in found]
-            evidence += [tested for _, tested in found]
+        rows += [row for row, _ in found]
+        evidence += [tested for _, tested in found]
     table = pd.DataFrame(rows, columns=list(DISPARITY_COLUMNS[: DISPARITY_COLUMNS.index("ci_low")]))
     return adjust_ratios(table, evidence)[list(DISPARITY_COLUMNS)]
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    """What a disparity table compares: the attributes (``skin_reflectance`` is
+    added), the reference values as configured, and the bootstrap's draws."""
+
+    attributes: Sequence[str]
+    reference: Mapping[str, str]
+    rng: np.random.Generator
+    replicates: int
+    listed: Mapping[str, Sequence[str]] | None
+
+
+@dataclass(frozen=True)
+class _FaceFrames:
+    """Face-frames ``n`` and missed ones ``a`` of each value of one attribute per
+    stratum, as one detector saw them: ``(replicates + 1, values, strata)``, the
+    point estimate first, each replicate weighting faces by Poisson(1)."""
+
+    detector: str
+    attribute: str
+    values: list[str]
+    reference: str
+    n: npt.NDArray[np.float64]
+    a: npt.NDArray[np.float64]
+
+
+def _face_frames(
+    detections: pd.DataFrame, stratum: npt.NDArray[np.integer[Any]], against: _Comparison
+) -> Iterator[_FaceFrames]:
+    """`_FaceFrames` of each detector and attribute that has a reference value.
+
+    A face is one person in one video: its frames are correlated, so the bootstrap
+    resamples faces. ``stratum``: each face-frame's stratum, numbered from 0.
+    """
+    face = detections.groupby(["video", "person_id"]).ngroup().to_numpy()
+    n_faces, n_strata = int(face.max()) + 1, int(stratum.max()) + 1
+    faces = detections.assign(face=face).drop_duplicates("face").sort_values("face")
+    cell = face * n_strata + stratum
+    frames = np.bincount(cell, minlength=n_faces * n_strata).reshape(n_faces, n_strata)
+    weights = _face_weights(n_faces, against.rng, against.replicates)
+    groupings = [*against.attributes, "skin_reflectance"]
+    references = reference_groups(
+        group_cells(faces, groupings), against.reference, listed=against.listed
+    )
+    for detector in [c for c in DETECTORS if c in detections.columns]:
+        missed = np.bincount(
+            cell, weights=~detections[detector].astype(bool), minlength=n_faces * n_strata
+        ).reshape(n_faces, n_strata)
+        for attribute in groupings:
+            if attribute not in references:
+                continue
+            labels = faces[attribute].astype(str).to_numpy()
+            values = sorted(set(labels))
+            member = (labels[:, None] == np.array(values)[None, :]).astype(np.float64)
+            n = np.einsum("bf,fs,fv->bvs", weights, frames, member)
+            a = np.einsum("bf,fs,fv->bvs", weights, missed, member)
+            yield _FaceFrames(detector, attribute, values, references[attribute], n, a)
 
 
 def _face_weights(faces: int, rng: np.random.Generator, replicates: int) -> npt.NDArray[np.float64]:
@@ -319,65 +364,47 @@ def standardised_disparities(
     (Poisson weights), as `stratified_disparities`.
     """
     binned = condition_bins(detections)
-    face = binned.groupby(["video", "person_id"]).ngroup().to_numpy()
     stratum = binned.groupby(["lighting", "face_px_bin", "yaw_bin"]).ngroup().to_numpy()
-    n_faces, n_strata = int(face.max()) + 1, int(stratum.max()) + 1
-    faces = binned.assign(face=face).drop_duplicates("face").sort_values("face")
-    cell = face * n_strata + stratum
-    frames = np.bincount(cell, minlength=n_faces * n_strata).reshape(n_faces, n_strata)
-    weights = _face_weights(n_faces, rng, replicates)
     tail = (1.0 - CONFIDENCE) / 2.0
-    references = reference_groups(
-        group_cells(faces, [*attributes, "skin_reflectance"]), reference, listed=listed
-    )
     rows = []
-    for detector in [c for c in DETECTORS if c in detections.columns]:
-        missed = np.bincount(
-            cell, weights=~binned[detector].astype(bool), minlength=n_faces * n_strata
-        ).reshape(n_faces, n_strata)
-        for attribute in [*attributes, "skin_reflectance"]:
-            labels = faces[attribute].astype(str).to_numpy()
-            values = sorted(set(labels))
-            member = (labels[:, None] == np.array(values)[None, :]).astype(np.float64)
-            n = np.einsum("bf,fs,fv->bvs", weights, frames, member)
-            a = np.einsum("bf,fs,fv->bvs", weights, missed, member)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                crude = a.sum(-1) / n.sum(-1)
-                rate = a / n
-            if attribute not in references:
+    against = _Comparison(attributes, reference, rng, replicates, listed)
+    for counts in _face_frames(binned, stratum, against):
+        detector, values, n, a = counts.detector, counts.values, counts.n, counts.a
+        with np.errstate(divide="ignore", invalid="ignore"):
+            crude = a.sum(-1) / n.sum(-1)
+            rate = a / n
+        ref = values.index(counts.reference)
+        pooled = n.sum(axis=1)  # (replicates + 1, strata)
+        for g, value in enumerate(values):
+            if g == ref:
                 continue
-            ref = values.index(references[attribute])
-            pooled = n.sum(axis=1)  # (replicates + 1, strata)
-            for g, value in enumerate(values):
-                if g == ref:
-                    continue
-                common = (n[:, g] > 0) & (n[:, ref] > 0)
-                share = np.where(common, pooled, 0.0)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    share /= share.sum(-1, keepdims=True)
-                    standard = np.nansum(share * np.nan_to_num(rate[:, g]), -1)
-                    standard_ref = np.nansum(share * np.nan_to_num(rate[:, ref]), -1)
-                    remaining = (standard - standard_ref) / (crude[:, g] - crude[:, ref])
-                replicated = remaining[1:][np.isfinite(remaining[1:])]
-                low, high = (
-                    np.quantile(replicated, [tail, 1.0 - tail], method="inverted_cdf")
-                    if np.isfinite(remaining[0]) and len(replicated)
-                    else (np.nan, np.nan)
+            common = (n[:, g] > 0) & (n[:, ref] > 0)
+            share = np.where(common, pooled, 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share /= share.sum(-1, keepdims=True)
+                standard = np.nansum(share * np.nan_to_num(rate[:, g]), -1)
+                standard_ref = np.nansum(share * np.nan_to_num(rate[:, ref]), -1)
+                remaining = (standard - standard_ref) / (crude[:, g] - crude[:, ref])
+            replicated = remaining[1:][np.isfinite(remaining[1:])]
+            low, high = (
+                np.quantile(replicated, [tail, 1.0 - tail], method="inverted_cdf")
+                if np.isfinite(remaining[0]) and len(replicated)
+                else (np.nan, np.nan)
+            )
+            rows.append(
+                (
+                    detector,
+                    counts.attribute,
+                    value,
+                    values[ref],
+                    int(n[0, g].sum()),
+                    crude[0, g],
+                    crude[0, ref],
+                    standard[0],
+                    standard_ref[0],
+                    remaining[0],
+                    low,
+                    high,
                 )
-                rows.append(
-                    (
-                        detector,
-                        attribute,
-                        value,
-                        values[ref],
-                        int(n[0, g].sum()),
-                        crude[0, g],
-                        crude[0, ref],
-                        standard[0],
-                        standard_ref[0],
-                        remaining[0],
-                        low,
-                        high,
-                    )
-                )
+            )
     return pd.DataFrame(rows, columns=list(STANDARDISED_COLUMNS))

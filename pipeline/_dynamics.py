@@ -33,7 +33,9 @@ import pandas as pd
 import pyarrow as pa
 
 from riskclass import (
-    CATEGORY,
+    DEPLOYMENT,
+    PERIOD,
+    PERSON_ID,
     Dynamics,
     Scenario,
     Stream,
@@ -80,9 +82,9 @@ WRONGFUL_COUNTS = ("wrongful_alerts", "false_alerts", "false_rejects", "not_dete
 
 PERIOD_OUTCOME_SCHEMA = pa.schema(
     [
-        ("period", pa.int32()),
-        ("person_id", pa.int64()),
-        ("deployment", CATEGORY),
+        PERIOD,
+        PERSON_ID,
+        DEPLOYMENT,
         *((name, pa.int32()) for name in OUTCOME_COUNTS),
         ("records", pa.int32()),
         ("rightful_records", pa.int32()),
@@ -92,8 +94,8 @@ PERIOD_OUTCOME_SCHEMA = pa.schema(
 
 STANDING_SCHEMA = pa.schema(
     [
-        ("period", pa.int32()),
-        ("person_id", pa.int64()),
+        PERIOD,
+        PERSON_ID,
         ("escaped", pa.bool_()),
         ("scrutiny", pa.bool_()),
         ("fast_lane", pa.bool_()),

@@ -20,7 +20,10 @@ import pyarrow as pa
 from riskclass import (
     BOOKING_PHOTO,
     CATEGORY,
+    DEPLOYMENT,
+    EVENT_ID,
     OUTCOMES,
+    PERSON_ID,
     POPULATION_GALLERY,
     Deployment,
     GroupKey,
@@ -102,9 +105,9 @@ def _one_blas_thread(method: Callable[_P, _R]) -> Callable[_P, _R]:
 # target in an investigation; null when no face was detected.
 DECISION_SCHEMA = pa.schema(
     [
-        ("event_id", pa.int64()),
-        ("person_id", pa.int64()),
-        ("deployment", CATEGORY),
+        EVENT_ID,
+        PERSON_ID,
+        DEPLOYMENT,
         ("detected", pa.bool_()),
         ("mated", pa.bool_()),
         ("candidate_id", pa.int64()),
@@ -119,9 +122,9 @@ DECISION_SCHEMA = pa.schema(
 # gallery-size sweeps: ``candidate_id`` is the gallery member compared.
 HITS_SCHEMA = pa.schema(
     [
-        ("event_id", pa.int64()),
-        ("person_id", pa.int64()),
-        ("deployment", CATEGORY),
+        EVENT_ID,
+        PERSON_ID,
+        DEPLOYMENT,
         ("candidate_id", pa.int64()),
         ("score", pa.float32()),
     ]

@@ -14,15 +14,15 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from riskclass import CATEGORY, Dynamics, category_array
+from riskclass import CATEGORY, PERIOD, PERSON_ID, Dynamics, category_array
 
 LISTING_SCHEMA = pa.schema(
     [
-        ("person_id", pa.int64()),
+        PERSON_ID,
         ("gallery", CATEGORY),
         ("rule", pa.int32()),
         ("cause", CATEGORY),
-        ("period", pa.int32()),
+        PERIOD,
         ("start_day", pa.int32()),
         ("end_day", pa.int32()),
         ("score", pa.float64()),

@@ -97,7 +97,15 @@ if TYPE_CHECKING:
         write_parquet as write_parquet,
     )
     from ._seeds import Stream as Stream, rng_for as rng_for
-    from ._tables import CATEGORY as CATEGORY, category_array as category_array, records as records
+    from ._tables import (
+        CATEGORY as CATEGORY,
+        DEPLOYMENT as DEPLOYMENT,
+        EVENT_ID as EVENT_ID,
+        PERIOD as PERIOD,
+        PERSON_ID as PERSON_ID,
+        category_array as category_array,
+        records as records,
+    )
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, __file__, globals())
 

@@ -11,6 +11,12 @@ import pyarrow as pa
 
 CATEGORY = pa.dictionary(pa.int16(), pa.string())
 
+# The keys the run's tables are joined on, typed once so that the tables agree.
+EVENT_ID = pa.field("event_id", pa.int64())
+PERSON_ID = pa.field("person_id", pa.int64())
+DEPLOYMENT = pa.field("deployment", CATEGORY)
+PERIOD = pa.field("period", pa.int32())
+
 
 def category_array(codes: npt.ArrayLike, names: list[str]) -> pa.DictionaryArray:
     """A dictionary-encoded string column; negative codes become nulls."""

@@ -17,6 +17,8 @@ import pyarrow as pa
 
 from riskclass import (
     CATEGORY,
+    EVENT_ID,
+    PERSON_ID,
     CameraKind,
     Scenario,
     Stream,
@@ -34,8 +36,8 @@ _ILLUMINATION_JITTER = 0.1
 
 EVENT_SCHEMA = pa.schema(
     [
-        ("event_id", pa.int64()),
-        ("person_id", pa.int64()),
+        EVENT_ID,
+        PERSON_ID,
         ("camera_id", pa.int32()),
         ("camera_kind", CATEGORY),
         ("district", CATEGORY),
