@@ -13,10 +13,8 @@ are the steadier figure).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -24,21 +22,16 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from _machine import REPO, machine_line, scenario_parser
+
 CLI = [sys.executable, "-m", "riskclass.commands"]
 DEFAULTS = ["population.size=100000", "days=182", "dynamics.period_days=7"]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config", default=str(REPO / "configs/social_credit_feedback.yaml"))
-    parser.add_argument("--set", dest="overrides", action="append", default=[])
-    args = parser.parse_args()
+    args = scenario_parser(__doc__, config="social_credit_feedback.yaml").parse_args()
     settings = [item for o in [*DEFAULTS, *args.overrides] for item in ("--set", o)]
-    print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"load average before: {os.getloadavg()[0]:.1f}"
-    )
+    print(machine_line())
     with tempfile.TemporaryDirectory() as scratch:
         environment = {**os.environ, "RISKCLASS_CACHE_DIR": str(Path(scratch) / "cache")}
         # Calibration depends on the algorithm and seed only: fill the cache first.

@@ -24,7 +24,6 @@ and prints the same figures for each, the run's stage timings and rows.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -34,9 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _machine import machine_line
+from _machine import REPO, machine_line, scenario_parser
 
-REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "riskclass.commands"]
 # `--large`: the scale target.
 LARGE = ["population.size=1000000", "days=30"]
@@ -94,10 +92,7 @@ def _stages(out: str) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--config", default=str(REPO / "configs/default.yaml"))
-    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser = scenario_parser(__doc__, rounds=1)
     parser.add_argument(
         "--large",
         action="store_true",

@@ -47,9 +47,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from _machine import interleaved, machine_line
+from _machine import interleaved, machine_line, scenario_parser
 
-REPO = Path(__file__).resolve().parent.parent
 STAGES = ("generate", "encode", "match", "detect and decide", "write", "other")
 
 
@@ -147,10 +146,7 @@ def _round(python: str, config: str, overrides: list[str]) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--config", default=str(REPO / "configs/default.yaml"))
-    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser = scenario_parser(__doc__, rounds=3)
     parser.add_argument("--baseline", metavar="PYTHON", help="another checkout's interpreter")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
