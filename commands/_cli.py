@@ -11,6 +11,7 @@ start in a fraction of a second. What the other commands do at the terminal is i
 from __future__ import annotations
 
 import argparse
+import copy
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -366,7 +367,8 @@ def _parser() -> argparse.ArgumentParser:
             lists[group] = group_parser.add_subparsers(title=f"{group} commands", metavar="COMMAND")
         subparser = lists[group].add_parser(name, help=command.help)
         for argument in command.arguments:
-            subparser.add_argument(*argument.names, **argument.keywords)
+            # A copy: a default list (--set's) goes into the parsed arguments as it is.
+            subparser.add_argument(*argument.names, **copy.deepcopy(argument.keywords))
         subparser.set_defaults(handler=command.handler)
     return parser
 
