@@ -131,7 +131,8 @@ NPL_REDUCED = (40_000, 3)
 # Significance as the report tests it: two-sided, 5%.
 Z_CRITICAL = float(stats.norm.isf(0.025))
 # Street captures over which the closed forms below are averaged: the averages'
-# relative sampling error is under 1% (the captures' FPIR varies by less than their mean).
+# relative sampling error is under 1.5% (the captures' FPIR has a standard deviation
+# of at most 1.8 times its mean, for any group, kind, list and threshold).
 STREET_CAPTURES = 20_000
 
 
@@ -167,8 +168,9 @@ def _flag_chance(group: _Alerts, reference: _Alerts) -> float:
     """Chance that a run flags the FPIR ratio of ``group`` over ``reference`` at 5%.
 
     The run's log ratio is taken as normal around the model's, spread by both
-    variances; its test divides by the sampling error alone. The report's
-    bootstrap test, adjusted for multiplicity, flags less often than this one.
+    variances; its test divides by the sampling error alone, as the report's
+    person-level bootstrap does, whose Benjamini-Hochberg adjustment only raises
+    p-values: the report flags as often as this test or less.
     """
     shift = math.log(group.fpir / reference.fpir)
     sampling = math.sqrt(group.sampling + reference.sampling)
