@@ -381,8 +381,43 @@ def test_npl_fpir_and_tpir_at_0_60_hold_the_published_figures(npl: Path, deploym
     assert low[1] <= NPL_TPIR[1] and NPL_TPIR[0] <= high[1], (tpir, low[1], high[1])
 
 
+@pytest.fixture(scope="module")
+def npl_reduced(npl: Path, npl_street: _Street) -> tuple[_Street, dict[str, pd.DataFrame]]:
+    """The closed forms at the reduced copy's size, and its report's tables."""
+    full = npl_street.scenario
+    size = full.population.model_copy(update={"size": NPL_REDUCED[0]})
+    reduced = replace(
+        npl_street, scenario=full.model_copy(update={"population": size, "days": NPL_REDUCED[1]})
+    )
+    return reduced, report_tables(npl).tables
+
+
+def test_npl_reduced_run_counts_what_the_closed_form_expects(
+    npl_reduced: tuple[_Street, dict[str, pd.DataFrame]],
+) -> None:
+    """Each group's counted FPIR at each swept threshold against each list lies within
+    3.3 spreads (99.9%) of the closed form's, the list's draw included, wherever 10 or
+    more false alerts are expected: the closed form is what the simulator does."""
+    reduced, tables = npl_reduced
+    sweep = tables["threshold_sweep"]
+    counted = sweep[(sweep["metric"] == "fpir") & (sweep["attribute"] == "ethnicity")]
+    counted = counted.set_index(["deployment", "threshold", "value"])
+    checked = 0
+    for label, members in NPL_LISTS.items():
+        for threshold in NPL_THRESHOLDS:
+            for value, mine in _npl_alerts(reduced, threshold, members).items():
+                if mine.count < 10:
+                    continue
+                row = counted.loc[(f"{label}_at_0.60", threshold, value)]
+                gap = math.log(row["count"] / row["n"] / mine.fpir)
+                spread = math.sqrt(mine.sampling + mine.listing)
+                assert abs(gap) <= 3.3 * spread, (label, threshold, value, row["count"], mine)
+                checked += 1
+    assert checked >= 12
+
+
 def test_npl_reduced_run_flags_black_subjects_excess_at_0_56_and_0_58_only(
-    npl: Path, npl_street: _Street
+    npl_reduced: tuple[_Street, dict[str, pd.DataFrame]],
 ) -> None:
     """The report's FPIR disparities against white subjects (the largest group):
     Black subjects' excess is significant below 0.60, and nothing else is.
@@ -395,12 +430,8 @@ def test_npl_reduced_run_flags_black_subjects_excess_at_0_56_and_0_58_only(
     against 1,000; 0.56 against 10,000 has 94%, 0.58 against 1,000 85%), and
     where the chance of flagging any other ratio is at most 10% (every other cell).
     """
-    full = npl_street.scenario
-    size = full.population.model_copy(update={"size": NPL_REDUCED[0]})
-    reduced = replace(
-        npl_street, scenario=full.model_copy(update={"population": size, "days": NPL_REDUCED[1]})
-    )
-    disparities = report_tables(npl).tables["disparities"]
+    reduced, tables = npl_reduced
+    disparities = tables["disparities"]
     rows = disparities[
         (disparities["metric"] == "fpir")
         & (disparities["attribute"] == "ethnicity")
