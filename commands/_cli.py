@@ -112,6 +112,20 @@ def _parser() -> argparse.ArgumentParser:
         help="also write the per-group report (as `riskclass report DIR`) into DIR/report",
     )
     _add_cache_argument(run)
+    cluster = run.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="decide the chunks of events on a local Dask cluster of N worker processes "
+        "(same files as without)",
+    )
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="decide the chunks of events on the Dask cluster of this scheduler "
+        "(tcp://host:port); its workers must share the output's filesystem",
+    )
     run.set_defaults(handler=_deferred("_run_scenario"))
 
     dynamics = commands.add_parser(
@@ -281,6 +295,16 @@ def _output_file(text: str) -> Path:
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{path} is a directory; give a file path")
     return path
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _distance(text: str) -> float:
