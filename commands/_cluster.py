@@ -38,6 +38,9 @@ def dask_client(scheduler: str | None, workers: int) -> Iterator[Any]:
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                # Without a dashboard the scheduler still serves HTTP, on port 8787 by
+                # default, and warns when another cluster has it: any free port will do.
+                scheduler_kwargs={"dashboard_address": ":0"},
                 silence_logs=logging.ERROR,
             ) as cluster,
             Client(cluster) as client,  # type: ignore[no-untyped-call]

@@ -75,7 +75,12 @@ def dask_cluster() -> Iterator[LocalCluster]:
     from distributed import LocalCluster  # only the tests that use it pay for the import
 
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        # Its HTTP server on any free port, as `riskclass.commands` starts one.
+        scheduler_kwargs={"dashboard_address": ":0"},
     ) as local:
         yield local
 
