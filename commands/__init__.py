@@ -28,6 +28,7 @@ _LAZY = {
     "_dynamics": ("run_dynamics", "write_dynamics_report"),
     "_report": ("HTML", "ReportSummary", "RunTables", "build_report", "report_tables"),
     "_run": ("Calibration", "RunSummary", "calibrate_and_check", "generate", "run"),
+    "_split": ("ChunkTaskError",),
     "_sweep": (
         "SWEEP_COLUMNS",
         "Grid",
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from ._dynamics import run_dynamics, write_dynamics_report
     from ._report import HTML, ReportSummary, RunTables, build_report, report_tables
     from ._run import Calibration, RunSummary, calibrate_and_check, generate, run
+    from ._split import ChunkTaskError
     from ._sweep import (
         SWEEP_COLUMNS,
         Grid,
@@ -83,6 +85,7 @@ __all__ = [
     "BenchResult",
     "CacheInfo",
     "Calibration",
+    "ChunkTaskError",
     "CompareSummary",
     "Grid",
     "ReportSummary",

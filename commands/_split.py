@@ -61,7 +61,7 @@ _AHEAD_PER_WORKER = 4
 _AHEAD_AT_LEAST = 8
 
 
-class TaskError(RiskclassError):
+class ChunkTaskError(RiskclassError):
     """A task of a run split across a cluster failed for good (after its retries)."""
 
 
@@ -227,7 +227,7 @@ class SplitRun:
         except RiskclassError:
             raise
         except Exception as exc:
-            raise TaskError(
+            raise ChunkTaskError(
                 f"chunk {index} of the run failed after {RETRIES} retries: "
                 f"{type(exc).__name__}: {exc}"
             ) from None
