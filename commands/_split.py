@@ -169,8 +169,7 @@ class SplitRun:
         """The events of chunks ``0 .. total - 1``, in order, numbered across the run."""
         from distributed import as_completed
 
-        workers = len(self._client.scheduler_info().get("workers", {}))
-        ahead = max(_AHEAD_PER_WORKER * workers, _AHEAD_AT_LEAST)
+        ahead = max(_AHEAD_PER_WORKER * len(self._client.nthreads()), _AHEAD_AT_LEAST)
         finished = as_completed()  # type: ignore[no-untyped-call]
         index_of: dict[str, int] = {}
         submitted = 0
