@@ -161,6 +161,7 @@ class SplitRun:
         self._pipeline = pipeline
         self._progress = progress
         self._parts = setup.staging / _PARTS
+        # The chunk `events` yielded last: its part and what it adds.
         self._part = self._parts
         self._state: ChunkState | None = None
         self._first_event_id = 0
@@ -192,14 +193,14 @@ class SplitRun:
 
         ready: dict[int, ChunkState] = {}
         written = done = 0
-        report_progress(self._progress, "events", done, total)
         submit_until(ahead)
+        report_progress(self._progress, _status(len(index_of)), done, total)
         for future in finished:
             index = index_of.pop(future.key)
             ready[index] = self._result(future, index)
             future.release()
             done += 1
-            report_progress(self._progress, "events", done, total)
+            report_progress(self._progress, _status(len(index_of)), done, total)
             while written in ready:
                 self._state = ready.pop(written)
                 self._part = _part(self._parts, written)
@@ -231,6 +232,10 @@ class SplitRun:
                 f"{type(exc).__name__}: {exc}"
             ) from None
         return state
+
+
+def _status(in_flight: int) -> str:
+    return f"events: {in_flight} tasks queued or running"
 
 
 @contextmanager
