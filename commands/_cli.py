@@ -124,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
         "--scheduler",
         metavar="ADDRESS",
         help="decide the chunks of events on the Dask cluster of this scheduler "
-        "(tcp://host:port); its workers must share the output's filesystem",
+        "(tcp://host:port); its workers must see the output directory at the same path",
     )
     run.set_defaults(handler=_deferred("_run_scenario"))
 
