@@ -7,12 +7,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
 import pytest
 import yaml
 from distributed import LocalCluster
 
 from riskclass import load_config
-from riskclass.commands import EXIT_USAGE, main, run
+from riskclass.commands import EXIT_USAGE, calibrate_and_check, main, run
+from riskclass.pipeline import Pipeline
+from riskclass.synthetic import EventGenerator, generate_population, place_cameras
 
 from .conftest import FAST_ALGORITHM, killing_a_worker_once, load_yaml
 
@@ -106,3 +111,37 @@ def test_run_names_an_unreachable_scheduler_before_any_work(
     error = capsys.readouterr().err
     assert "tcp://127.0.0.1:9" in error and len(error.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_chunks_decided_apart_and_absorbed_in_order_are_the_pipeline_run(
+    split_config: Path,
+) -> None:
+    # What a split run rests on, without a cluster: each chunk decided by a pipeline
+    # that has seen no other chunk, then absorbed in order, is the sequential run.
+    scenario = load_config(split_config).with_mechanisms_applied()
+    persons = generate_population(scenario)
+    cameras = place_cameras(scenario, persons)
+    model, _ = calibrate_and_check(scenario)
+    generator = EventGenerator(scenario=scenario, persons=persons, cameras=cameras)
+    whole, apart = (
+        Pipeline(scenario=scenario, model=model, persons=persons, cameras=cameras) for _ in range(2)
+    )
+    first_event_id = 0
+    for index, events in enumerate(generator.chunks()):
+        expected = whole.process(events, index)
+        alone = generator.chunk(index)
+        assert pc.min(alone.column("event_id")).as_py() == 0
+        result, state = apart.process_apart(alone, index)
+        apart.absorb(state, first_event_id)
+        for name in ("decisions", "hits"):
+            mine, theirs = getattr(result, name), getattr(expected, name)
+            shifted = pc.add(mine.column("event_id"), first_event_id)
+            assert shifted.equals(theirs.column("event_id"))
+            assert mine.drop_columns("event_id").equals(theirs.drop_columns("event_id"))
+        first_event_id += state.events
+    assert first_event_id > 0 and generator.total_chunks == DAYS
+    for mine, theirs in zip(apart.finish(), whole.finish(), strict=True):
+        assert mine.decisions.equals(theirs.decisions) and mine.hits.equals(theirs.hits)
+    pd.testing.assert_frame_equal(apart.tally.frame(), whole.tally.frame())
+    assert apart.searches_cut == whole.searches_cut
+    assert np.any(whole.tally.frame()["events"] > 0)
