@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         generate as generate,
         run as run,
     )
+    from ._split import ChunkTaskError as ChunkTaskError
     from ._sweep import (
         SWEEP_COLUMNS as SWEEP_COLUMNS,
         Grid as Grid,

@@ -104,6 +104,17 @@ def _output_file(text: str) -> Path:
     return path
 
 
+def _positive_int(text: str) -> int:
+    """A count of at least 1 (workers), refused before any work otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _distance(text: str) -> float:
     """A match distance between two unit-length encodings: finite, above 0 and below 2."""
     try:
@@ -151,7 +162,7 @@ _DASK = (
         metavar="ADDRESS",
         help="a Dask scheduler (tcp://host:port); default: a local cluster on this machine",
     ),
-    _arg("--workers", type=int, default=2, help="local worker processes (default: 2)"),
+    _arg("--workers", type=_positive_int, default=2, help="local worker processes (default: 2)"),
 )
 
 
@@ -188,6 +199,8 @@ class _Command:
     help: str
     handler: Handler
     arguments: tuple[_Argument, ...] = ()
+    # Arguments of which at most one may be given.
+    exclusive: tuple[_Argument, ...] = ()
 
 
 # Every subcommand, in the order `--help` lists them.
@@ -212,6 +225,21 @@ _COMMANDS = (
                 help="also write the per-group report (as `riskclass report DIR`) into DIR/report",
             ),
             _CACHE,
+        ),
+        (
+            _arg(
+                "--workers",
+                type=_positive_int,
+                metavar="N",
+                help="decide the chunks of events on a local Dask cluster of N worker processes "
+                "(same files as without)",
+            ),
+            _arg(
+                "--scheduler",
+                metavar="ADDRESS",
+                help="decide the chunks of events on the Dask cluster of this scheduler "
+                "(tcp://host:port); its workers must see the output directory at the same path",
+            ),
         ),
     ),
     _Command(
@@ -369,6 +397,10 @@ def _parser() -> argparse.ArgumentParser:
         for argument in command.arguments:
             # A copy: a default list (--set's) goes into the parsed arguments as it is.
             subparser.add_argument(*argument.names, **copy.deepcopy(argument.keywords))
+        if command.exclusive:
+            alternatives = subparser.add_mutually_exclusive_group()
+            for argument in command.exclusive:
+                alternatives.add_argument(*argument.names, **copy.deepcopy(argument.keywords))
         subparser.set_defaults(handler=command.handler)
     return parser
 

@@ -84,7 +84,12 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _run_scenario(args: argparse.Namespace) -> int:
-    scenario, summary = _world(args, functools.partial(_run.run, cache=args.cache))
+    scenario, summary = _world(
+        args,
+        functools.partial(
+            _run.run, cache=args.cache, scheduler=args.scheduler, workers=args.workers
+        ),
+    )
     if scenario.dynamics is not None:
         _say("note: run treats the days as one window; `riskclass dynamics` runs the periods")
     assert summary.calibration is not None and summary.per_group is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,8 @@ from riskclass.synthetic import (
 )
 
 from . import _cache
+from ._cluster import dask_client
+from ._split import split_run
 
 _NO_DEPLOYMENTS = (
     "a run needs at least one deployment; for the world alone use `riskclass generate`, "
@@ -170,6 +172,8 @@ def run(
     progress: Progress | None = None,
     cache: bool = True,
     calibration: Calibration | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> RunSummary:
     """Run the whole flow of ``scenario`` into the directory ``out``.
 
@@ -182,6 +186,11 @@ def run(
     `calibrate_and_check`); the manifest records which. ``calibration``: what
     `calibrate_and_check` returns for this scenario (with its mechanisms applied),
     computed once and shared, as sweeps do.
+
+    With ``scheduler`` (a Dask scheduler's address) or ``workers`` (a local cluster
+    of that many processes), the chunks of events are decided as tasks on the
+    cluster (see `riskclass.commands._split`); the files are the same, byte for
+    byte, and only the manifest's timings differ.
     """
     if not scenario.deployments:
         raise ConfigError(
@@ -189,7 +198,16 @@ def run(
             [("deployments", _NO_DEPLOYMENTS)],
         )
     scenario = scenario.with_mechanisms_applied()
-    with _staged(scenario, out, force=force, config_path=config_path) as (staging, summary):
+    # The cluster first: an unreachable scheduler is reported before any work.
+    cluster = (
+        nullcontext(None)
+        if scheduler is None and workers is None
+        else dask_client(scheduler, workers or 1)
+    )
+    with (
+        cluster as client,
+        _staged(scenario, out, force=force, config_path=config_path) as (staging, summary),
+    ):
         persons, cameras, model = world_and_model(
             scenario, staging, summary, progress=progress, cache=cache, calibration=calibration
         )
@@ -213,10 +231,26 @@ def run(
                 rows["decisions"] += result.decisions.num_rows
                 rows["hits"] += result.hits.num_rows
 
-            def decide(chunk: pa.Table, index: int) -> None:
-                write(pipeline.process(chunk, index))
+            if client is None:
 
-            _stream_events(scenario, persons, cameras, staging, summary, progress, on_chunk=decide)
+                def decide(chunk: pa.Table, index: int) -> None:
+                    write(pipeline.process(chunk, index))
+
+                _stream_events(
+                    scenario, persons, cameras, staging, summary, progress, on_chunk=decide
+                )
+            else:
+                with split_run(client, scenario, staging, pipeline, progress) as split:
+                    _stream_events(
+                        scenario,
+                        persons,
+                        cameras,
+                        staging,
+                        summary,
+                        progress,
+                        on_chunk=lambda chunk, index: write(split.decided()),
+                        source=split.events,
+                    )
             for result in pipeline.finish():
                 write(result, empty_hits=False)
         summary.rows.update(rows, searches_cut=pipeline.searches_cut)
@@ -304,22 +338,30 @@ def _stream_events(
     progress: Progress | None,
     *,
     on_chunk: Callable[[pa.Table, int], None] | None,
+    source: Callable[[int], Iterator[pa.Table]] | None = None,
 ) -> None:
-    """Generate events chunk by chunk, write each, and hand it to ``on_chunk``."""
+    """Generate events chunk by chunk, write each, and hand it to ``on_chunk``.
+
+    ``source``: given the number of chunks, yields them in order and reports the
+    progress itself (a run split across a cluster); by default they are generated here.
+    """
     started = time.perf_counter()
     generator = EventGenerator(scenario=scenario, persons=persons, cameras=cameras)
+    total = generator.total_chunks
+    chunks = generator.chunks() if source is None else source(total)
     home = persons["home_district"].cat.codes.to_numpy()
     sightings_by_home = np.zeros(len(scenario.districts), dtype=np.int64)
     events = 0
     with parquet_writer(directory / EVENTS, EVENT_SCHEMA) as writer:
-        for index, chunk in enumerate(generator.chunks()):
+        for index, chunk in enumerate(chunks):
             writer.write_table(chunk)
             if on_chunk is not None:
                 on_chunk(chunk, index)
             events += chunk.num_rows
             person_ids = chunk.column("person_id").to_numpy()
             sightings_by_home += np.bincount(home[person_ids], minlength=len(sightings_by_home))
-            report_progress(progress, "events", index + 1, generator.total_chunks)
+            if source is None:
+                report_progress(progress, "events", index + 1, total)
     summary.seconds["events"] = time.perf_counter() - started
     summary.rows["events"] = events
     summary.districts = _district_table(scenario, persons, cameras, sightings_by_home)

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,15 +41,13 @@ from riskclass import (
 )
 
 from ._cache import calibration_key
+from ._cluster import RETRIES, dask_client
 from ._run import Calibration, calibrate_and_check, run
 
 RUNS_DIR = "runs"
 SWEEP_TABLE = "sweep.csv"
 SETTINGS_TABLE = "settings.csv"
 HTML = "index.html"
-# A task is retried this often when its worker dies (killed, out of memory).
-RETRIES = 2
-_CONNECT_TIMEOUT_S = 10
 # Rates combined across seeds: (column in the table, numerator, denominator);
 # false alerts per resident per day divide by residents x days.
 _RATES = (
@@ -198,7 +194,7 @@ def sweep(
     out = Path(out)
     runs = plan(config, grid, seeds=seeds, out=out, overrides=overrides)
     pending = [r for r in runs if not _finished(r)]
-    with _client(scheduler, workers) as client:
+    with dask_client(scheduler, workers) as client:
         calibrations: dict[str, Any] = {}
         for r in pending:
             if r.calibration_key not in calibrations:
@@ -240,39 +236,6 @@ def _calibrate(scenario: Scenario) -> Calibration:
 def _run_task(scenario: Scenario, out: Path, calibration: Calibration) -> str:
     run(scenario, out, force=True, calibration=calibration)
     return str(out)
-
-
-@contextmanager
-def _client(scheduler: str | None, workers: int) -> Iterator[Any]:
-    """A Dask client: of the scheduler at ``scheduler``, or of a new local cluster."""
-    # distributed takes a second to import: only sweeps pay for it.
-    from distributed import Client, LocalCluster
-
-    # Library code is quiet: the cluster's own INFO chatter (workers starting and
-    # closing) is not the user's business.
-    logging.getLogger("distributed").setLevel(logging.ERROR)
-
-    if scheduler is None:
-        with (
-            LocalCluster(  # type: ignore[no-untyped-call]
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            ) as cluster,
-            Client(cluster) as client,  # type: ignore[no-untyped-call]
-        ):
-            yield client
-        return
-    try:
-        client = Client(scheduler, timeout=_CONNECT_TIMEOUT_S)  # type: ignore[no-untyped-call]
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ConfigError(
-            "--scheduler", [(scheduler, f"cannot reach a Dask scheduler there ({exc})")]
-        ) from None
-    with client:
-        yield client
 
 
 def _wait(futures: list[Any], kept: int, total: int, progress: Progress | None) -> None:

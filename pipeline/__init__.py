@@ -22,6 +22,7 @@ from ._pipeline import (
     DECISION_SCHEMA as DECISION_SCHEMA,
     HITS_SCHEMA as HITS_SCHEMA,
     ChunkResult as ChunkResult,
+    ChunkState as ChunkState,
     Pipeline as Pipeline,
     Tally as Tally,
     deployment_cameras as deployment_cameras,

@@ -72,20 +72,45 @@ class TrajectorySearch:
         captures: npt.NDArray[np.float32],
     ) -> None:
         """Offer a batch of captures (``(n, dims)`` embeddings) to every target."""
-        k = self._score.shape[1]
         block = max(1, _PAIRS_PER_BLOCK // max(1, len(self._targets)))
         for start in range(0, len(captures), block):
             rows = slice(start, start + block)
             scores = self._photos @ captures[rows].T
-            score = np.concatenate([self._score, scores], axis=1)
             events = np.broadcast_to(event_ids[rows], scores.shape)
             persons = np.broadcast_to(person_ids[rows], scores.shape)
-            event = np.concatenate([self._event, events], axis=1)
-            person = np.concatenate([self._person, persons], axis=1)
-            keep = np.argpartition(-score, k - 1, axis=1)[:, :k]
-            self._score = np.take_along_axis(score, keep, axis=1)
-            self._event = np.take_along_axis(event, keep, axis=1)
-            self._person = np.take_along_axis(person, keep, axis=1)
+            self._keep_best(scores, events, persons)
+
+    def emptied(self) -> TrajectorySearch:
+        """The same search (targets, photos, k, threshold) with no capture seen yet."""
+        return TrajectorySearch(
+            self._targets, self._photos, k=self._score.shape[1], threshold=self._threshold
+        )
+
+    def merge(self, other: TrajectorySearch, event_offset: int = 0) -> None:
+        """Take in what ``other``, the same search over other captures, has kept,
+        its event ids shifted by ``event_offset``.
+
+        The best ``k`` of all captures are the best ``k`` of each part's best ``k``:
+        a run split into tasks searches each chunk apart and merges them here.
+        """
+        event = np.where(other._event >= 0, other._event + event_offset, other._event)
+        self._keep_best(other._score, event, other._person)
+
+    def _keep_best(
+        self,
+        score: npt.NDArray[np.float32],
+        event: npt.NDArray[np.int64],
+        person: npt.NDArray[np.int64],
+    ) -> None:
+        """Keep, per target, the ``k`` best of those held and these ``(targets, n)`` ones."""
+        k = self._score.shape[1]
+        score = np.concatenate([self._score, score], axis=1)
+        event = np.concatenate([self._event, event], axis=1)
+        person = np.concatenate([self._person, person], axis=1)
+        keep = np.argpartition(-score, k - 1, axis=1)[:, :k]
+        self._score = np.take_along_axis(score, keep, axis=1)
+        self._event = np.take_along_axis(event, keep, axis=1)
+        self._person = np.take_along_axis(person, keep, axis=1)
 
     def candidates(self) -> Candidates:
         """Every target's candidates at or above the threshold, best first."""

@@ -148,16 +148,22 @@ COUNTERS = (
 
 @dataclass
 class Tally:
-    """Decision counts per deployment and person: ``counts[name][deployment, person]``."""
+    """Decision counts per deployment and person: ``counts[name][deployment, person - first]``.
+
+    A whole run's tally starts at person 0; a chunk's, in a run split into tasks,
+    at the first person of its band (see `Pipeline.process_apart`).
+    """
 
     deployments: list[str]
     counts: dict[str, npt.NDArray[np.int64]]
+    first: int = 0
 
     @classmethod
-    def empty(cls, deployments: list[str], persons: int) -> Tally:
+    def empty(cls, deployments: list[str], persons: int, first: int = 0) -> Tally:
         return cls(
             deployments,
             {name: np.zeros((len(deployments), persons), np.int64) for name in COUNTERS},
+            first,
         )
 
     def add(
@@ -169,11 +175,20 @@ class Tally:
         # the cost follows the chunk, not the population.
         low, high = int(person.min()), int(person.max()) + 1
         offset = person - low
-        self.counts["events"][deployment, low:high] += np.bincount(offset, minlength=high - low)
+        band = slice(low - self.first, high - self.first)
+        self.counts["events"][deployment, band] += np.bincount(offset, minlength=high - low)
         for name, flag in flags.items():
-            self.counts[name][deployment, low:high] += np.bincount(
-                offset[flag], minlength=high - low
-            )
+            self.counts[name][deployment, band] += np.bincount(offset[flag], minlength=high - low)
+
+    def absorb(self, other: Tally) -> None:
+        """Add ``other``'s counts, of the same deployments and of persons within these."""
+        band = slice(other.first - self.first, other.first - self.first + other.persons)
+        for name, counts in other.counts.items():
+            self.counts[name][:, band] += counts
+
+    @property
+    def persons(self) -> int:
+        return int(self.counts["events"].shape[1])
 
     def frame(self) -> pd.DataFrame:
         """Long table: one row per deployment and person, one column per counter."""
@@ -198,6 +213,22 @@ class ChunkResult:
 
     decisions: pa.Table
     hits: pa.Table
+
+
+@dataclass(frozen=True)
+class ChunkState:
+    """What deciding one chunk adds to a pipeline's state, kept apart from it
+    (`Pipeline.process_apart`) to be added later (`Pipeline.absorb`).
+
+    ``events``: the chunk's events; ``tally``: its counts, over the persons of
+    its band; ``investigations``: each trajectory search over its captures alone,
+    by deployment index, event ids as in the chunk; ``searches_cut``: see `_all_hits`.
+    """
+
+    events: int
+    tally: Tally
+    investigations: dict[int, TrajectorySearch]
+    searches_cut: int
 
 
 @dataclass(frozen=True)
@@ -470,6 +501,37 @@ class Pipeline:
             pa.concat_tables([DECISION_SCHEMA.empty_table(), *tables]),
             pa.concat_tables([HITS_SCHEMA.empty_table(), *hits]),
         )
+
+    def process_apart(self, events: pa.Table, chunk: int) -> tuple[ChunkResult, ChunkState]:
+        """`process` of chunk ``chunk`` on its own, as a task of a run split across
+        processes does: what it adds to the tally, the investigations and the count
+        of cut searches is returned rather than added, for `absorb` to add in a
+        pipeline that has seen the chunks before it. Decisions on a chunk depend on
+        no other chunk: the random streams are the chunk's own."""
+        person = events.column("person_id").to_numpy()
+        first = int(person.min()) if len(person) else 0
+        width = int(person.max()) + 1 - first if len(person) else 0
+        kept = self.tally, self._investigations, self.searches_cut
+        self.tally = Tally.empty(self._names, width, first)
+        self._investigations = {i: search.emptied() for i, search in kept[1].items()}
+        self.searches_cut = 0
+        try:
+            result = self.process(events, chunk)
+            state = ChunkState(events.num_rows, self.tally, self._investigations, self.searches_cut)
+        finally:
+            self.tally, self._investigations, self.searches_cut = kept
+        return result, state
+
+    def absorb(self, state: ChunkState, first_event_id: int) -> None:
+        """Add what `process_apart` returned for the next chunk, whose events the
+        run numbers from ``first_event_id`` (the chunk numbered them from 0): the
+        pipeline is then as if `process` had decided the chunk."""
+        self.tally.absorb(state.tally)
+        for index, search in state.investigations.items():
+            self._investigations[index].merge(search, first_event_id)
+        self.searches_cut += state.searches_cut
+        if state.events:
+            self._next_event_id = max(self._next_event_id, first_event_id + state.events)
 
     def _capture(
         self, person: npt.NDArray[np.int64], conditions: Conditions, rng: np.random.Generator

@@ -239,6 +239,12 @@ class EventGenerator:
                 next_id += table.num_rows
                 yield table
 
+    def chunk(self, index: int) -> pa.Table:
+        """Chunk ``index`` of `chunks` (day-major), generated on its own: the same
+        events, with event ids from 0 (a run split into tasks renumbers them)."""
+        day, band = divmod(index, self.chunks_per_day)
+        return self._chunk(day, band, 0)
+
     def day_chunks(
         self, day: int, factor: npt.NDArray[np.float64] | None = None
     ) -> Iterator[pa.Table]:

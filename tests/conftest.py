@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
+if TYPE_CHECKING:
+    from distributed import LocalCluster
+
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"
 FACES = REPO.parent / "shared" / "faces"
+
+# Rates high enough that calibration's counting samples are small: tests of
+# the machinery (sweeps, split runs), not the error model.
+FAST_ALGORITHM = {
+    "threshold": 0.6,
+    "error_rates": {
+        "default": {"fmr": 2e-3, "fnmr": 0.02, "fta": 0.03},
+        "residency=migrant": {"fmr": 5e-3, "fnmr": 0.03, "fta": 0.06},
+    },
+}
 
 
 def load_yaml(name: str) -> dict[str, Any]:
@@ -49,3 +66,50 @@ def small_default() -> dict[str, Any]:
     data["population"]["size"] = 4000
     data["days"] = 2
     return data
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[LocalCluster]:
+    """A real local Dask cluster of 2 worker processes, started once for every test
+    that runs tasks on it (it takes seconds to start)."""
+    from distributed import LocalCluster  # only the tests that use it pay for the import
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        # Its HTTP server on any free port, as `riskclass.commands` starts one.
+        scheduler_kwargs={"dashboard_address": ":0"},
+    ) as local:
+        yield local
+
+
+@contextmanager
+def killing_a_worker_once(address: str, prefix: str) -> Iterator[list[int]]:
+    """While the block runs, SIGKILL the worker process running the first task whose
+    key starts with ``prefix``; yields the list that then holds its process id."""
+    from distributed import Client
+
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        with Client(address) as client:
+            pids = client.run(os.getpid)
+            while not stop.is_set():
+                busy = [w for w, keys in client.processing().items()
+                        if any(str(k).startswith(prefix) for k in keys)]  # fmt: skip
+                if busy:
+                    os.kill(pids[busy[0]], signal.SIGKILL)
+                    killed.append(pids[busy[0]])
+                    return
+                stop.wait(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        yield killed
+    finally:
+        stop.set()
+        watcher.join()

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from distributed import Client, LocalCluster
+from distributed import LocalCluster
 
 from riskclass import load_config
 from riskclass.commands import EXIT_USAGE, Grid, main, plan, run, sweep
 
-from .conftest import load_yaml
+from .conftest import FAST_ALGORITHM, killing_a_worker_once, load_yaml
 
-# Rates high enough that calibration's counting samples are small: the test is
-# about the sweep's machinery, not the error model.
-FAST_ALGORITHM = {
-    "threshold": 0.6,
-    "error_rates": {
-        "default": {"fmr": 2e-3, "fnmr": 0.02, "fta": 0.03},
-        "residency=migrant": {"fmr": 5e-3, "fnmr": 0.03, "fta": 0.06},
-    },
-}
 GRID = ["deployments.street_watchlist.threshold=0.58,0.62"]
 SEEDS = 2
 # Every file of a run that is not a manifest (which records timings) or a log.
@@ -48,51 +35,18 @@ def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as local:
-        yield local
-
-
-def _kill_a_worker_once_a_run_starts(
-    address: str, killed: list[int], stop: threading.Event
-) -> Callable[[], None]:
-    """A watcher that SIGKILLs the worker process holding the first running run task."""
-
-    def watch() -> None:
-        with Client(address) as client:
-            pids = client.run(os.getpid)
-            while not stop.is_set():
-                busy = [w for w, keys in client.processing().items()
-                        if any(str(k).startswith("run-") for k in keys)]  # fmt: skip
-                if busy:
-                    os.kill(pids[busy[0]], signal.SIGKILL)
-                    killed.append(pids[busy[0]])
-                    return
-                stop.wait(0.05)
-
-    return watch
-
-
-@pytest.fixture(scope="module")
 def swept(
-    tiny_config: Path, cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+    tiny_config: Path, dask_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, list[int]]:
     out = tmp_path_factory.mktemp("sweep") / "sweep"
-    killed: list[int] = []
-    stop = threading.Event()
-    watcher = threading.Thread(
-        target=_kill_a_worker_once_a_run_starts(cluster.scheduler_address, killed, stop)
-    )
-    watcher.start()
-    try:
+    with killing_a_worker_once(dask_cluster.scheduler_address, "run-") as killed:
         summary = sweep(
-            tiny_config, Grid.parse(GRID), seeds=SEEDS, out=out, scheduler=cluster.scheduler_address
+            tiny_config,
+            Grid.parse(GRID),
+            seeds=SEEDS,
+            out=out,
+            scheduler=dask_cluster.scheduler_address,
         )
-    finally:
-        stop.set()
-        watcher.join()
     assert summary.runs == summary.ran == 4
     # Calibration depends on the algorithm and the seed only: once per seed here.
     assert summary.calibrations == SEEDS
@@ -140,7 +94,7 @@ def test_the_combined_table_pools_the_seeds(swept: tuple[Path, list[int]]) -> No
 
 
 def test_an_interrupted_sweep_resumes_where_it_stopped(
-    swept: tuple[Path, list[int]], tiny_config: Path, cluster: LocalCluster
+    swept: tuple[Path, list[int]], tiny_config: Path, dask_cluster: LocalCluster
 ) -> None:
     out, _ = swept
     runs = plan(tiny_config, Grid.parse(GRID), seeds=SEEDS, out=out)
@@ -150,7 +104,11 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(
     # As if the sweep had been stopped before its last run finished.
     (runs[-1].out / "manifest.json").unlink()
     summary = sweep(
-        tiny_config, Grid.parse(GRID), seeds=SEEDS, out=out, scheduler=cluster.scheduler_address
+        tiny_config,
+        Grid.parse(GRID),
+        seeds=SEEDS,
+        out=out,
+        scheduler=dask_cluster.scheduler_address,
     )
     assert (summary.ran, summary.kept) == (1, 3)
     assert kept.stat().st_mtime_ns == before

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from riskclass.pipeline import TrajectorySearch
@@ -36,3 +38,24 @@ def test_threshold_drops_weak_candidates_and_few_captures_give_few_candidates() 
     found = search.candidates()
     assert (found.score >= 0.1).all()
     assert len(found.score) == int(((photos @ captures.T) >= 0.1).sum())
+
+
+def test_searches_of_parts_merged_with_their_event_offsets_are_the_whole_search() -> None:
+    # As a run split into tasks does: each chunk searched apart, its events numbered
+    # from 0, then merged in order with the chunk's first event id in the run.
+    rng = np.random.default_rng(5)
+    photos, captures = _unit(rng, 4), _unit(rng, 900)
+    persons = rng.integers(0, 300, 900)
+    targets = np.arange(4, dtype=np.int64)
+    whole = TrajectorySearch(targets, photos, k=6, threshold=0.2)
+    whole.update(np.arange(900, dtype=np.int64), persons, captures)
+    merged = whole.emptied()
+    for start, stop in itertools.pairwise((0, 250, 600, 900)):
+        part = whole.emptied()
+        rows = slice(start, stop)
+        part.update(np.arange(stop - start, dtype=np.int64), persons[rows], captures[rows])
+        merged.merge(part, event_offset=start)
+    expected, found = whole.candidates(), merged.candidates()
+    assert len(found.event_id) == len(expected.event_id) > 0
+    for name in ("target", "event_id", "person_id", "score"):
+        np.testing.assert_array_equal(getattr(found, name), getattr(expected, name))
