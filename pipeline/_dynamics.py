@@ -351,7 +351,7 @@ class DynamicsRun:
         scores = np.full(len(person), np.nan, dtype=np.float32)
         rows = np.flatnonzero(genuine)
         probes = model.observe(
-            self._identities[person[rows]], groups[rows], scale[rows], rng, drift[rows]
+            self._identities, groups[rows], scale[rows], rng, drift[rows], rows=person[rows]
         )
         scores[rows] = np.einsum("ij,ij->i", probes, self._templates[person[rows]])
         # FMR at the capture's conditions, as the drift table holds it for its own group.

@@ -477,9 +477,13 @@ class Pipeline:
         capture = acquire(self._model, self._scenario, conditions, groups, self._years[person], rng)
         detected, scale, drift = capture.detected, capture.scale, capture.drift
         faces = self._model.observe(
-            self._identities[person[detected]], groups[detected], scale[detected], rng,
+            self._identities,
+            groups[detected],
+            scale[detected],
+            rng,
             drift[detected],
-        )  # fmt: skip
+            rows=person[detected],
+        )
         return detected, faces
 
     def finish(self) -> Iterator[ChunkResult]:
