@@ -430,9 +430,9 @@ class Pipeline:
         rows = np.flatnonzero(covered)
         person = events.column("person_id").to_numpy()[rows]
         detected, faces = self._capture(person, Conditions.of(events, rows), rng)
-        # `faces` has a row for each detected capture only: `face` is a row's position
-        # among them. Each deployment takes the faces its cameras saw.
-        face = np.cumsum(detected) - 1
+        # `faces` has a row for each detected capture only, in order. Each deployment
+        # takes the faces its cameras saw (`compress` copies them at about twice the
+        # speed of indexing with their positions).
         event_ids = all_ids[rows]
         self._chunk_searches.clear()
         tables: list[pa.Table] = []
@@ -442,7 +442,7 @@ class Pipeline:
             if deployment.info.batch:
                 continue
             captured = mine & detected
-            probes = faces[face[captured]]
+            probes = faces.compress(mine[detected], axis=0)
             if index in self._investigations:
                 self._investigations[index].update(event_ids[captured], person[captured], probes)
                 continue
