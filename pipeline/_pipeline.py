@@ -217,12 +217,18 @@ def enroll_templates(
     groups: npt.NDArray[np.intp],
     seed: int,
 ) -> npt.NDArray[np.float32]:
-    """Everyone's enrollment (ID photo) template, taken under reference conditions."""
+    """Everyone's enrollment (ID photo) template, taken under reference conditions.
+
+    Unrotated (see `EmbeddingModel.observe`), as the captures the pipeline compares
+    with them: only their inner products are used.
+    """
     templates = np.empty_like(identities)
     for block, start in enumerate(range(0, len(templates), _TEMPLATE_BLOCK)):
         rows = slice(start, start + _TEMPLATE_BLOCK)
         rng = rng_for(seed, Stream.GALLERIES, 1, block)
-        templates[rows] = model.observe(identities[rows], groups[rows], 1.0, rng, enrollment=True)
+        templates[rows] = model.observe(
+            identities[rows], groups[rows], 1.0, rng, enrollment=True, rotated=False
+        )
     return templates
 
 
@@ -236,6 +242,27 @@ class Acquisition:
     detected: npt.NDArray[np.bool_]
     scale: npt.NDArray[np.float64]
     drift: npt.NDArray[np.float64]
+
+    def encode(
+        self,
+        model: EmbeddingModel,
+        identities: npt.NDArray[np.float32],
+        person: npt.NDArray[np.int64],
+        groups: npt.NDArray[np.intp],
+        which: npt.NDArray[np.bool_] | npt.NDArray[np.intp],
+        rng: np.random.Generator,
+    ) -> npt.NDArray[np.float32]:
+        """Embeddings of the captures ``which`` (a mask or positions) of ``person``
+        (of error-rate ``groups``), unrotated as `enroll_templates`: one row each."""
+        return model.observe(
+            identities,
+            groups[which],
+            self.scale[which],
+            rng,
+            self.drift[which],
+            rows=person[which],
+            rotated=False,
+        )
 
 
 def acquire(
@@ -475,16 +502,8 @@ class Pipeline:
         faces (one row each, in order: only detected faces are encoded)."""
         groups = self._groups[person]
         capture = acquire(self._model, self._scenario, conditions, groups, self._years[person], rng)
-        detected, scale, drift = capture.detected, capture.scale, capture.drift
-        faces = self._model.observe(
-            self._identities,
-            groups[detected],
-            scale[detected],
-            rng,
-            drift[detected],
-            rows=person[detected],
-        )
-        return detected, faces
+        faces = capture.encode(self._model, self._identities, person, groups, capture.detected, rng)
+        return capture.detected, faces
 
     def finish(self) -> Iterator[ChunkResult]:
         """What can be decided only once every chunk of events is seen, a chunk at a time.
