@@ -217,18 +217,12 @@ def enroll_templates(
     groups: npt.NDArray[np.intp],
     seed: int,
 ) -> npt.NDArray[np.float32]:
-    """Everyone's enrollment (ID photo) template, taken under reference conditions.
-
-    Unrotated (see `EmbeddingModel.observe`), as the captures the pipeline compares
-    with them: only their inner products are used.
-    """
+    """Everyone's enrollment (ID photo) template, taken under reference conditions."""
     templates = np.empty_like(identities)
     for block, start in enumerate(range(0, len(templates), _TEMPLATE_BLOCK)):
         rows = slice(start, start + _TEMPLATE_BLOCK)
         rng = rng_for(seed, Stream.GALLERIES, 1, block)
-        templates[rows] = model.observe(
-            identities[rows], groups[rows], 1.0, rng, enrollment=True, rotated=False
-        )
+        templates[rows] = model.observe(identities[rows], groups[rows], 1.0, rng, enrollment=True)
     return templates
 
 
@@ -253,7 +247,7 @@ class Acquisition:
         rng: np.random.Generator,
     ) -> npt.NDArray[np.float32]:
         """Embeddings of the captures ``which`` (a mask or positions) of ``person``
-        (of error-rate ``groups``), unrotated as `enroll_templates`: one row each."""
+        (of error-rate ``groups``): one row each."""
         return model.observe(
             identities,
             groups[which],
@@ -261,7 +255,6 @@ class Acquisition:
             rng,
             self.drift[which],
             rows=person[which],
-            rotated=False,
         )
 
 

@@ -307,7 +307,6 @@ class EmbeddingModel:
         *,
         enrollment: bool = False,
         rows: npt.NDArray[np.intp] | None = None,
-        rotated: bool = True,
     ) -> FloatArray:
         """Embeddings of enrollment photos, or of captures, of the given identities.
 
@@ -319,11 +318,6 @@ class EmbeddingModel:
         ``identities[rows]``; ``groups``, ``noise_scale`` and ``drift`` go with them.
         Returns unit float32 vectors. The noise of each block of `OBSERVE_BLOCK`
         faces comes from its own generator, spawned from ``rng``.
-
-        ``rotated=False`` leaves out the model's fixed rotation: every inner product
-        (score) between embeddings encoded so is the same, up to float32 rounding,
-        and the rotation was a third of the cost of encoding (a 128 x 128 product per
-        face). For embeddings compared only with each other, as the pipeline's.
         """
         sigma = np.broadcast_to(
             self.sigma[groups] * np.asarray(noise_scale, dtype=np.float64), groups.shape
@@ -340,8 +334,7 @@ class EmbeddingModel:
             part = slice(block[0], block[0] + OBSERVE_BLOCK)
             # Each block gathers its own identities (in its thread, while they fit
             # in cache) and leaves its result in ``out``: no copy of the whole batch.
-            # Unrotated, the block is made in place in ``out``.
-            observed = np.empty_like(out[part]) if rotated else out[part]
+            observed = np.empty_like(out[part])
             if rows is None:
                 observed[...] = identities[part]
             else:
@@ -351,8 +344,7 @@ class EmbeddingModel:
             self._observe_block(
                 observed, groups[part], sigma[part], shift[part], block[1], enrollment
             )
-            if rotated:
-                np.matmul(observed, self._rotation, out=out[part])
+            np.matmul(observed, self._rotation, out=out[part])
 
         in_threads(encode, list(zip(starts, rng.spawn(len(starts)), strict=True)))
         return out
@@ -367,7 +359,7 @@ class EmbeddingModel:
         enrollment: bool,
     ) -> None:
         """`observe` of one block, in place: ``observed`` (a copy of the identities)
-        made into unrotated embeddings, with noise from ``rng``."""
+        made into embeddings before the rotation, with noise from ``rng``."""
         first_free = DIMENSIONS - self.free_dims
         if not enrollment and self._shaped:
             column = self._enrollment_column
