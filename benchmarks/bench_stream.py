@@ -10,9 +10,7 @@ Each round runs `riskclass.commands.run` on the scenario in a fresh process (wit
 the calibration cache as the CLI uses it, so calibrate once beforehand) and times,
 inside the streaming stage:
 
-- generate: producing the chunks of events (`EventGenerator.chunks`; a run that
-  generates the next chunk in a thread of its own while searching this one has it
-  timed apart, as the writer below);
+- generate: producing the chunks of events (`EventGenerator.chunks`);
 - encode: `EmbeddingModel.observe` on the captures;
 - match: `ExactMatcher.search_hits`, the 1:N searches;
 - detect and decide: the rest of `Pipeline.process` (capture conditions, detection,
@@ -59,7 +57,6 @@ def _child(config: str, overrides: list[str]) -> None:
     """One run in this process, with stage timers; prints its timings as JSON."""
     import pyarrow.parquet as pq
 
-    import riskclass.commands._run as run_module
     from riskclass import load_config
     from riskclass.commands import run
     from riskclass.pipeline import ExactMatcher, Pipeline
@@ -101,25 +98,16 @@ def _child(config: str, overrides: list[str]) -> None:
 
     @functools.wraps(chunks)
     def timed_chunks(self: Any) -> Iterator[Any]:
+        inside["stream"] = True
+        started = time.process_time()
         produced = chunks(self)
         while (chunk := next_chunk(produced, None)) is not None:
             yield chunk
-
-    stream_events = run_module._stream_events
-
-    @functools.wraps(stream_events)
-    def timed_stream(*args: Any, **kwargs: Any) -> Any:
-        inside["stream"] = True
-        started = time.process_time()
-        try:
-            return stream_events(*args, **kwargs)
-        finally:
-            cpu["stream"] = time.process_time() - started
-            inside["stream"] = False
+        cpu["stream"] = time.process_time() - started
+        inside["stream"] = False
 
     Pipeline.process = in_process
     EventGenerator.chunks = timed_chunks
-    run_module._stream_events = timed_stream
     EmbeddingModel.observe = timer("encode", EmbeddingModel.observe, within="process")
     ExactMatcher.search_hits = timer("match", ExactMatcher.search_hits, within="process")
     pq.ParquetWriter.write_table = timer("write", pq.ParquetWriter.write_table)
@@ -140,9 +128,7 @@ def _child(config: str, overrides: list[str]) -> None:
                 "stream_cpu": cpu["stream"],
                 "stages": {stage: seconds[stage] for stage in STAGES},
                 "stages_cpu": {stage: cpu[stage] for stage in STAGES},
-                "background": {
-                    stage: seconds[f"{stage}, in the background"] for stage in ("generate", "write")
-                },
+                "write_background": seconds["write, in the background"],
             }
         )
     )
@@ -187,13 +173,9 @@ def main() -> None:
             wall = statistics.median(r["stages"][stage] for r in runs)
             spent = statistics.median(r["stages_cpu"][stage] for r in runs)
             print(f"  {stage:<18} {wall:7.2f} s wall {spent:7.2f} s CPU")
-        for stage in ("generate", "write"):
-            background = statistics.median(r["background"][stage] for r in runs)
-            if background:
-                print(
-                    f"  ({stage} in a thread of its own, overlapping the above: "
-                    f"{background:.2f} s wall)"
-                )
+        background = statistics.median(r.get("write_background", 0.0) for r in runs)
+        if background:
+            print(f"  (writing in a thread of its own, overlapping the above: {background:.2f} s)")
     if args.baseline:
         ratios = [
             (mine["events"] / mine["stream"]) / (base["events"] / base["stream"])

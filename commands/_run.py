@@ -37,7 +37,6 @@ from riskclass import (
     atomic_output_dir,
     naming_config_file,
     parquet_writer,
-    prefetched,
     provenance,
     report_progress,
     rng_for,
@@ -313,9 +312,7 @@ def _stream_events(
     sightings_by_home = np.zeros(len(scenario.districts), dtype=np.int64)
     events = 0
     with parquet_writer(directory / EVENTS, EVENT_SCHEMA) as writer:
-        # Generating the next chunk overlaps with searching this one (numpy and pyarrow
-        # release the GIL), where the searches leave a core idle.
-        for index, chunk in enumerate(prefetched(generator.chunks())):
+        for index, chunk in enumerate(generator.chunks()):
             writer.write_table(chunk)
             if on_chunk is not None:
                 on_chunk(chunk, index)

@@ -61,7 +61,7 @@ _LAZY = {
         "VideoSettings",
     ),
     "_loading": ("load_config", "validate_config"),
-    "_parallel": ("in_threads", "one_blas_thread", "prefetched", "worker_threads"),
+    "_parallel": ("in_threads", "one_blas_thread", "worker_threads"),
     "_rundir": (
         "CALIBRATION",
         "CAMERAS",
@@ -120,7 +120,7 @@ if TYPE_CHECKING:
         VideoSettings,
     )
     from ._loading import load_config, validate_config
-    from ._parallel import in_threads, one_blas_thread, prefetched, worker_threads
+    from ._parallel import in_threads, one_blas_thread, worker_threads
     from ._rundir import (
         CALIBRATION,
         CAMERAS,
@@ -218,7 +218,6 @@ __all__ = [
     "one_blas_thread",
     "package_versions",
     "parquet_writer",
-    "prefetched",
     "provenance",
     "read_manifest",
     "records",

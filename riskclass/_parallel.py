@@ -58,19 +58,3 @@ def in_threads(
             return [work(item) for item in items]
         with ThreadPoolExecutor(min(threads, len(items))) as pool:
             return list(pool.map(work, items))
-
-
-def prefetched(items: Iterator[_Item]) -> Iterator[_Item]:
-    """``items``, each made in a thread of its own while the caller works on the one
-    before: the next chunk of events is generated while this one is searched.
-
-    At most one item waits, so memory stays bounded; an error in making an item
-    is raised where the caller would have received it. A caller that stops early
-    waits for the item being made.
-    """
-    end = object()
-    with ThreadPoolExecutor(1, thread_name_prefix="prefetch") as pool:
-        pending = pool.submit(next, items, end)
-        while (item := pending.result()) is not end:
-            pending = pool.submit(next, items, end)
-            yield item  # type: ignore[misc]
