@@ -349,12 +349,9 @@ class DynamicsRun:
         for d, g in enumerate(self._gallery_of):
             genuine |= seen_by[d] & (listed[g][person] if g >= 0 else True)
         genuine &= detected
-        scale, drift = capture.scale, capture.drift
         scores = np.full(len(person), np.nan, dtype=np.float32)
         rows = np.flatnonzero(genuine)
-        probes = model.observe(
-            self._identities[person[rows]], groups[rows], scale[rows], rng, drift[rows]
-        )
+        probes = capture.encode(model, self._identities, person, groups, rows, rng)
         scores[rows] = np.einsum("ij,ij->i", probes, self._templates[person[rows]])
         # FMR at the capture's conditions, as the drift table holds it for its own group.
         shift = np.exp(

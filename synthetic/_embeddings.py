@@ -306,15 +306,18 @@ class EmbeddingModel:
         drift: npt.ArrayLike = 0.0,
         *,
         enrollment: bool = False,
+        rows: npt.NDArray[np.intp] | None = None,
     ) -> FloatArray:
         """Embeddings of enrollment photos, or of captures, of the given identities.
 
         ``noise_scale`` multiplies the group's noise and ``drift`` moves a capture
         toward its group's centre: 1 and 0 at reference conditions (see
         `capture_conditions`). A capture carries the identity's mismatch part on
-        coordinate ``C``, an ``enrollment`` on ``E``. Returns unit float32 vectors.
-        The noise of each block of `OBSERVE_BLOCK` faces comes from its own
-        generator, spawned from ``rng``.
+        coordinate ``C``, an ``enrollment`` on ``E``. ``rows``: the rows of
+        ``identities`` to encode, in order (default: every row), the same as passing
+        ``identities[rows]``; ``groups``, ``noise_scale`` and ``drift`` go with them.
+        Returns unit float32 vectors. The noise of each block of `OBSERVE_BLOCK`
+        faces comes from its own generator, spawned from ``rng``.
         """
         sigma = np.broadcast_to(
             self.sigma[groups] * np.asarray(noise_scale, dtype=np.float64), groups.shape
@@ -322,28 +325,42 @@ class EmbeddingModel:
         shift = np.broadcast_to(np.asarray(drift, dtype=np.float64), groups.shape)
         out = np.empty((len(groups), DIMENSIONS), dtype=np.float32)
         starts = range(0, len(groups), OBSERVE_BLOCK)
+        if rows is not None:
+            identities = np.asarray(identities, dtype=np.float32)
+            if len(rows) and not 0 <= rows.min() <= rows.max() < len(identities):
+                raise IndexError(f"rows must be positions in the {len(identities)} identities")
 
         def encode(block: tuple[int, np.random.Generator]) -> None:
-            rows = slice(block[0], block[0] + OBSERVE_BLOCK)
-            out[rows] = self._observe_block(
-                identities[rows], groups[rows], sigma[rows], shift[rows], block[1], enrollment
+            part = slice(block[0], block[0] + OBSERVE_BLOCK)
+            # Each block gathers its own identities (in its thread, while they fit
+            # in cache) and leaves its result in ``out``: no copy of the whole batch.
+            observed = np.empty_like(out[part])
+            if rows is None:
+                observed[...] = identities[part]
+            else:
+                # Unbuffered (any mode but "raise"), `take` gathers at about three
+                # times the speed of indexing; `rows` were checked above.
+                np.take(identities, rows[part], axis=0, out=observed, mode="clip")
+            self._observe_block(
+                observed, groups[part], sigma[part], shift[part], block[1], enrollment
             )
+            np.matmul(observed, self._rotation, out=out[part])
 
         in_threads(encode, list(zip(starts, rng.spawn(len(starts)), strict=True)))
         return out
 
     def _observe_block(
         self,
-        identities: npt.NDArray[np.floating[Any]],
+        observed: FloatArray,
         groups: npt.NDArray[np.intp],
         sigma: npt.NDArray[np.float64],
         shift: npt.NDArray[np.float64],
         rng: np.random.Generator,
         enrollment: bool,
-    ) -> FloatArray:
-        """`observe` of one block of rows, with noise from ``rng``."""
+    ) -> None:
+        """`observe` of one block, in place: ``observed`` (a copy of the identities)
+        made into embeddings before the rotation, with noise from ``rng``."""
         first_free = DIMENSIONS - self.free_dims
-        observed = np.array(identities, dtype=np.float32)
         if not enrollment and self._shaped:
             column = self._enrollment_column
             observed[:, column + 1] = observed[:, column]
@@ -371,8 +388,6 @@ class EmbeddingModel:
         free *= a.astype(np.float32)[:, None]
         free += gaussian
         shared *= inverse_norm.astype(np.float32)[:, None]
-        rotated: FloatArray = observed @ self._rotation
-        return rotated
 
     def capture_conditions(
         self, groups: npt.NDArray[np.intp], deficits: dict[str, npt.NDArray[np.float64]]

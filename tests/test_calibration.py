@@ -133,6 +133,21 @@ def test_embeddings_do_not_depend_on_the_number_of_cpus(
     np.testing.assert_allclose(np.linalg.norm(serial, axis=1), 1.0, atol=1e-6)
 
 
+def test_encoding_rows_of_identities_is_encoding_those_identities(
+    one_group: EmbeddingModel,
+) -> None:
+    # Several blocks, each gathering its own rows; repeated rows, as a person seen twice.
+    identity = one_group.identities(np.zeros(5_000, dtype=np.intp), np.random.default_rng(3))
+    kept = identity.copy()
+    rows = np.random.default_rng(5).integers(0, len(identity), 40_000)
+    groups = np.zeros(len(rows), dtype=np.intp)
+    drift = np.linspace(0.0, 0.1, len(rows))
+    taken = one_group.observe(identity, groups, 1.5, np.random.default_rng(4), drift, rows=rows)
+    given = one_group.observe(identity[rows], groups, 1.5, np.random.default_rng(4), drift)
+    assert taken.tobytes() == given.tobytes()
+    assert identity.tobytes() == kept.tobytes()
+
+
 def _fnmr_at(
     model: EmbeddingModel, rng: np.random.Generator, **conditions: float
 ) -> tuple[float, float]:
