@@ -8,8 +8,13 @@ presentation from `riskclass.analysis.report`.
 
 from __future__ import annotations
 
+import importlib
+import multiprocessing
+import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +70,9 @@ from riskclass.analysis import (
 
 HTML = "index.html"
 _STEPS = 5
+# Figure processes at most: a report draws a dozen figures, and each process holds
+# its own matplotlib and pandas (about 150 MB).
+_FIGURE_WORKERS = 4
 _RUN_HINT = "run `riskclass run CONFIG --out DIR` first"
 
 
@@ -195,33 +203,63 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
     manifest = read_manifest(run_dir, hint=_RUN_HINT)
     if "rendered" in manifest:
         return _build_video_report(run_dir, manifest, started)
-    found = report_tables(run_dir, progress=progress)
-    scenario, tables = found.scenario, found.tables
-    summary = report.run_summary(
-        scenario,
-        tables["disparities"],
-        tables["false_alert_shares"],
-        tables["burden_by_group"],
-        found.burden,
-        alternatives=found.alternatives,
-    )
-    html = report.render_report(
-        report.run_context(
-            run_dir=run_dir.resolve().name,
-            scenario=scenario,
-            version=_version(manifest),
-            specs=found.specs,
-            tables=tables,
-            burden=found.burden,
-            summary=summary,
-            persons=found.persons,
-            cameras=pd.read_parquet(run_dir / CAMERAS),
+    with _figure_pool() as pool:
+        found = report_tables(run_dir, progress=progress)
+        scenario, tables = found.scenario, found.tables
+        summary = report.run_summary(
+            scenario,
+            tables["disparities"],
+            tables["false_alert_shares"],
+            tables["burden_by_group"],
+            found.burden,
             alternatives=found.alternatives,
         )
-    )
+        html = report.render_report(
+            report.run_context(
+                run_dir=run_dir.resolve().name,
+                scenario=scenario,
+                version=_version(manifest),
+                specs=found.specs,
+                tables=tables,
+                burden=found.burden,
+                summary=summary,
+                persons=found.persons,
+                cameras=pd.read_parquet(run_dir / CAMERAS),
+                alternatives=found.alternatives,
+                pool=pool,
+            )
+        )
     out = _write_report(run_dir, tables, html, summary, extra={"person_burden": found.burden})
     report_progress(progress, "report", 5, _STEPS)
     return ReportSummary(out, summary, tables, time.perf_counter() - started)
+
+
+@contextmanager
+def _figure_pool() -> Iterator[Executor | None]:
+    """Processes that draw the report's figures, one per CPU up to `_FIGURE_WORKERS`;
+    none on one CPU, where drawing here costs less than starting them.
+
+    Started before the tables are computed, so that they load matplotlib meanwhile
+    (a process of its own per figure job would load it again each time). Fresh
+    interpreters ("spawn"), not copies of this one: a fork would copy the Parquet
+    reader's threads' locks in whatever state they are.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = min(cpus or 1, _FIGURE_WORKERS)
+    if workers < 2:
+        yield None
+        return
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=importlib.import_module,
+        initargs=(report.plots.__name__,),
+    ) as pool:
+        # The pool starts a process per task submitted while none is idle: one
+        # trivial task each starts them all now.
+        for _ in range(workers):
+            pool.submit(int)
+        yield pool
 
 
 def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float) -> ReportSummary:
