@@ -193,6 +193,10 @@ def report_tables(run_dir: str | Path, *, progress: Progress | None = None) -> R
 def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> ReportSummary:
     """Write ``RUN_DIR/report/``: tables as CSV and Parquet, and ``index.html``.
 
+    The figures are drawn in new Python processes (on two or more CPUs), which
+    import the calling script as ``multiprocessing`` does: a script that calls this
+    must keep its work under ``if __name__ == "__main__":``.
+
     Raises
     ------
     DataError
@@ -246,7 +250,8 @@ def _figure_pool() -> Iterator[Executor | None]:
     """
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     workers = min(cpus or 1, _FIGURE_WORKERS)
-    if workers < 2:
+    # A daemonic process (a worker of some pool) may not start processes of its own.
+    if workers < 2 or multiprocessing.current_process().daemon:
         yield None
         return
     with ProcessPoolExecutor(

@@ -7,10 +7,8 @@ nothing start quickly.
 
 import importlib
 
-from ._compare_page import compare_context
 from ._format import fmt, with_interval
 from ._html import figure, render_report
-from ._summary import run_summary, video_summary
 
 __all__ = [
     "compare_context",
@@ -28,8 +26,12 @@ __all__ = [
 ]
 
 
-# Names whose modules draw figures: matplotlib loads only when a page is built.
+# Names whose modules draw figures (matplotlib loads only when a page is built) or
+# compute (the figure processes of a report import this package and need neither).
 _LAZY = {
+    "compare_context": "_compare_page",
+    "run_summary": "_summary",
+    "video_summary": "_summary",
     "run_context": "_context",
     "video_context": "_context",
     "sweep_page": "_sweep",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -40,55 +41,26 @@ _METRICS_SHOWN = (
 )
 
 
-def _det(table: pd.DataFrame, spec: DeploymentSpec, colours: dict[str, str]) -> bytes:
-    return _plots.det_figure(table, f"DET: {spec.name}", threshold=spec.threshold, colours=colours)
-
-
-def _heatmap(table: pd.DataFrame, spec: DeploymentSpec, colours: dict[str, str]) -> bytes:
-    return _plots.heatmap_figure(table, f"Impostor FMR: {spec.name}")
-
-
-def _threshold_sweep(table: pd.DataFrame, spec: DeploymentSpec, colours: dict[str, str]) -> bytes:
-    return _plots.sweep_figure(
-        table,
-        "threshold",
-        ["fpir", "fnir"],
-        f"Threshold sweep: {spec.name}",
-        xlabel="threshold",
-        colours=colours,
-        marker=spec.threshold,
-    )
-
-
-def _gallery_sweep(table: pd.DataFrame, spec: DeploymentSpec, colours: dict[str, str]) -> bytes:
-    return _plots.sweep_figure(
-        table,
-        "gallery_size",
-        ["fpir"],
-        f"Gallery-size sweep: {spec.name}",
-        xlabel="gallery size",
-        colours=colours,
-        marker=float(len(spec.members)),
-    )
-
-
-def _shares(table: pd.DataFrame, spec: DeploymentSpec, colours: dict[str, str]) -> bytes:
-    return _plots.shares_figure(table, f"False alerts: {spec.name}")
-
-
-# Module-level functions, not lambdas: a process pool sends them by name.
-_Draw = Callable[[pd.DataFrame, DeploymentSpec, dict[str, str]], bytes]
+# Each figure as a function of the deployment and the group colours, giving a
+# `_plots` function that takes the deployment's rows of the table: a process pool
+# sends it by name, and the process drawing it imports `_plots` alone.
+_Draw = Callable[[DeploymentSpec, dict[str, str]], Callable[[pd.DataFrame], bytes]]
 _FIGURES: list[tuple[str, _Draw, str, str]] = [
     (
         "det_points",
-        _det,
+        lambda spec, colours: partial(
+            _plots.det_figure,
+            title=f"DET: {spec.name}",
+            threshold=spec.threshold,
+            colours=colours,
+        ),
         "DET curves",
         "Missed match rate (FNIR) against false alert rate (FPIR) as the threshold moves, per "
         "group; the dot marks the deployment's operating threshold.",
     ),
     (
         "impostor_fmr",
-        _heatmap,
+        lambda spec, colours: partial(_plots.heatmap_figure, title=f"Impostor FMR: {spec.name}"),
         "impostor heatmap",
         "False match rate per comparison between a probe of one group (row) and a list member "
         "of another (column), with its 95% interval (two-way bootstrap); one colour scale for "
@@ -96,21 +68,37 @@ _FIGURES: list[tuple[str, _Draw, str, str]] = [
     ),
     (
         "threshold_sweep",
-        _threshold_sweep,
+        lambda spec, colours: partial(
+            _plots.sweep_figure,
+            x="threshold",
+            metrics=["fpir", "fnir"],
+            title=f"Threshold sweep: {spec.name}",
+            xlabel="threshold",
+            colours=colours,
+            marker=spec.threshold,
+        ),
         "threshold sweep",
         "Per-group FPIR and FNIR at each swept threshold, with 95% intervals (log scale where "
         "rates span decades); the dashed line is the deployment's operating threshold.",
     ),
     (
         "gallery_sweep",
-        _gallery_sweep,
+        lambda spec, colours: partial(
+            _plots.sweep_figure,
+            x="gallery_size",
+            metrics=["fpir"],
+            title=f"Gallery-size sweep: {spec.name}",
+            xlabel="gallery size",
+            colours=colours,
+            marker=float(len(spec.members)),
+        ),
         "gallery-size sweep",
         "Per-group FPIR on nested random subsamples of the gallery (searches of unlisted "
         "persons); the dashed line is the whole list.",
     ),
     (
         "false_alert_shares",
-        _shares,
+        lambda spec, colours: partial(_plots.shares_figure, title=f"False alerts: {spec.name}"),
         "false alert shares",
         "Each group's share of the false alerts, with its 95% interval (a bootstrap over "
         "persons), against its share of residents.",
@@ -405,7 +393,7 @@ def run_context(
             (
                 f"{alt}: {spec.name}",
                 caption,
-                _draw(pool, make, table[table["deployment"] == spec.name], spec, colours),
+                _draw(pool, make(spec, colours), table[table["deployment"] == spec.name]),
             )
             for key, make, alt, caption in _FIGURES
             if _has_rows(table := tables[key], spec.name)
