@@ -47,17 +47,35 @@ def group_cells(persons: pd.DataFrame, attributes: Sequence[str]) -> GroupCells:
     ['f&old', 'f&young', 'm&old']
     """
     columns = list(attributes)
-    values = persons[columns].astype(str)
-    profiles = values.drop_duplicates().sort_values(columns).reset_index(drop=True)
-    code = pd.MultiIndex.from_frame(profiles).get_indexer(pd.MultiIndex.from_frame(values))
+    # Each person's profile as one integer, from each attribute's values in sorted
+    # order: converting every person's values to text costs a second per 100,000.
+    key = np.zeros(len(persons), np.int64)
+    names: list[npt.NDArray[np.str_]] = []
+    for column in columns:
+        code, found = pd.factorize(persons[column], use_na_sentinel=False)
+        text = np.asarray(pd.Index(found).astype(str), dtype=str)
+        order = np.argsort(text, kind="stable")
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(len(order))
+        key = key * len(order) + rank[code]
+        names.append(text[order])
+    present, code = np.unique(key, return_inverse=True)
+    values: dict[str, npt.NDArray[np.str_]] = {}
+    for column, text in zip(reversed(columns), reversed(names), strict=True):
+        present, digit = np.divmod(present, len(text))
+        values[column] = text[digit]
+    profiles = pd.DataFrame({column: values[column] for column in columns}).astype(str)
     labels: list[tuple[str, str]] = [(ALL, ALL)]
     members: list[npt.NDArray[np.bool_]] = [np.ones(len(profiles), dtype=bool)]
     groupings = [[a] for a in columns] + [list(p) for p in itertools.combinations(columns, 2)]
     for grouping in groupings:
-        present = profiles[grouping].drop_duplicates().sort_values(grouping)
-        for row in present.itertuples(index=False):
+        for row in sorted(set(zip(*(values[name] for name in grouping), strict=True))):
             labels.append(("&".join(grouping), "&".join(row)))
-            members.append((profiles[grouping] == list(row)).all(axis=1).to_numpy())
+            members.append(
+                np.logical_and.reduce(
+                    [values[name] == part for name, part in zip(grouping, row, strict=True)]
+                )
+            )
     return GroupCells(
         profile=np.asarray(code, dtype=np.intp),
         cells=np.column_stack(members),

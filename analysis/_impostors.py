@@ -22,7 +22,7 @@ from scipy import sparse
 
 from riskclass import ALL
 
-from ._bootstrap import BLOCK, CLUSTER_REPLICATES, BootstrapRates
+from ._bootstrap import BLOCK, CLUSTER_REPLICATES, BootstrapRates, distinct_rows
 from ._cells import GroupCells
 from ._run_counts import DeploymentCounts, DeploymentSpec
 
@@ -94,16 +94,30 @@ def impostor_rates(
     # per probe profile: searches; per member group: members.
     hits = np.zeros((profiles * groups, replicates + 1))
     own_comparisons = np.zeros((profiles * groups, replicates + 1))
-    searched = np.zeros((profiles, replicates + 1))
+    searched_sums = np.zeros((profiles, replicates + 1))
     members = np.asarray(belongs.T @ np.column_stack([member_weight.T, np.ones(len(spec.members))]))
     member_weight = np.vstack([member_weight, np.ones(len(spec.members))])
-    active = np.flatnonzero(searches > 0)
-    for start in range(0, len(active), BLOCK):
-        block = active[start : start + BLOCK]
-        # The last column weighs everyone 1: the point estimate.
-        weight = np.ones((len(block), replicates + 1))
-        weight[:, :replicates] = rng.poisson(1.0, (len(block), replicates))
-        searched += _onehot(cells.profile[block], profiles).T @ (weight * searches[block, None])
+    searched = searches > 0
+    # Listed persons (their own entry is no impostor comparison) and persons with
+    # false matches need weights of their own. The others enter only through their
+    # searches: those of one profile with as many searches share the sum of their
+    # weights, Poisson(k) for k of them, one draw for all (a fiftieth of the draws).
+    alone = np.zeros(len(searches), dtype=bool)
+    alone[hit_person] = True
+    alone |= (own > 0) & (position >= 0)
+    rest = np.flatnonzero(searched & ~alone)
+    keys, repeats = distinct_rows(np.column_stack([cells.profile[rest], searches[rest]]))
+    for start in range(0, len(keys), BLOCK):
+        part = slice(start, start + BLOCK)
+        weight = _weights(repeats[part], replicates, rng)
+        searches_of = _onehot(keys[part, 0].astype(np.intp), profiles).T
+        searched_sums += searches_of @ (weight * keys[part, 1:])
+    individual = np.flatnonzero(searched & alone)
+    for start in range(0, len(individual), BLOCK):
+        block = individual[start : start + BLOCK]
+        weight = _weights(np.ones(len(block), np.int64), replicates, rng)
+        searches_of = _onehot(cells.profile[block], profiles).T
+        searched_sums += searches_of @ (weight * searches[block, None])
         enrolled = block[(own[block] > 0) & (position[block] >= 0)]
         own_comparisons += _spread(
             cells.profile[enrolled],
@@ -114,15 +128,15 @@ def impostor_rates(
             * own[enrolled, None]
             * member_weight[:, position[enrolled]].T,
         )
-        # Only searched persons draw hits, so the block's span of person ids
-        # holds exactly the hits of its persons.
+        # Only searched persons draw hits, and all of them have weights of their own:
+        # the block's span of person ids holds exactly the hits of its persons.
         first, last = np.searchsorted(hit_person, [block[0], block[-1] + 1])
         for chunk in range(first, last, BLOCK):
             person = hit_person[chunk : min(chunk + BLOCK, last)]
             member = hit_member[chunk : min(chunk + BLOCK, last)]
             value = weight[np.searchsorted(block, person)] * member_weight[:, member].T
             hits += _spread(cells.profile[person], member, belongs, profiles, value)
-    comparisons = searched[:, None, :] * members[None, :, :] - own_comparisons.reshape(
+    comparisons = searched_sums[:, None, :] * members[None, :, :] - own_comparisons.reshape(
         profiles, groups, replicates + 1
     )
     cell = cells.cells.astype(np.float64)
@@ -166,6 +180,18 @@ def impostor_heatmap(impostors: Mapping[str, ImpostorRates], cells: GroupCells) 
                         )
                     )
     return pd.DataFrame(rows, columns=list(IMPOSTOR_COLUMNS))
+
+
+def _weights(
+    repeats: npt.NDArray[np.int64], replicates: int, rng: np.random.Generator
+) -> npt.NDArray[np.float64]:
+    """``(rows, replicates + 1)``: each row stands for ``repeats`` persons, so its
+    weight is Poisson(repeats); the last column, ``repeats`` itself, is the point
+    estimate."""
+    weight = np.empty((len(repeats), replicates + 1))
+    weight[:, :replicates] = rng.poisson(repeats[:, None], (len(repeats), replicates))
+    weight[:, replicates] = repeats
+    return weight
 
 
 def _spread(

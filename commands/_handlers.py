@@ -45,7 +45,7 @@ from riskclass.analysis.report import fmt
 
 from . import _bench, _cache, _run
 from ._cli import load_scenario
-from ._report import HTML, ReportSummary, build_report
+from ._report import HTML, ReportSummary, build_report, figure_processes
 
 _TERMINAL_ROWS = 12
 _CACHE_NOTES = {
@@ -119,7 +119,7 @@ def _run_scenario(args: argparse.Namespace) -> int:
     )
     if args.report:
         with _progress_bar() as progress:
-            report = build_report(args.out, progress=progress)
+            report = build_report(args.out, progress=progress, figure_processes=figure_processes())
         _print_report(report)
     return 0
 
@@ -252,7 +252,7 @@ def _sweep_command(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     with _progress_bar() as progress:
-        summary = build_report(args.run_dir, progress=progress)
+        summary = build_report(args.run_dir, progress=progress, figure_processes=figure_processes())
     _print_report(summary)
     return 0
 

@@ -8,6 +8,7 @@ presentation from `riskclass.analysis.report`.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,9 @@ from riskclass.analysis import (
 
 HTML = "index.html"
 _STEPS = 5
+# Figure processes at most: a report draws a dozen figures, and each process holds
+# its own matplotlib and pandas (about 150 MB).
+_FIGURE_WORKERS = 4
 _RUN_HINT = "run `riskclass run CONFIG --out DIR` first"
 
 
@@ -184,8 +188,16 @@ def report_tables(run_dir: str | Path, *, progress: Progress | None = None) -> R
     return RunTables(scenario, specs, tables, burden, persons, alternatives)
 
 
-def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> ReportSummary:
+def build_report(
+    run_dir: str | Path, *, progress: Progress | None = None, figure_processes: int = 0
+) -> ReportSummary:
     """Write ``RUN_DIR/report/``: tables as CSV and Parquet, and ``index.html``.
+
+    With ``figure_processes`` of 2 or more the figures are drawn in that many new
+    Python processes while the tables are computed (the command line uses
+    `figure_processes()`). They import the calling script as ``multiprocessing``
+    does, so a script that asks for them must keep its work under ``if __name__ ==
+    "__main__":``; the default draws them in this process.
 
     Raises
     ------
@@ -197,33 +209,44 @@ def build_report(run_dir: str | Path, *, progress: Progress | None = None) -> Re
     manifest = read_manifest(run_dir, hint=_RUN_HINT)
     if "rendered" in manifest:
         return _build_video_report(run_dir, manifest, started)
-    found = report_tables(run_dir, progress=progress)
-    scenario, tables = found.scenario, found.tables
-    summary = report.run_summary(
-        scenario,
-        tables["disparities"],
-        tables["false_alert_shares"],
-        tables["burden_by_group"],
-        found.burden,
-        alternatives=found.alternatives,
-    )
-    html = report.render_report(
-        report.run_context(
-            run_dir=run_dir.resolve().name,
-            scenario=scenario,
-            version=_version(manifest),
-            specs=found.specs,
-            tables=tables,
-            burden=found.burden,
-            summary=summary,
-            persons=found.persons,
-            cameras=pd.read_parquet(run_dir / CAMERAS),
+    with report.figure_pool(figure_processes) as pool:
+        found = report_tables(run_dir, progress=progress)
+        scenario, tables = found.scenario, found.tables
+        summary = report.run_summary(
+            scenario,
+            tables["disparities"],
+            tables["false_alert_shares"],
+            tables["burden_by_group"],
+            found.burden,
             alternatives=found.alternatives,
         )
-    )
+        html = report.render_report(
+            report.run_context(
+                run_dir=run_dir.resolve().name,
+                scenario=scenario,
+                version=_version(manifest),
+                specs=found.specs,
+                tables=tables,
+                burden=found.burden,
+                summary=summary,
+                persons=found.persons,
+                cameras=pd.read_parquet(run_dir / CAMERAS),
+                alternatives=found.alternatives,
+                pool=pool,
+            )
+        )
     out = _write_report(run_dir, tables, html, summary, extra={"person_burden": found.burden})
     report_progress(progress, "report", 5, _STEPS)
     return ReportSummary(out, summary, tables, time.perf_counter() - started)
+
+
+def figure_processes() -> int:
+    """How many processes `riskclass report` draws figures in: one per CPU up to 4
+    (each holds its own matplotlib and pandas, about 150 MB), none on one CPU, where
+    drawing in the command's own process costs less than starting them."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = min(cpus or 1, _FIGURE_WORKERS)
+    return workers if workers >= 2 else 0
 
 
 def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float) -> ReportSummary:

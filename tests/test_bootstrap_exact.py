@@ -29,29 +29,39 @@ def _plain_cluster_bootstrap(
     replicates: int,
     block_size: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every (side, metric, profile) row as one sparse product, person by person."""
+    """Every (side, metric, profile) row as one sparse product: point sums person by
+    person; replicates over the distinct (profile, counts) rows in sorted order, each
+    weighed Poisson(number of its persons)."""
     n_profiles, metrics = cells.shape[0], numerators.shape[1]
     counts = np.concatenate([numerators, denominators], axis=1)
     active = counts.any(axis=1)
     counts, profile = counts[active], profile[active]
     rows = 2 * metrics * n_profiles
-    by_profile, point = np.zeros((rows, replicates)), np.zeros(rows)
-    for start in range(0, len(profile), block_size):
-        block = counts[start : start + block_size]
-        spread = sparse.csr_matrix(
+
+    def spread(block: np.ndarray, of: np.ndarray) -> sparse.csr_matrix:
+        return sparse.csr_matrix(
             (
                 block.T.ravel(),
                 (
-                    (
-                        np.arange(2 * metrics)[:, None] * n_profiles + profile[start:][: len(block)]
-                    ).ravel(),
+                    (np.arange(2 * metrics)[:, None] * n_profiles + of).ravel(),
                     np.tile(np.arange(len(block)), 2 * metrics),
                 ),
             ),
             shape=(rows, len(block)),
         )
-        by_profile += spread @ rng.poisson(1.0, (len(block), replicates)).astype(np.float64)
-        point += np.asarray(spread.sum(axis=1)).ravel()
+
+    point = np.zeros(rows)
+    for start in range(0, len(profile), block_size):
+        block = slice(start, start + block_size)
+        point += np.asarray(spread(counts[block], profile[block]).sum(axis=1)).ravel()
+    distinct, repeats = np.unique(np.column_stack([profile, counts]), axis=0, return_counts=True)
+    by_profile = np.zeros((rows, replicates))
+    for start in range(0, len(distinct), block_size):
+        block = distinct[start : start + block_size]
+        weights = rng.poisson(
+            repeats[start : start + block_size, None], (len(block), replicates)
+        ).astype(np.float64)
+        by_profile += spread(block[:, 1:], block[:, 0].astype(np.intp)) @ weights
     matrix = cells.astype(np.float64)
     sums = np.einsum("smp,pc->scm", point.reshape(2, metrics, n_profiles), matrix)
     replicated = np.einsum(
@@ -79,7 +89,7 @@ def test_cluster_bootstrap_is_the_plain_sparse_product_to_the_bit() -> None:
         numerators, denominators, profile, cells, rng=np.random.default_rng(9), replicates=50
     )
     plain = _plain_cluster_bootstrap(
-        # Blocks of 16,384 persons, as the bootstrap draws its weights.
+        # Blocks of 16,384 rows, as the bootstrap draws its weights.
         numerators,
         denominators,
         profile,
@@ -91,3 +101,29 @@ def test_cluster_bootstrap_is_the_plain_sparse_product_to_the_bit() -> None:
     np.testing.assert_array_equal(fast.numerator, plain[0], strict=True)
     np.testing.assert_array_equal(fast.denominator, plain[1], strict=True)
     np.testing.assert_array_equal(fast.replicates, plain[2], strict=True)
+
+
+def test_one_weight_per_distinct_row_keeps_the_person_level_variance() -> None:
+    """Persons with the same profile and counts share one Poisson(k) weight: the
+    replicated sums must keep the variance of a Poisson(1) weight per person,
+    sum(x**2), not that of one Poisson(1) per distinct row."""
+    rng = np.random.default_rng(11)
+    persons, replicates = 3_000, 4_000
+    # Few distinct values, so most persons share their row with hundreds of others.
+    errors = rng.integers(0, 4, persons).astype(np.float64)
+    trials = np.full(persons, 5.0)
+    profile = np.zeros(persons, dtype=np.intp)
+    rates = cluster_bootstrap(
+        errors[:, None],
+        trials[:, None],
+        profile,
+        np.ones((1, 1), dtype=bool),
+        rng=np.random.default_rng(12),
+        replicates=replicates,
+    )
+    # Rate = sum(w x) / sum(w t); linearised, its variance is sum((x - r t)^2) / T^2.
+    rate = errors.sum() / trials.sum()
+    expected = np.sum((errors - rate * trials) ** 2) / trials.sum() ** 2
+    found = rates.replicates[:, 0, 0].var(ddof=1)
+    # The sample variance of near-normal replicates has relative error sqrt(2 / (R - 1)).
+    assert abs(found / expected - 1) < 4 * np.sqrt(2 / (replicates - 1)), found / expected

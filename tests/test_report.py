@@ -22,7 +22,7 @@ from riskclass.analysis import (
     stratified_disparities,
     video_group_metrics,
 )
-from riskclass.commands import EXIT_USAGE, build_report, main, run
+from riskclass.commands import EXIT_USAGE, build_report, main, report_tables, run
 
 from .conftest import load_yaml
 from .test_run_pipeline import _scenario
@@ -37,7 +37,8 @@ def reported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = _scenario()
     data["report"] = {"thresholds": [0.56, 0.58, 0.6, 0.64], "costs": {"police_stop": 2.0}}
     run(validate_config(data), out)
-    build_report(out)
+    # As the command line draws them on two or more CPUs: in other processes.
+    build_report(out, figure_processes=2)
     return out
 
 
@@ -217,6 +218,28 @@ def test_html_embeds_every_figure_as_a_png(reported: Path) -> None:
     assert "http://" not in html and "https://" not in html, "the report is self-contained"
     for deployment in (STREET, "transit_blacklist", "rental_gates", "trajectories"):
         assert f"Deployment {deployment}" in html
+
+
+def test_figures_drawn_in_other_processes_are_those_drawn_here(reported: Path) -> None:
+    """Figures drawn in a pool of processes (``figure_processes=2``, as the command
+    line does on two or more CPUs) are each the PNG that drawing here gives, in its place."""
+    html = (reported / "report" / "index.html").read_text(encoding="utf-8")
+    found = report_tables(reported)
+    context = report.run_context(
+        run_dir=reported.name,
+        scenario=found.scenario,
+        version="",
+        specs=found.specs,
+        tables=found.tables,
+        burden=found.burden,
+        summary=[],
+        persons=found.persons,
+        cameras=pd.read_parquet(reported / "cameras.parquet"),
+        alternatives=found.alternatives,
+    )
+    here = [f["png"] for d in context["deployments"] for f in d["figures"]]
+    here += [f["png"] for f in context["burden_figures"]]
+    assert re.findall(r'src="data:image/png;base64,([^"]+)"', html) == here
 
 
 def test_report_is_reproducible(reported: Path, tmp_path: Path) -> None:

@@ -6,7 +6,12 @@ chooses and arranges what a reader sees.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+from importlib import import_module
 from typing import Any
 
 import pandas as pd
@@ -38,12 +43,19 @@ _METRICS_SHOWN = (
     "false_alerts_per_1000_per_day",
 )
 
-_Draw = Callable[[pd.DataFrame, DeploymentSpec, dict[str, str]], bytes]
+
+# Each figure as a function of the deployment and the group colours, giving a
+# `_plots` function that takes the deployment's rows of the table: a process pool
+# sends it by name, and the process drawing it imports `_plots` alone.
+_Draw = Callable[[DeploymentSpec, dict[str, str]], Callable[[pd.DataFrame], bytes]]
 _FIGURES: list[tuple[str, _Draw, str, str]] = [
     (
         "det_points",
-        lambda t, spec, colours: _plots.det_figure(
-            t, f"DET: {spec.name}", threshold=spec.threshold, colours=colours
+        lambda spec, colours: partial(
+            _plots.det_figure,
+            title=f"DET: {spec.name}",
+            threshold=spec.threshold,
+            colours=colours,
         ),
         "DET curves",
         "Missed match rate (FNIR) against false alert rate (FPIR) as the threshold moves, per "
@@ -51,7 +63,7 @@ _FIGURES: list[tuple[str, _Draw, str, str]] = [
     ),
     (
         "impostor_fmr",
-        lambda t, spec, colours: _plots.heatmap_figure(t, f"Impostor FMR: {spec.name}"),
+        lambda spec, colours: partial(_plots.heatmap_figure, title=f"Impostor FMR: {spec.name}"),
         "impostor heatmap",
         "False match rate per comparison between a probe of one group (row) and a list member "
         "of another (column), with its 95% interval (two-way bootstrap); one colour scale for "
@@ -59,11 +71,11 @@ _FIGURES: list[tuple[str, _Draw, str, str]] = [
     ),
     (
         "threshold_sweep",
-        lambda t, spec, colours: _plots.sweep_figure(
-            t,
-            "threshold",
-            ["fpir", "fnir"],
-            f"Threshold sweep: {spec.name}",
+        lambda spec, colours: partial(
+            _plots.sweep_figure,
+            x="threshold",
+            metrics=["fpir", "fnir"],
+            title=f"Threshold sweep: {spec.name}",
             xlabel="threshold",
             colours=colours,
             marker=spec.threshold,
@@ -74,11 +86,11 @@ _FIGURES: list[tuple[str, _Draw, str, str]] = [
     ),
     (
         "gallery_sweep",
-        lambda t, spec, colours: _plots.sweep_figure(
-            t,
-            "gallery_size",
-            ["fpir"],
-            f"Gallery-size sweep: {spec.name}",
+        lambda spec, colours: partial(
+            _plots.sweep_figure,
+            x="gallery_size",
+            metrics=["fpir"],
+            title=f"Gallery-size sweep: {spec.name}",
             xlabel="gallery size",
             colours=colours,
             marker=float(len(spec.members)),
@@ -89,7 +101,7 @@ _FIGURES: list[tuple[str, _Draw, str, str]] = [
     ),
     (
         "false_alert_shares",
-        lambda t, spec, colours: _plots.shares_figure(t, f"False alerts: {spec.name}"),
+        lambda spec, colours: partial(_plots.shares_figure, title=f"False alerts: {spec.name}"),
         "false alert shares",
         "Each group's share of the false alerts, with its 95% interval (a bootstrap over "
         "persons), against its share of residents.",
@@ -370,25 +382,35 @@ def run_context(
     persons: pd.DataFrame,
     cameras: pd.DataFrame,
     alternatives: Sequence[Sequence[str]] = (),
+    pool: Executor | None = None,
 ) -> dict[str, Any]:
-    """The template's context for a run's report."""
-    deployments = []
+    """The template's context for a run's report.
+
+    ``pool``, where given, draws the figures (they cost most of the report's time)
+    while this process arranges the tables; without one they are drawn here. Either
+    way they are the same PNG bytes.
+    """
     colours = _plots.group_colours(tables["metrics"])
+    drawing = {
+        spec.name: [
+            (
+                f"{alt}: {spec.name}",
+                caption,
+                _draw(pool, make(spec, colours), table[table["deployment"] == spec.name]),
+            )
+            for key, make, alt, caption in _FIGURES
+            if _has_rows(table := tables[key], spec.name)
+        ]
+        for spec in specs
+    }
+    burden_figures = _burden_figures(scenario, burden, persons, colours, pool)
+    deployments = []
     panel = scenario_panel(scenario, specs, persons, cameras, tables, alternatives)
     for spec, scene in zip(specs, panel["deployments"], strict=True):
         mine = _event_counts(
             tables["metrics"][tables["metrics"]["deployment"] == spec.name], scenario.days
         )
         shown = _shown_metrics(mine, _METRICS_SHOWN)
-        figures = [
-            figure(
-                make(table[table["deployment"] == spec.name], spec, colours),
-                alt=f"{alt}: {spec.name}",
-                caption=caption,
-            )
-            for key, make, alt, caption in _FIGURES
-            if _has_rows(table := tables[key], spec.name)
-        ]
         block = _deployment_block(
             name=spec.name,
             kind=scene["kind"],
@@ -400,7 +422,9 @@ def run_context(
             columns=[trials_of(spec), *(metric_name(m) for m in shown)],
             shown=shown,
             n_from="fta",
-            figures=figures,
+            figures=[
+                figure(png(), alt=alt, caption=caption) for alt, caption, png in drawing[spec.name]
+            ],
         )
         deployments.append({**block, "scene": scene})
     return {
@@ -418,9 +442,20 @@ def run_context(
         "deployments": deployments,
         "burden": _burden_rows(tables["burden_by_group"]),
         "alternative_burden": _alternative_rows(tables["alternative_burden"]),
-        "burden_figures": _burden_figures(scenario, burden, persons, colours),
+        "burden_figures": [
+            figure(png(), alt=alt, caption=caption) for alt, caption, png in burden_figures
+        ],
         "costs": scenario.report.costs or "1 per wrongful consequence",
     }
+
+
+def _draw(pool: Executor | None, draw: Callable[..., bytes], *args: Any) -> Callable[[], bytes]:
+    """Start drawing a figure in ``pool`` (without one, draw it now); returns what
+    gives its PNG bytes, waiting for them where they are not drawn yet."""
+    if pool is None:
+        png = draw(*args)
+        return lambda: png
+    return pool.submit(draw, *args).result
 
 
 def _has_rows(table: pd.DataFrame, deployment: str) -> bool:
@@ -487,8 +522,13 @@ def _glossary(metrics: Sequence[str]) -> list[dict[str, str]]:
 
 
 def _burden_figures(
-    scenario: Scenario, burden: pd.DataFrame, persons: pd.DataFrame, colours: dict[str, str]
-) -> list[dict[str, str]]:
+    scenario: Scenario,
+    burden: pd.DataFrame,
+    persons: pd.DataFrame,
+    colours: dict[str, str],
+    pool: Executor | None,
+) -> list[tuple[str, str, Callable[[], bytes]]]:
+    """The burden's figures, as ``(alt, caption, PNG)`` with the PNG as `_draw` gives it."""
     if burden["burden"].sum() == 0:
         return []
     values = burden["burden"].to_numpy()
@@ -497,12 +537,13 @@ def _burden_figures(
     labels = persons[first].astype(str)
     for value in sorted(labels.unique()):
         curves[group_label(first, value)] = lorenz_curve(values[(labels == value).to_numpy()])
+    title = "Lorenz curves of the risk burden"
     return [
-        figure(
-            _plots.lorenz_figure(curves, "Lorenz curves of the risk burden", colours),
-            alt="Lorenz curves of the risk burden",
-            caption="How unevenly wrongful consequences fall: the further below the "
-            "diagonal, the more concentrated.",
+        (
+            title,
+            "How unevenly wrongful consequences fall: the further below the diagonal, the "
+            "more concentrated.",
+            _draw(pool, _plots.lorenz_figure, curves, title, colours),
         )
     ]
 
@@ -579,3 +620,30 @@ def video_context(
         "burden_figures": [],
         "costs": "",
     }
+
+
+@contextmanager
+def figure_pool(processes: int) -> Iterator[Executor | None]:
+    """``processes`` fresh Python processes that draw figures for `run_context`'s
+    ``pool``; None (draw in this process) below 2, or inside a daemonic process (a
+    worker of some pool), which may not start processes of its own.
+
+    Started at once, so that they load matplotlib while the caller computes the
+    tables (a process per figure would load it again each time). Fresh interpreters
+    ("spawn"), not copies of this one: a fork would copy the Parquet reader's
+    threads' locks in whatever state they are.
+    """
+    if processes < 2 or multiprocessing.current_process().daemon:
+        yield None
+        return
+    with ProcessPoolExecutor(
+        processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=import_module,
+        initargs=(_plots.__name__,),
+    ) as pool:
+        # The pool starts a process per task submitted while none is idle: one
+        # trivial task each starts them all now.
+        for _ in range(processes):
+            pool.submit(int)
+        yield pool

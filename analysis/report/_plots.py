@@ -43,6 +43,13 @@ def _png(figure: Figure, *, tight: bool = True) -> bytes:
     return buffer.getvalue()
 
 
+def _title(axis: Axes, text: str) -> None:
+    """An axes title in its usual place. Saying so (``y=1.0``) spares matplotlib
+    laying out every tick label to see whether one sits on top, where none does
+    here: a fifth of a figure's drawing time."""
+    axis.set_title(text, y=1.0)
+
+
 def _panels(count: int, *, width: float = 4.2, height: float = 3.4) -> tuple[Figure, list[Axes]]:
     columns = min(count, 3)
     rows = -(-count // columns)
@@ -86,7 +93,8 @@ def det_figure(
             if not at.empty:
                 point = at.loc[at["threshold"].idxmin()]
                 axis.plot(point["fpir"], point["fnir"], "o", color=colour, markersize=6)
-        axis.set(xscale="log", yscale="log", xlabel="FPIR", ylabel="FNIR", title=attribute)
+        axis.set(xscale="log", yscale="log", xlabel="FPIR", ylabel="FNIR")
+        _title(axis, attribute)
         # A gridline per decade: minor ticks on log axes (dozens per panel) cost more
         # to lay out than everything else the figure draws.
         axis.minorticks_off()
@@ -118,7 +126,8 @@ def heatmap_figure(table: pd.DataFrame, title: str) -> bytes:
         )
         axis.set_xticks(range(len(grid.columns)), grid.columns, rotation=30, fontsize=8)
         axis.set_yticks(range(len(grid.index)), grid.index, fontsize=8)
-        axis.set(xlabel="list member's group", ylabel="probe's group", title=attribute)
+        axis.set(xlabel="list member's group", ylabel="probe's group")
+        _title(axis, attribute)
         for (i, j), value in np.ndenumerate(grid.to_numpy(dtype=float)):
             dark = not np.isfinite(shown[i, j]) or shown[i, j] < (low + high) / 2
             axis.text(
@@ -181,11 +190,8 @@ def sweep_figure(
             axis.yaxis.set_minor_formatter(LogFormatterSciNotation(labelOnlyBase=False))
         if marker is not None:
             axis.axvline(marker, color="grey", linestyle="--", linewidth=1)
-        axis.set(
-            xlabel=xlabel,
-            ylabel=metric_short(metric),
-            title=f"{metric_short(metric)} by {attribute}",
-        )
+        axis.set(xlabel=xlabel, ylabel=metric_short(metric))
+        _title(axis, f"{metric_short(metric)} by {attribute}")
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=8)
     if not panels:
@@ -208,7 +214,7 @@ def lorenz_figure(curves: dict[str, pd.DataFrame], title: str, colours: dict[str
     axis.set(xlabel="share of persons (least burdened first)", ylabel="share of burden")
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize=8)
-    axis.set_title(title)
+    _title(axis, title)
     return _png(figure)
 
 
@@ -245,5 +251,5 @@ def shares_figure(shares: pd.DataFrame, title: str) -> bytes:
     )
     axis.set_xticks(positions, labels, rotation=35, ha="right", fontsize=8)
     axis.legend(fontsize=8)
-    axis.set_title(title)
+    _title(axis, title)
     return _png(figure)
