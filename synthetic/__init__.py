@@ -25,13 +25,15 @@ from ._scores import GroupShape, genuine_fnmr, pair_fmr
 # Drawn faces and video need OpenCV: loaded on first use, not by event-stream runs.
 _LAZY = {
     "_faces": ("FaceParams", "HeadModel", "head_model", "render_head", "rotation", "shadow_map"),
-    "_scene": ("SCENE_TYPES", "Camera", "colour_of_temperature", "make_light", "record"),
+    "_camera": ("Camera",),
+    "_scene": ("SCENE_TYPES", "colour_of_temperature", "make_light", "Sensor"),
     "_video": ("GROUND_TRUTH", "VideoSummary", "render_video"),
 }
 
 if TYPE_CHECKING:
+    from ._camera import Camera
     from ._faces import FaceParams, HeadModel, head_model, render_head, rotation, shadow_map
-    from ._scene import SCENE_TYPES, Camera, colour_of_temperature, make_light, record
+    from ._scene import SCENE_TYPES, Sensor, colour_of_temperature, make_light
     from ._video import GROUND_TRUTH, VideoSummary, render_video
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
@@ -53,6 +55,7 @@ __all__ = [
     "GroupShape",
     "HeadModel",
     "RateCount",
+    "Sensor",
     "VideoSummary",
     "calibrate",
     "colour_of_temperature",
@@ -65,7 +68,6 @@ __all__ = [
     "measure_rates",
     "pair_fmr",
     "place_cameras",
-    "record",
     "render_head",
     "render_video",
     "rotation",
