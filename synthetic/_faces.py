@@ -264,8 +264,14 @@ def _master(face: FaceParams) -> HeadModel:
     channels[:11] = np.concatenate(
         [points, normals, albedo, specular[..., None], face_region[..., None]], axis=-1
     ).transpose(2, 1, 0)
-    coarse = np.asarray(cv2.resize(radius, _COARSE[::-1], interpolation=cv2.INTER_AREA))
-    return _finish(channels, azimuth, elevation, coarse.astype(np.float32))
+    _finish(channels, azimuth, elevation)
+    coarse = np.asarray(cv2.resize(radius, _COARSE[::-1], interpolation=cv2.INTER_AREA), np.float32)
+    coarse_elevation, coarse_azimuth = (
+        np.linspace(low, high, count, dtype=np.float32)
+        for low, high, count in ((*_ELEVATION, _COARSE[0]), (-_AZIMUTH, _AZIMUTH, _COARSE[1]))
+    )
+    start = (coarse[:, :, None] + 0.002) * _directions(coarse_elevation, coarse_azimuth)
+    return HeadModel(azimuth, channels, coarse, np.ascontiguousarray(np.moveaxis(start, -1, 0)))
 
 
 def _grid_angles(low: float, high: float) -> F32:
@@ -275,15 +281,16 @@ def _grid_angles(low: float, high: float) -> F32:
 @functools.lru_cache(maxsize=32)
 def head_model(face: FaceParams, step: float) -> HeadModel:
     """``face``'s surface on a grid of ``step`` radians (cached: a scene reuses it),
-    resampled from its `_TEXTURE_STEP` master (averaged over areas when coarser,
-    bilinearly when finer)."""
+    resampled from its `_TEXTURE_STEP` master: bilinearly, or averaged over areas
+    when more than halved (bilinear is several times faster, and a model is built
+    each time a walker's face crosses a size level)."""
     master = _master(face)
     columns, rows = master.channels.shape[1:]
     # cv2 sizes are (width, height): here (elevation rows, azimuth columns).
     size = (round(rows * _TEXTURE_STEP / step), round(columns * _TEXTURE_STEP / step))
     if size == (rows, columns):
         return master
-    method = cv2.INTER_AREA if size[1] < columns else cv2.INTER_LINEAR
+    method = cv2.INTER_AREA if 2 * size[1] < columns else cv2.INTER_LINEAR
     channels = np.empty((13, size[1], size[0]), np.float32)
     for channel in range(11):
         cv2.resize(master.channels[channel], size, dst=channels[channel], interpolation=method)
@@ -292,30 +299,21 @@ def head_model(face: FaceParams, step: float) -> HeadModel:
         low + ((np.arange(new) + 0.5) * old / new - 0.5) * _TEXTURE_STEP
         for low, old, new in ((-_AZIMUTH, columns, size[1]), (_ELEVATION[0], rows, size[0]))
     )
-    return _finish(channels, azimuth, elevation, master.coarse_radius)
+    _finish(channels, azimuth, elevation)
+    return dataclasses.replace(master, azimuth=azimuth.astype(np.float32), channels=channels)
 
 
 def _finish(
-    channels: F32,
-    azimuth: npt.NDArray[np.floating],
-    elevation: npt.NDArray[np.floating],
-    coarse: F32,
-) -> HeadModel:
-    """A `HeadModel` from its first 11 channels: unit normals, their reach and
-    each point's shadow cell filled in."""
+    channels: F32, azimuth: npt.NDArray[np.floating], elevation: npt.NDArray[np.floating]
+) -> None:
+    """Complete a `HeadModel`'s channels from the first 11: make the normals unit,
+    and fill in their reach and each point's shadow cell."""
     position, normal = channels[_POSITION], channels[_NORMAL]
     normal /= np.sqrt(normal[0] ** 2 + normal[1] ** 2 + normal[2] ** 2) + 1e-12
     channels[_REACH] = normal[0] * position[0] + normal[1] * position[1] + normal[2] * position[2]
     cell_row = _fine_cell(elevation, *_ELEVATION, _COARSE[0])
     cell_column = _fine_cell(azimuth, -_AZIMUTH, _AZIMUTH, _COARSE[1])
     channels[_SHADOW_CELL] = cell_column[:, None] * (_COARSE[0] * _SHADOW_FINE) + cell_row
-    coarse_elevation, coarse_azimuth = (
-        np.linspace(low, high, count, dtype=np.float32)
-        for low, high, count in ((*_ELEVATION, _COARSE[0]), (-_AZIMUTH, _AZIMUTH, _COARSE[1]))
-    )
-    directions = _directions(coarse_elevation, coarse_azimuth)
-    start = np.moveaxis((coarse[:, :, None] + 0.002) * directions, -1, 0)
-    return HeadModel(azimuth.astype(np.float32), channels, coarse, np.ascontiguousarray(start))
 
 
 def _fine_cell(angle: npt.NDArray[np.floating], low: float, high: float, count: int) -> F32:
@@ -610,17 +608,17 @@ def _fill_holes(colour: F32, coverage: F32) -> F32:
     Returns premultiplied RGBA.
     """
     closed = cv2.morphologyEx(coverage, cv2.MORPH_CLOSE, _CLOSING)
+    # Colour and coverage blurred together: colour sums and neighbour counts.
+    layers = np.concatenate([colour, coverage[..., None]], axis=-1)
     for _ in range(2):
-        weights = np.asarray(cv2.blur(coverage, (3, 3)), np.float32)
-        filled = np.asarray(cv2.blur(colour, (3, 3)), np.float32)
-        filled /= np.maximum(weights, np.float32(1e-6))[..., None]
-        np.copyto(filled, colour, where=coverage[..., None] > 0)
-        colour, coverage = filled, np.minimum(weights * np.float32(9.0), np.float32(1.0))
+        sums = np.asarray(cv2.blur(layers, (3, 3)), np.float32)
+        holes = (layers[..., 3] == 0) & (sums[..., 3] > 0)
+        layers[holes, :3] = sums[holes, :3] / sums[holes, 3:]
+        layers[holes, 3] = 1.0
     alpha = cv2.GaussianBlur(closed, (3, 3), 0.6)
-    rgba = np.empty((*alpha.shape, 4), np.float32)
-    np.multiply(colour, alpha[..., None], out=rgba[..., :3])
-    rgba[..., 3] = alpha
-    return rgba
+    layers[..., :3] *= alpha[..., None]
+    layers[..., 3] = alpha
+    return layers
 
 
 _CLOSING = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
