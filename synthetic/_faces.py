@@ -71,10 +71,6 @@ _COARSE = (32, 48)  # radius map for shadow rays (elevation, azimuth)
 _SHADOW_FINE = 4
 _SHADOW_STEPS = np.linspace(0.004, 0.12, 8, dtype=np.float32)
 _SHININESS = 24.0
-# Ambient occlusion: the surface within this radius (metres) is what a point's
-# depth is measured against, and a point this much deeper reflects 1/e as much.
-_OCCLUSION_RADIUS = 0.01
-_OCCLUSION_DEPTH = 0.004
 # Normalised face coordinates (v up, 1 = crown) of the face box's top and bottom:
 # brow line to chin, cheek to cheek, roughly the box dlib's HOG detector draws.
 _BOX_TOP, _BOX_BOTTOM, _BOX_SIDE = 0.3, -0.88, 0.8
@@ -88,43 +84,29 @@ class FaceParams:
     half_width: float
     half_height: float
     half_depth: float
-    temple: float  # how much the upper face narrows
     eye_spacing: float
     eye_y: float
     eye_width: float
     eye_height: float
-    eye_tilt: float  # rise of the outer corners, in eye heights
     socket_depth: float  # metres
-    under_eye: float  # darkening under the eyes
     brow_ridge: float  # metres
     brow_gap: float  # above the eye
     brow_thickness: float
-    brow_arch: float
-    brow_length: float
     nose_length: float
     nose_height: float  # metres the tip stands out
     nose_width: float
-    nose_bridge: float  # width of the bridge relative to the tip
     cheek: float  # metres
-    cheekbone_y: float
-    fold: float  # metres: depth of the folds from nose to mouth
     mouth_y: float
     mouth_width: float
     lip: float  # metres
-    lip_height: float
-    lip_colour: float  # 0 as the skin .. 1 much redder
     chin: float  # metres
-    chin_width: float
     jaw: float  # how much the lower face narrows
     hairline: float
     hair_volume: float  # metres
-    fringe: float  # how far hair falls over the forehead on one side
     hair_colour: int
     iris_colour: int
     facial_hair: int  # index into _FACIAL_HAIR_SHARES
     tint: float  # skin hue: -1 more yellow .. 1 more red
-    mottle: float  # contrast of the skin's blotches and pores
-    texture_seed: int  # seeds the skin's pattern
     clothing: int
     skin_reflectance: float
     cap: bool
@@ -146,49 +128,33 @@ class FaceParams:
         """A random identity with the given skin reflectance; ``cap``, ``mask`` and
         ``glasses`` are the chances that it wears each."""
         bald = rng.random() < _BALD_SHARE
-        # Wider ranges spread identities further in a face recogniser's embedding
-        # but cost the HOG detector's confidence in them (README, video section).
         return cls(
             half_width=rng.uniform(0.07, 0.082),
             half_height=rng.uniform(0.112, 0.126),
             half_depth=rng.uniform(0.09, 0.102),
-            temple=rng.uniform(0.0, 0.12),
             eye_spacing=rng.uniform(0.36, 0.44),
             eye_y=rng.uniform(0.02, 0.1),
             eye_width=rng.uniform(0.13, 0.17),
             eye_height=rng.uniform(0.045, 0.06),
-            eye_tilt=rng.uniform(-0.25, 0.25),
             socket_depth=rng.uniform(0.006, 0.012),
-            under_eye=rng.uniform(0.0, 0.2),
             brow_ridge=rng.uniform(0.003, 0.009),
             brow_gap=rng.uniform(0.1, 0.15),
             brow_thickness=rng.uniform(0.035, 0.055),
-            brow_arch=rng.uniform(0.0, 0.6),
-            brow_length=rng.uniform(0.22, 0.3),
             nose_length=rng.uniform(0.3, 0.4),
             nose_height=rng.uniform(0.014, 0.024),
             nose_width=rng.uniform(0.1, 0.15),
-            nose_bridge=rng.uniform(0.35, 0.6),
             cheek=rng.uniform(0.002, 0.008),
-            cheekbone_y=rng.uniform(-0.3, -0.1),
-            fold=rng.uniform(0.0, 0.002),
             mouth_y=rng.uniform(-0.58, -0.5),
             mouth_width=rng.uniform(0.24, 0.34),
             lip=rng.uniform(0.003, 0.007),
-            lip_height=rng.uniform(0.035, 0.09),
-            lip_colour=rng.uniform(0.0, 1.0),
             chin=rng.uniform(0.003, 0.01),
-            chin_width=rng.uniform(0.2, 0.34),
             jaw=rng.uniform(0.05, 0.25),
             hairline=rng.uniform(0.72, 0.8) if bald else rng.uniform(0.42, 0.56),
-            hair_volume=0.0 if bald else rng.uniform(0.004, 0.025),
-            fringe=0.0 if bald else rng.uniform(0.0, 0.15) * (rng.random() < 0.4),
+            hair_volume=0.0 if bald else rng.uniform(0.004, 0.02),
             hair_colour=int(rng.integers(0, len(_HAIR))),
             iris_colour=int(rng.integers(0, len(_IRIS))),
             facial_hair=int(rng.choice(len(_FACIAL_HAIR_SHARES), p=_FACIAL_HAIR_SHARES)),
             tint=rng.uniform(-1.0, 1.0),
-            mottle=rng.uniform(0.01, 0.04),
-            texture_seed=int(rng.integers(0, 2**31)),
             clothing=int(rng.integers(0, len(_CLOTHES))),
             skin_reflectance=skin_reflectance,
             cap=bool(rng.random() < cap),
@@ -291,13 +257,6 @@ def _master(face: FaceParams) -> HeadModel:
     azimuth = _grid_angles(-_AZIMUTH, _AZIMUTH)
     elevation = _grid_angles(*_ELEVATION)
     radius, albedo, specular, face_region = _surface(face, elevation, azimuth)
-    # Ambient occlusion, approximated: a point below the mean surface around it (eye
-    # sockets, the sides of the nose, the parting of the lips) sees less of the sky
-    # and of the light, so it reflects less of both.
-    around = cv2.GaussianBlur(radius, (0, 0), _OCCLUSION_RADIUS / (0.1 * _TEXTURE_STEP))
-    occlusion = np.exp(-np.maximum(around - radius, 0.0) / _OCCLUSION_DEPTH)
-    albedo *= occlusion[..., None]
-    specular *= occlusion
     points = radius[:, :, None] * _directions(elevation, azimuth)
     # Normals from the grid's tangents (central differences), outward.
     normals = np.cross(np.gradient(points, axis=1), np.gradient(points, axis=0))
@@ -400,7 +359,7 @@ def _surface(
     # Nose: a ridge that stands out more towards its tip and ends under it.
     along = np.clip((eye_y - v) / face.nose_length, 0.0, 1.0)
     below_tip = np.exp(-0.5 * (np.minimum(v - tip_y, 0.0) / 0.035) ** 2)
-    nose_width = face.nose_width * (face.nose_bridge + 0.7 * along)
+    nose_width = face.nose_width * (0.45 + 0.7 * along)
     nose = (
         face.nose_height
         * along**0.9
@@ -408,56 +367,39 @@ def _surface(
         * np.exp(-0.5 * (u / nose_width) ** 2)
         * (v < eye_y + 0.02)
     )
-    ala = 0.8 * face.nose_width
     alae = 0.004 * (
-        _bump(u, v, -ala, tip_y + 0.02, 0.05, 0.04) + _bump(u, v, ala, tip_y + 0.02, 0.05, 0.04)
-    )
-    # Folds from the sides of the nose to the corners of the mouth.
-    corner = 1.05 * face.mouth_width
-    folds = face.fold * sum(
-        _near_segment(u, v, (side * ala, tip_y + 0.02), (side * corner, face.mouth_y), 0.03)
-        for side in (-1.0, 1.0)
+        _bump(u, v, -0.12, tip_y + 0.02, 0.05, 0.04) + _bump(u, v, 0.12, tip_y + 0.02, 0.05, 0.04)
     )
     sockets = face.socket_depth * (
         _bump(u, v, -face.eye_spacing, eye_y + 0.02, 0.17, 0.11)
         + _bump(u, v, face.eye_spacing, eye_y + 0.02, 0.17, 0.11)
     )
     brow = face.brow_ridge * np.exp(-0.5 * ((v - brow_y) / 0.06) ** 2) * _smooth(0.8 - au, 0, 0.3)
-    cheek_y = eye_y + face.cheekbone_y - 0.1
     cheeks = face.cheek * (
-        _bump(u, v, -0.45, cheek_y, 0.2, 0.18) + _bump(u, v, 0.45, cheek_y, 0.2, 0.18)
+        _bump(u, v, -0.45, tip_y, 0.2, 0.18) + _bump(u, v, 0.45, tip_y, 0.2, 0.18)
     )
-    lips = face.lip * _bump(u, v, 0.0, face.mouth_y, face.mouth_width * 0.9, face.lip_height)
+    lips = face.lip * _bump(u, v, 0.0, face.mouth_y, face.mouth_width * 0.9, 0.07)
     mouth_line = -0.002 * _bump(u, v, 0.0, face.mouth_y, face.mouth_width, 0.012)
-    chin = face.chin * _bump(u, v, 0.0, chin_y + 0.1, face.chin_width, 0.12)
+    chin = face.chin * _bump(u, v, 0.0, chin_y + 0.1, 0.28, 0.12)
     jaw = -face.jaw * a * _smooth(-v, 0.3, 1.0) * au**2
-    temples = -face.temple * a * _smooth(v, 0.2, 1.0) * au**2
-    features = nose + alae - folds - sockets + brow + cheeks + lips + mouth_line + chin
+    features = nose + alae - sockets + brow + cheeks + lips + mouth_line + chin
     if face.mask:  # cloth over nose and mouth: the features under it are smoothed away
         covered = _smooth(tip_y + 0.15 - v, 0.0, 0.05) * _smooth(0.85 - au, 0.0, 0.1)
         features = features * (1 - covered) + covered * (0.6 * nose + 0.012 * (1 - u**2))
-    displacement = front * features + jaw + temples
+    displacement = front * features + jaw
     # Ears on the sides of the head, level with the nose.
     side = np.abs(np.abs(azimuth)[None, :] - math.pi / 2)
     ears = 0.012 * np.exp(-0.5 * ((side / 0.12) ** 2 + ((v - tip_y - 0.1) / 0.18) ** 2))
-    hairline = (
-        face.hairline
-        - 0.25 * u**2
-        + 0.35 * _smooth(-w, -0.2, 0.4)
-        - face.fringe * _smooth(u, -0.1, 0.5)
-    )
+    hairline = face.hairline - 0.25 * u**2 + 0.35 * _smooth(-w, -0.2, 0.4)
     hair = _smooth(v - hairline, 0.0, 0.06)
-    # The hair's volume rises over a wider band than its colour: a steep step would
-    # leave gaps between the grid's points where it faces the camera.
-    radius = r0 + displacement + ears + face.hair_volume * _smooth(v - hairline, -0.04, 0.14)
+    radius = r0 + displacement + ears + face.hair_volume * hair
 
     skin = face.skin_colour.astype(np.float32)
-    albedo = skin * _skin_pattern(face, u.shape)[..., None]
+    albedo = np.broadcast_to(skin, (*u.shape, 3)).astype(np.float32)
     specular = np.full(u.shape, 0.12, np.float32) + 0.1 * _bump(u, v, 0, tip_y + 0.1, 0.15, 0.2)
     hair_rgb = _HAIR[face.hair_colour]
     lips_mask = front * _bump(u, v, 0.0, face.mouth_y, face.mouth_width * 0.8, 0.05) ** 2
-    lips_rgb = skin * np.array([0.8, 0.55, 0.57]) ** (1.0 + 1.5 * face.lip_colour)
-    albedo = _mix(albedo, lips_rgb, lips_mask)
+    albedo = _mix(albedo, skin * np.array([0.7, 0.42, 0.45]), lips_mask)
     # The parting of the lips and the nostrils stay dark under any light.
     parting = (np.abs(v - face.mouth_y) < 0.012) & (au < face.mouth_width * 0.95)
     albedo = _mix(albedo, skin * 0.25, front * parting)
@@ -473,11 +415,7 @@ def _surface(
         moustache = _bump(u, v, 0.0, (tip_y + face.mouth_y) / 2, face.mouth_width, 0.04) > 0.5
         albedo = _mix(albedo, hair_rgb, 0.9 * front * moustache)
     for side_u in (-face.eye_spacing, face.eye_spacing):
-        # Tilted: the outer corner rises by eye_tilt eye heights.
-        tilt = face.eye_tilt * face.eye_height * (np.abs(u) - face.eye_spacing) / face.eye_width
-        eye = ((u - side_u) / face.eye_width) ** 2 + ((v - eye_y - tilt) / face.eye_height) ** 2
-        bag = _bump(u, v, side_u, eye_y - 1.8 * face.eye_height, face.eye_width, face.eye_height)
-        albedo = _mix(albedo, skin * 0.55, front * face.under_eye * bag)
+        eye = ((u - side_u) / face.eye_width) ** 2 + ((v - eye_y) / face.eye_height) ** 2
         # Lids, lashes and the crease darken a rim around the eye.
         albedo = _mix(albedo, skin * 0.3, front * (eye < 2.6) * _smooth(v - eye_y, -0.06, 0.02))
         albedo = _mix(albedo, _SCLERA, front * (eye < 1.0))
@@ -488,9 +426,9 @@ def _surface(
         lashes = (eye < 1.4) & (eye > 0.8) & (v > eye_y)
         albedo = _mix(albedo, hair_rgb * 0.3, front * lashes)
         specular = np.where(front * (eye < 1.0) > 0.5, 0.6, specular)
-        brow_band = (
-            np.abs(v - brow_y + face.brow_arch * (u - side_u) ** 2) < face.brow_thickness
-        ) & (np.abs(u - side_u) < face.brow_length)
+        brow_band = (np.abs(v - brow_y + 0.3 * (u - side_u) ** 2) < face.brow_thickness) & (
+            np.abs(u - side_u) < 0.26
+        )
         albedo = _mix(albedo, np.minimum(hair_rgb, skin * 0.35), front * brow_band)
         if face.glasses:
             ring = np.sqrt(((u - side_u) / 0.24) ** 2 + ((v - eye_y) / 0.14) ** 2)
@@ -517,29 +455,6 @@ def _surface(
         specular = specular * (1 - crown) + 0.05 * crown
     in_box = (v < _BOX_TOP) & (v > _BOX_BOTTOM) & (au < _BOX_SIDE) & (w > 0.0)
     return radius.astype(np.float32), albedo, specular, in_box
-
-
-def _near_segment(
-    u: F32, v: F32, start: tuple[float, float], end: tuple[float, float], width: float
-) -> F32:
-    """A Gaussian ridge of ``width`` along the segment from ``start`` to ``end``."""
-    du, dv = end[0] - start[0], end[1] - start[1]
-    t = np.clip(((u - start[0]) * du + (v - start[1]) * dv) / (du * du + dv * dv), 0.0, 1.0)
-    distance2 = (u - start[0] - t * du) ** 2 + (v - start[1] - t * dv) ** 2
-    return np.exp(-0.5 * distance2 / width**2)
-
-
-def _skin_pattern(face: FaceParams, shape: tuple[int, ...]) -> F32:
-    """Relative albedo of the skin: blotches a few centimetres across and pores at
-    the grid's step, of contrast ``face.mottle``, from the identity's own seed."""
-    rng = np.random.default_rng(face.texture_seed)
-    blotches = cv2.resize(
-        rng.standard_normal((shape[0] // 12 + 2, shape[1] // 12 + 2), np.float32),
-        (shape[1], shape[0]),
-        interpolation=cv2.INTER_CUBIC,
-    )
-    pores = rng.standard_normal(shape, np.float32)
-    return np.clip(1.0 + face.mottle * (blotches + 0.5 * pores), 0.5, 1.5).astype(np.float32)
 
 
 def _mix(base: F32, colour: npt.ArrayLike, weight: npt.ArrayLike) -> F32:
