@@ -71,6 +71,10 @@ _COARSE = (32, 48)  # radius map for shadow rays (elevation, azimuth)
 _SHADOW_FINE = 4
 _SHADOW_STEPS = np.linspace(0.004, 0.12, 8, dtype=np.float32)
 _SHININESS = 24.0
+# Ambient occlusion: the surface within this radius (metres) is what a point's
+# depth is measured against, and a point this much deeper reflects 1/e as much.
+_OCCLUSION_RADIUS = 0.01
+_OCCLUSION_DEPTH = 0.004
 # Normalised face coordinates (v up, 1 = crown) of the face box's top and bottom:
 # brow line to chin, cheek to cheek, roughly the box dlib's HOG detector draws.
 _BOX_TOP, _BOX_BOTTOM, _BOX_SIDE = 0.3, -0.88, 0.8
@@ -257,6 +261,13 @@ def _master(face: FaceParams) -> HeadModel:
     azimuth = _grid_angles(-_AZIMUTH, _AZIMUTH)
     elevation = _grid_angles(*_ELEVATION)
     radius, albedo, specular, face_region = _surface(face, elevation, azimuth)
+    # Ambient occlusion, approximated: a point below the mean surface around it (eye
+    # sockets, the sides of the nose, the parting of the lips) sees less of the sky
+    # and of the light, so it reflects less of both.
+    around = cv2.GaussianBlur(radius, (0, 0), _OCCLUSION_RADIUS / (0.1 * _TEXTURE_STEP))
+    occlusion = np.exp(-np.maximum(around - radius, 0.0) / _OCCLUSION_DEPTH)
+    albedo *= occlusion[..., None]
+    specular *= occlusion
     points = radius[:, :, None] * _directions(elevation, azimuth)
     # Normals from the grid's tangents (central differences), outward.
     normals = np.cross(np.gradient(points, axis=1), np.gradient(points, axis=0))
