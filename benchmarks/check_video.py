@@ -8,7 +8,8 @@ configs/video_lighting.yaml --out DIR` then `riskclass video run DIR`). Prints:
 1. HOG's miss rate per skin reflectance against absolute yaw and against light,
    each with its standard error over faces (one person in one scene is a cluster:
    its frames are correlated), and whether the rise from the first to the last
-   level exceeds two standard errors for every skin reflectance;
+   level seen in at least two faces exceeds two standard errors for every skin
+   reflectance;
 2. dlib's HOG detector confidence (``run(image, 1, -1)``, best score) on the real
    portraits in ../shared/faces and on the rendered enrollment portraits, and
    dlib's encoding distances: between rendered identities (impostors) and
@@ -61,7 +62,8 @@ def clustered(detections: pd.DataFrame, level: str) -> pd.DataFrame:
 def rises(table: pd.DataFrame, level: str, order: list[str]) -> bool:
     verdict = True
     for skin, rows in table.groupby("skin"):
-        rows = rows.set_index(level).reindex(order).dropna(subset=["miss_rate"])
+        # A level seen in one face only has no standard error: it cannot be compared.
+        rows = rows.set_index(level).reindex(order).dropna(subset=["miss_rate", "se"])
         first, last = rows.iloc[0], rows.iloc[-1]
         gap = last["miss_rate"] - first["miss_rate"]
         error = float(np.hypot(first["se"], last["se"]))

@@ -35,6 +35,7 @@ from ._scores import GroupShape as GroupShape, genuine_fnmr as genuine_fnmr, pai
 
 # Drawn faces and video need OpenCV: loaded on first use, not by event-stream runs.
 if TYPE_CHECKING:
+    from ._camera import Camera as Camera
     from ._faces import (
         FaceParams as FaceParams,
         HeadModel as HeadModel,
@@ -45,10 +46,9 @@ if TYPE_CHECKING:
     )
     from ._scene import (
         SCENE_TYPES as SCENE_TYPES,
-        Camera as Camera,
+        Sensor as Sensor,
         colour_of_temperature as colour_of_temperature,
         make_light as make_light,
-        record as record,
     )
     from ._video import (
         GROUND_TRUTH as GROUND_TRUTH,

@@ -14,16 +14,15 @@ with a depth buffer. Whether a detector finds the face is left to the detector.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, fields
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-F32 = npt.NDArray[np.float32]
+from ._camera import F32, Camera
 
 # Colours are linear RGB reflectances (0..1).
 _HAIR = np.array(
@@ -59,21 +58,29 @@ _BALD_SHARE = 0.1
 # never faces a camera that sees the face.
 _AZIMUTH = 0.8 * math.pi
 _ELEVATION = (-0.4 * math.pi, 0.5 * math.pi)
-# Vertices about this many pixels apart on the image: the hole filling closes the
-# one-pixel gaps that foreshortened parts (the sides of the nose) leave.
-_SPACING_PX = 1.0
+# Vertices at most this many pixels apart on the image 0.1 m from the head's centre
+# (1.9 pixels at the crown, 0.14 m): gaps between splatted points are then at most
+# a pixel wide, which the hole filling closes.
+_SPACING_PX = 1.35
 # The head's shape and colours are computed once per identity at this step (about
 # 1.6 mm on the face), then resampled to each image size.
 _TEXTURE_STEP = 0.016
 _COARSE = (32, 48)  # radius map for shadow rays (elevation, azimuth)
+# The coarse shadow map is upsampled bilinearly to this grid once per frame; each
+# point then reads its cell (an index it carries), so no per-point interpolation.
+_SHADOW_FINE = 4
 _SHADOW_STEPS = np.linspace(0.004, 0.12, 8, dtype=np.float32)
 _SHININESS = 24.0
+# Ambient occlusion: the surface within this radius (metres) is what a point's
+# depth is measured against, and a point this much deeper reflects 1/e as much.
+_OCCLUSION_RADIUS = 0.01
+_OCCLUSION_DEPTH = 0.004
 # Normalised face coordinates (v up, 1 = crown) of the face box's top and bottom:
 # brow line to chin, cheek to cheek, roughly the box dlib's HOG detector draws.
 _BOX_TOP, _BOX_BOTTOM, _BOX_SIDE = 0.3, -0.88, 0.8
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class FaceParams:
     """One identity's head: half-axes in metres, features in face units (the skull's
     half width or height), colours, and what it wears."""
@@ -162,7 +169,7 @@ class FaceParams:
         )
 
     def as_dict(self) -> dict[str, float | int | bool]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     @property
     def clothing_colour(self) -> npt.NDArray[np.float64]:
@@ -180,23 +187,41 @@ class FaceParams:
         return (_BOX_TOP - _BOX_BOTTOM) * self.half_height
 
 
-@dataclass(frozen=True)
+# Channels of a `HeadModel`.
+_POSITION, _NORMAL, _ALBEDO, _SPECULAR, _FACE, _REACH, _SHADOW_CELL = (
+    slice(0, 3),
+    slice(3, 6),
+    slice(6, 9),
+    9,
+    10,
+    11,
+    12,
+)
+
+
+@dataclasses.dataclass(frozen=True)
 class HeadModel:
     """A head's surface on an (azimuth, elevation) grid, in the head's frame (metres;
     x to the head's left as seen facing it, y up, z out of the face).
 
-    ``vertices`` is ``(columns, rows, 11)``: position, normal, albedo, specular
-    strength and 1 inside the face box; a column per azimuth, so that the half of
-    the head facing a camera is one contiguous slice.
+    ``channels`` is ``(13, columns, rows)``: position, normal, albedo, specular
+    strength, 1 inside the face box, normal . position (a point faces an eye
+    where normal . eye exceeds it) and its cell of the upsampled shadow map; a
+    column per azimuth and channels first, so that the half of the head facing a
+    camera is one contiguous run of each channel.
     """
 
     azimuth: F32  # (columns,)
-    rows: int
-    vertices: F32
+    channels: F32
     coarse_radius: F32  # _COARSE radius map (elevation, azimuth) for shadow rays
+    coarse_start: F32  # (3, *_COARSE): where shadow rays start, just off the surface
+
+    @property
+    def rows(self) -> int:
+        return int(self.channels.shape[2])
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Light:
     """A scene's light as the renderer uses it: ``direction`` a unit world vector
     towards the light, ``colour`` linear RGB with unit luminance, ``ambient`` the
@@ -208,7 +233,7 @@ class Light:
     level: float
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class HeadImage:
     """A splatted head: premultiplied RGBA with its corner at ``(top, left)`` of the
     frame, and the face box ``(top, right, bottom, left)`` in frame pixels, or
@@ -222,58 +247,93 @@ class HeadImage:
 
 
 def spacing_step(pixels_per_metre: float) -> float:
-    """The grid step (radians) that keeps vertices ``_SPACING_PX`` apart on the
-    image (on the face, about 0.1 m from the head's centre), rounded down to a
-    power of 2^(1/3) so that heads of similar size share one model."""
+    """The grid step (radians) that keeps vertices at most ``_SPACING_PX`` apart on
+    the image (on the face, about 0.1 m from the head's centre), rounded down to
+    `_TEXTURE_STEP` times a power of 2^(1/3), so that heads of similar size share
+    one model."""
     needed = _SPACING_PX / (pixels_per_metre * 0.1)
-    level = math.ceil(3.0 * math.log2(0.1 / needed))
-    return 0.1 / 2.0 ** (max(level, 0) / 3.0)
+    return _TEXTURE_STEP * 2.0 ** (math.floor(3.0 * math.log2(needed / _TEXTURE_STEP)) / 3.0)
 
 
-@functools.lru_cache(maxsize=64)
-def _master(face: FaceParams) -> tuple[tuple[F32, ...], F32]:
-    """``face``'s surface sampled every `_TEXTURE_STEP` radians as in `HeadModel`
-    (azimuth first), split into parts of at most 4 channels (what OpenCV resizes
-    at once), and its coarse radius map."""
+@functools.lru_cache(maxsize=32)
+def _master(face: FaceParams) -> HeadModel:
+    """``face``'s surface sampled every `_TEXTURE_STEP` radians."""
     azimuth = _grid_angles(-_AZIMUTH, _AZIMUTH)
     elevation = _grid_angles(*_ELEVATION)
     radius, albedo, specular, face_region = _surface(face, elevation, azimuth)
+    # Ambient occlusion, approximated: a point below the mean surface around it (eye
+    # sockets, the sides of the nose, the parting of the lips) sees less of the sky
+    # and of the light, so it reflects less of both.
+    around = cv2.GaussianBlur(radius, (0, 0), _OCCLUSION_RADIUS / (0.1 * _TEXTURE_STEP))
+    occlusion = np.exp(-np.maximum(around - radius, 0.0) / _OCCLUSION_DEPTH)
+    albedo *= occlusion[..., None]
+    specular *= occlusion
     points = radius[:, :, None] * _directions(elevation, azimuth)
     # Normals from the grid's tangents (central differences), outward.
     normals = np.cross(np.gradient(points, axis=1), np.gradient(points, axis=0))
-    packed = np.concatenate(
+    channels = np.empty((13, len(azimuth), len(elevation)), np.float32)
+    channels[:11] = np.concatenate(
         [points, normals, albedo, specular[..., None], face_region[..., None]], axis=-1
-    ).transpose(1, 0, 2)
-    parts = tuple(np.ascontiguousarray(packed[..., i : i + 4], np.float32) for i in (0, 4, 8))
-    coarse = cv2.resize(radius, _COARSE[::-1], interpolation=cv2.INTER_AREA)
-    return parts, np.asarray(coarse, np.float32)
+    ).transpose(2, 1, 0)
+    _finish(channels, azimuth, elevation)
+    coarse = np.asarray(cv2.resize(radius, _COARSE[::-1], interpolation=cv2.INTER_AREA), np.float32)
+    coarse_elevation, coarse_azimuth = (
+        np.linspace(low, high, count, dtype=np.float32)
+        for low, high, count in ((*_ELEVATION, _COARSE[0]), (-_AZIMUTH, _AZIMUTH, _COARSE[1]))
+    )
+    start = (coarse[:, :, None] + 0.002) * _directions(coarse_elevation, coarse_azimuth)
+    return HeadModel(azimuth, channels, coarse, np.ascontiguousarray(np.moveaxis(start, -1, 0)))
 
 
 def _grid_angles(low: float, high: float) -> F32:
     return np.arange(low, high + _TEXTURE_STEP / 2, _TEXTURE_STEP, dtype=np.float32)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=32)
 def head_model(face: FaceParams, step: float) -> HeadModel:
     """``face``'s surface on a grid of ``step`` radians (cached: a scene reuses it),
-    resampled from its `_TEXTURE_STEP` master."""
-    parts, coarse = _master(face)
-    columns, rows = parts[0].shape[:2]
+    resampled from its `_TEXTURE_STEP` master: bilinearly, or averaged over areas
+    when more than halved (bilinear is several times faster, and a model is built
+    each time a walker's face crosses a size level)."""
+    master = _master(face)
+    columns, rows = master.channels.shape[1:]
     # cv2 sizes are (width, height): here (elevation rows, azimuth columns).
-    size = (
-        max(2, round(rows * _TEXTURE_STEP / step)),
-        max(2, round(columns * _TEXTURE_STEP / step)),
+    size = (round(rows * _TEXTURE_STEP / step), round(columns * _TEXTURE_STEP / step))
+    if size == (rows, columns):
+        return master
+    method = cv2.INTER_AREA if 2 * size[1] < columns else cv2.INTER_LINEAR
+    channels = np.empty((13, size[1], size[0]), np.float32)
+    for channel in range(11):
+        cv2.resize(master.channels[channel], size, dst=channels[channel], interpolation=method)
+    # Where cv2.resize samples the master: at (j + 0.5) * scale - 0.5 of its cells.
+    azimuth, elevation = (
+        low + ((np.arange(new) + 0.5) * old / new - 0.5) * _TEXTURE_STEP
+        for low, old, new in ((-_AZIMUTH, columns, size[1]), (_ELEVATION[0], rows, size[0]))
     )
-    method = cv2.INTER_AREA if size[1] < columns else cv2.INTER_LINEAR
-    vertices = np.concatenate(
-        [cv2.resize(part, size, interpolation=method) for part in parts], axis=-1
-    )
-    normals = vertices[..., 3:6]
-    normals /= np.sqrt(np.einsum("...i,...i->...", normals, normals))[..., None] + 1e-12
-    # Where cv2.resize samples the master: at (j + 0.5) * scale - 0.5 of its columns.
-    scale = columns / size[1]
-    azimuth = -_AZIMUTH + ((np.arange(size[1]) + 0.5) * scale - 0.5) * _TEXTURE_STEP
-    return HeadModel(azimuth.astype(np.float32), size[0], vertices, coarse)
+    _finish(channels, azimuth, elevation)
+    return dataclasses.replace(master, azimuth=azimuth.astype(np.float32), channels=channels)
+
+
+def _finish(
+    channels: F32, azimuth: npt.NDArray[np.floating], elevation: npt.NDArray[np.floating]
+) -> None:
+    """Complete a `HeadModel`'s channels from the first 11: make the normals unit,
+    and fill in their reach and each point's shadow cell."""
+    position, normal = channels[_POSITION], channels[_NORMAL]
+    normal /= np.sqrt(normal[0] ** 2 + normal[1] ** 2 + normal[2] ** 2) + 1e-12
+    channels[_REACH] = normal[0] * position[0] + normal[1] * position[1] + normal[2] * position[2]
+    cell_row = _fine_cell(elevation, *_ELEVATION, _COARSE[0])
+    cell_column = _fine_cell(azimuth, -_AZIMUTH, _AZIMUTH, _COARSE[1])
+    channels[_SHADOW_CELL] = cell_column[:, None] * (_COARSE[0] * _SHADOW_FINE) + cell_row
+
+
+def _fine_cell(angle: npt.NDArray[np.floating], low: float, high: float, count: int) -> F32:
+    """The cell of the upsampled shadow map nearest each ``angle``: the coarse map's
+    samples lie at ``linspace(low, high, count)``, and cv2.resize puts fine cell
+    ``j`` at coarse position ``(j + 0.5) / _SHADOW_FINE - 0.5``."""
+    coarse = (angle - low) / (high - low) * (count - 1)
+    fine = np.rint((coarse + 0.5) * _SHADOW_FINE - 0.5)
+    return np.clip(fine, 0, count * _SHADOW_FINE - 1).astype(np.float32)
 
 
 def _directions(elevation: F32, azimuth: F32) -> F32:
@@ -431,94 +491,107 @@ def rotation(yaw: float, pitch: float, roll: float) -> F32:
 
 
 def shadow_map(model: HeadModel, light_in_head: F32) -> F32:
-    """1 where the light reaches the surface, 0 where the head itself blocks it.
+    """Per point of ``model`` (columns, rows), how much of the light reaches it: 1
+    lit, 0 where the head itself blocks the light, between on a shadow's edge."""
+    return _shadow_cells(model, light_in_head)[model.channels[_SHADOW_CELL].astype(np.intp)]
+
+
+def _coarse_shadow(model: HeadModel, light_in_head: F32) -> F32:
+    """Over the coarse (elevation, azimuth) grid, 1 where the light reaches the
+    surface, 0 where the head itself blocks it.
 
     From each point of the coarse radius map, march towards the light: the point
     is shadowed where a step lands inside the head (nearer the centre than the
-    surface in that direction). Bilinear upsampling softens the edge.
+    surface in that direction).
     """
     rows, cols = _COARSE
-    elevation = np.linspace(_ELEVATION[0], _ELEVATION[1], rows, dtype=np.float32)
-    azimuth = np.linspace(-_AZIMUTH, _AZIMUTH, cols, dtype=np.float32)
-    start = (model.coarse_radius[:, :, None] + 0.002) * _directions(elevation, azimuth)
-    march = start[:, :, None, :] + _SHADOW_STEPS[:, None] * light_in_head  # (r, c, s, 3)
-    distance = np.sqrt(np.einsum("...i,...i->...", march, march))
-    az = np.arctan2(march[..., 0], march[..., 2])
-    el = np.arcsin(np.clip(march[..., 1] / distance, -1.0, 1.0))
-    map_x = ((az + _AZIMUTH) / (2 * _AZIMUTH) * (cols - 1)).reshape(rows, -1)
-    map_y = ((el - _ELEVATION[0]) / (_ELEVATION[1] - _ELEVATION[0]) * (rows - 1)).reshape(rows, -1)
+    steps = _SHADOW_STEPS[:, None, None, None]
+    x, y, z = (
+        model.coarse_start[i][None] + steps * np.float32(light_in_head[i]) for i in range(3)
+    )  # each (steps, rows, cols)
+    distance = np.sqrt(x * x + y * y + z * z)
+    map_x = (np.arctan2(x, z) + _AZIMUTH) * np.float32((cols - 1) / (2 * _AZIMUTH))
+    elevation = np.arcsin(np.clip(y / distance, -1.0, 1.0))
+    map_y = (elevation - _ELEVATION[0]) * np.float32((rows - 1) / (_ELEVATION[1] - _ELEVATION[0]))
     surface = cv2.remap(
         model.coarse_radius,
-        map_x.astype(np.float32),
-        map_y.astype(np.float32),
+        map_x.reshape(-1, cols).astype(np.float32),
+        map_y.reshape(-1, cols).astype(np.float32),
         cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0.0,
     ).reshape(distance.shape)
-    lit = (~(distance < surface).any(axis=-1)).astype(np.float32)
-    # (columns, rows), as the vertices.
-    return cv2.resize(lit.T, (model.rows, len(model.azimuth)), interpolation=cv2.INTER_LINEAR)
+    return (~(distance < surface).any(axis=0)).astype(np.float32)
+
+
+def _shadow_cells(model: HeadModel, light_in_head: F32) -> F32:
+    """`_coarse_shadow` upsampled bilinearly (which softens its edge), flattened in
+    the order of the `_SHADOW_CELL` channel: azimuth-major."""
+    rows, cols = _COARSE
+    lit = _coarse_shadow(model, light_in_head)
+    fine = cv2.resize(lit.T, (rows * _SHADOW_FINE, cols * _SHADOW_FINE))
+    return np.asarray(fine, np.float32).reshape(-1)
 
 
 def render_head(
-    model: HeadModel,
-    turn: F32,
-    centre: F32,
-    light: Light,
-    project: Callable[[F32], tuple[F32, F32, F32]],
-    eye: F32,
-    frame_shape: tuple[int, int],
+    model: HeadModel, turn: F32, centre: F32, light: Light, camera: Camera
 ) -> HeadImage | None:
-    """Shade ``model`` turned by ``turn`` (head to world) at world ``centre`` and splat it.
+    """Shade ``model`` turned by ``turn`` (head to world) at world ``centre`` and splat
+    it through ``camera``. Returns ``None`` when the head is off the image or
+    reaches behind the camera.
 
-    ``project`` maps world points ``(n, 3)`` to image ``x``, ``y`` and depth;
-    ``eye`` is the camera's world position. Returns ``None`` when the head is off
-    the image or behind the camera.
+    Deferred shading: the grid's points are projected and depth-tested first, and
+    only the point nearest the camera at each pixel is shaded.
     """
-    to_eye = turn.T @ (eye - centre)  # the camera, in the head's frame
+    to_eye = turn.T @ (camera.eye - centre)  # the camera, in the head's frame
     view_azimuth = math.atan2(float(to_eye[0]), float(to_eye[2]))
     # Only the half of the grid that faces the camera can be seen: a run of columns.
     first, last = np.searchsorted(model.azimuth, [view_azimuth - 1.75, view_azimuth + 1.75])
-    window = model.vertices[first:last].reshape(-1, model.vertices.shape[-1])
-    facing = np.einsum("ij,ij->i", window[:, 3:6], to_eye - window[:, :3]) > 0.0
-    if not facing.any():
+    window = model.channels[:, first:last].reshape(len(model.channels), -1)
+    ex, ey, ez = (np.float32(v) for v in to_eye)
+    normal = window[_NORMAL]
+    facing = np.flatnonzero(normal[0] * ex + normal[1] * ey + normal[2] * ez > window[_REACH])
+    if len(facing) == 0:
         return None
-    window = window[facing]
-    x, y, depth = project(window[:, :3] @ turn.T + centre)
-    if (depth <= 0.05).any():
+    px, py, pz = window[0, facing], window[1, facing], window[2, facing]
+    matrix, offset = camera.head_to_camera(turn, centre)
+    # Camera coordinates, one row of the matrix at a time: no (n, 3) temporaries.
+    depth = matrix[2, 0] * px + matrix[2, 1] * py + matrix[2, 2] * pz + offset[2]
+    if float(depth.min()) <= 0.05:
         return None
-    height, width = frame_shape
+    scale = np.float32(camera.focal) / depth
+    x = (matrix[0, 0] * px + matrix[0, 1] * py + matrix[0, 2] * pz + offset[0]) * scale
+    y = (matrix[1, 0] * px + matrix[1, 1] * py + matrix[1, 2] * pz + offset[1]) * scale
+    x += np.float32(camera.width / 2)
+    y += np.float32(camera.height / 2)
     left, top = math.floor(float(x.min())) - 1, math.floor(float(y.min())) - 1
     right, bottom = math.ceil(float(x.max())) + 2, math.ceil(float(y.max())) + 2
-    if right <= 0 or bottom <= 0 or left >= width or top >= height:
+    if right <= 0 or bottom <= 0 or left >= camera.width or top >= camera.height:
         return None
     h, w = bottom - top, right - left
     pixel = (y - top).astype(np.intp) * w + (x - left).astype(np.intp)
     nearest = np.full(h * w, np.inf, np.float32)
     np.minimum.at(nearest, pixel, depth)
-    # Points within a centimetre of the nearest are the visible surface there.
-    visible = depth <= nearest[pixel] + 0.01
-    pixel, x, y = pixel[visible], x[visible], y[visible]
-    light_head = turn.T @ light.direction
-    shadow = shadow_map(model, light_head)[first:last].reshape(-1)[facing][visible]
-    window = window[visible]
-    normals = window[:, 3:6]
-    view = to_eye - window[:, :3]
-    view /= np.sqrt(np.einsum("ij,ij->i", view, view))[:, None]
-    lambert = np.clip(normals @ light_head, 0.0, None) * shadow
-    halfway = light_head + view
-    halfway /= np.sqrt(np.einsum("ij,ij->i", halfway, halfway))[:, None]
-    highlight = np.clip(np.einsum("ij,ij->i", normals, halfway), 0.0, None) ** _SHININESS
-    spec = window[:, 9] * highlight * shadow
+    seen = np.flatnonzero(depth <= nearest[pixel])
+    pixel, x, y = pixel[seen], x[seen], y[seen]
+    point = window[:, facing[seen]]
+    light_head = (turn.T @ light.direction).astype(np.float32)
+    shadow = _shadow_cells(model, light_head)[point[_SHADOW_CELL].astype(np.intp)]
+    normal = point[_NORMAL]
+    view = to_eye.astype(np.float32)[:, None] - point[_POSITION]
+    view /= np.sqrt(view[0] ** 2 + view[1] ** 2 + view[2] ** 2)
+    lambert = np.maximum(light_head @ normal, 0.0) * shadow
+    halfway = light_head[:, None] + view
+    halfway /= np.sqrt(halfway[0] ** 2 + halfway[1] ** 2 + halfway[2] ** 2)
+    highlight = np.maximum(np.einsum("ij,ij->j", normal, halfway), 0.0) ** _SHININESS
+    spec = point[_SPECULAR] * highlight * shadow * np.float32(1.0 - light.ambient)
     irradiance = light.ambient + (1.0 - light.ambient) * lambert
-    radiance = (window[:, 6:9] * irradiance[:, None] + ((1.0 - light.ambient) * spec)[:, None]) * (
-        light.colour
-    )
-    in_face = window[:, 10] > 0.5
+    radiance = (point[_ALBEDO] * irradiance + spec) * light.colour[:, None]
+    in_face = point[_FACE] > 0.5
 
     colour = np.zeros((h * w, 3), np.float32)
     coverage = np.zeros(h * w, np.float32)
-    colour[pixel] = radiance
+    colour[pixel] = radiance.T
     coverage[pixel] = 1.0
     face_mask = np.zeros((h, w), bool)
     face_mask.reshape(-1)[pixel[in_face]] = True
@@ -536,16 +609,27 @@ def render_head(
 
 
 def _fill_holes(colour: F32, coverage: F32) -> F32:
-    """Close the gaps between splatted points, then soften the outline by a pixel.
+    """Close the gaps between splatted points (``colour`` is 0 there), then soften
+    the outline by a pixel.
+
+    Steep parts of the surface (a hairline, a cap's brim) can leave gaps two
+    pixels wide: the outline is closed over 5 x 5 pixels, and an uncovered pixel
+    takes the mean colour of its covered 3 x 3 neighbours, twice over.
 
     Returns premultiplied RGBA.
     """
-    kernel = np.ones((3, 3), np.uint8)
-    closed = cv2.morphologyEx(coverage, cv2.MORPH_CLOSE, kernel)
-    sums = cv2.blur(colour * coverage[:, :, None], (3, 3))
-    weights = cv2.blur(coverage, (3, 3))[:, :, None]
-    filled = np.where(coverage[:, :, None] > 0, colour, sums / np.maximum(weights, 1e-6))
+    closed = cv2.morphologyEx(coverage, cv2.MORPH_CLOSE, _CLOSING)
+    # Colour and coverage blurred together: colour sums and neighbour counts.
+    layers = np.concatenate([colour, coverage[..., None]], axis=-1)
+    for _ in range(2):
+        sums = np.asarray(cv2.blur(layers, (3, 3)), np.float32)
+        holes = (layers[..., 3] == 0) & (sums[..., 3] > 0)
+        layers[holes, :3] = sums[holes, :3] / sums[holes, 3:]
+        layers[holes, 3] = 1.0
     alpha = cv2.GaussianBlur(closed, (3, 3), 0.6)
-    return np.concatenate([filled * alpha[:, :, None], alpha[:, :, None]], axis=-1).astype(
-        np.float32
-    )
+    layers[..., :3] *= alpha[..., None]
+    layers[..., 3] = alpha
+    return layers
+
+
+_CLOSING = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))

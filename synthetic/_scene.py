@@ -21,7 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import constants
 
-from ._faces import F32, FaceParams, Light
+from ._camera import F32, Camera
+from ._faces import FaceParams, Light
 
 SCENE_TYPES = ("street", "station", "gate")
 # Daylight exposure and the longest the camera will expose (seconds).
@@ -37,51 +38,6 @@ _WAVELENGTHS_NM = np.array([610.0, 550.0, 465.0])  # R, G, B
 _WHITE_K = 6500.0
 # Pixels kept beyond the image's edge, so that motion blur smears in what lies there.
 _MARGIN = 24
-
-
-@dataclass(frozen=True)
-class Camera:
-    """A pinhole camera ``mount`` metres up, tilted down by ``tilt`` radians."""
-
-    width: int
-    height: int
-    focal: float  # pixels
-    mount: float
-    tilt: float
-
-    @classmethod
-    def looking(
-        cls, width: int, height: int, fov_deg: float, mount: float, tilt_deg: float
-    ) -> Camera:
-        focal = width / 2 / math.tan(math.radians(fov_deg) / 2)
-        return cls(width, height, focal, mount, math.radians(tilt_deg))
-
-    @property
-    def eye(self) -> F32:
-        return np.array([0.0, self.mount, 0.0], np.float32)
-
-    def _axes(self) -> F32:
-        """Rows: the camera's x (right), y (down the image) and z (forward) in the world."""
-        c, s = math.cos(self.tilt), math.sin(self.tilt)
-        return np.array([[1.0, 0.0, 0.0], [0.0, -c, -s], [0.0, -s, c]], np.float32)
-
-    def project(self, points: F32) -> tuple[F32, F32, F32]:
-        """Image x, y (pixels) and depth (metres along the axis) of world points ``(n, 3)``."""
-        local: F32 = ((points - self.eye) @ self._axes().T).astype(np.float32, copy=False)
-        depth = local[:, 2]
-        safe = np.maximum(depth, np.float32(1e-3))
-        scale = (self.focal / safe).astype(np.float32)
-        x: F32 = local[:, 0] * scale + np.float32(self.width / 2)
-        y: F32 = local[:, 1] * scale + np.float32(self.height / 2)
-        return x, y, depth
-
-    def rays(self) -> F32:
-        """World direction (unnormalised) through each pixel centre, ``(h, w, 3)``."""
-        xs = (np.arange(self.width, dtype=np.float32) + 0.5 - self.width / 2) / self.focal
-        ys = (np.arange(self.height, dtype=np.float32) + 0.5 - self.height / 2) / self.focal
-        grid_x, grid_y = np.meshgrid(xs, ys)
-        axes = self._axes()
-        return grid_x[..., None] * axes[0] + grid_y[..., None] * axes[1] + axes[2]
 
 
 def colour_of_temperature(kelvin: float) -> F32:
@@ -134,8 +90,18 @@ def background(kind: str, camera: Camera, light: Light, rng: np.random.Generator
     floor = _FLOORS[kind](floor_x, floor_z, palette, rng)
     albedo = np.where(on_wall[..., None], wall, floor)
     # Fine grain and slow shading variation: no surface is perfectly uniform.
-    grain = rng.normal(0.0, 0.04, albedo.shape[:2]).astype(np.float32)
-    slow = cv2.GaussianBlur(rng.normal(0.0, 0.5, albedo.shape[:2]).astype(np.float32), (0, 0), 25)
+    height, width = albedo.shape[:2]
+    grain = rng.normal(0.0, 0.04, (height, width)).astype(np.float32)
+    # White noise blurred over 25 pixels, blurred on a grid 8 times coarser (a field
+    # that smooth loses nothing): averaging 8 x 8 pixels divides the noise's standard
+    # deviation by 8, as the blur's sigma is divided by 8.
+    noise = rng.normal(0.0, 0.5, (height, width)).astype(np.float32)
+    small = cv2.resize(noise, (width // 8, height // 8), interpolation=cv2.INTER_AREA)
+    slow = cv2.resize(
+        cv2.GaussianBlur(small, (0, 0), 25 / 8, borderType=cv2.BORDER_REFLECT),
+        (width, height),
+        interpolation=cv2.INTER_LINEAR,
+    )
     albedo = albedo * (1.0 + grain + slow)[..., None]
     _clutter(albedo, kind, camera, wall_z, palette, rng)
     up = light.ambient + (1 - light.ambient) * max(0.0, float(light.direction[1]))
@@ -260,10 +226,12 @@ class Body:
     turn: F32  # head to world rotation
 
 
-def draw_body(face: FaceParams, body: Body, camera: Camera, light: Light) -> Layer | None:
+def body_outline(
+    face: FaceParams, body: Body, camera: Camera, light: Light
+) -> list[tuple[F32, F32]] | None:
     """Legs, torso, arms and neck of a walker as boxes in perspective, shaded by how
-    the torso faces the light, cut to the image (and a margin for motion blur);
-    ``None`` when the body reaches behind the camera or lies outside the image."""
+    the torso faces the light: each part's corners on the image and its radiance,
+    far parts first; ``None`` when the body reaches behind the camera."""
     c, s = math.cos(body.body_yaw), math.sin(body.body_yaw)
     turn = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]], np.float32)
     standing = float(body.head[1])
@@ -278,37 +246,63 @@ def draw_body(face: FaceParams, body: Body, camera: Camera, light: Light) -> Lay
     ]
     facing = float(turn[:, 2] @ light.direction)
     shade = light.ambient + (1 - light.ambient) * (0.15 + 0.7 * max(0.0, facing))
-    polygons = []
-    for (low, high), albedo in parts:
-        corners = np.array(
-            [
-                [x, y, z]
-                for x in (low[0], high[0])
-                for y in (low[1], high[1])
-                for z in (low[2], high[2])
-            ],
-            np.float32,
-        )
-        px, py, depth = camera.project(corners @ turn.T + body.head)
-        if (depth <= 0.05).any():
-            return None
-        polygons.append((np.stack([px, py], axis=1), albedo * shade * light.colour))
-    every = np.concatenate([p for p, _ in polygons])
-    left, top = np.maximum(np.floor(every.min(axis=0)) - 1, -_MARGIN).astype(int)
-    right = min(int(np.ceil(every[:, 0].max())) + 2, camera.width + _MARGIN)
-    bottom = min(int(np.ceil(every[:, 1].max())) + 2, camera.height + _MARGIN)
+    corners = np.array(
+        [
+            [x, y, z]
+            for (low, high), _ in parts
+            for x in (low[0], high[0])
+            for y in (low[1], high[1])
+            for z in (low[2], high[2])
+        ],
+        np.float32,
+    )
+    px, py, depth = camera.project(corners @ turn.T + body.head)
+    if (depth <= 0.05).any():
+        return None
+    points = np.stack([px, py], axis=1).reshape(len(parts), 8, 2)
+    return [
+        (part, (albedo * shade * light.colour).astype(np.float32))
+        for part, (_, albedo) in zip(points, parts, strict=True)
+    ]
+
+
+def draw_walker(
+    outline: list[tuple[F32, F32]] | None, head: Layer | None, camera: Camera
+) -> Layer | None:
+    """A walker's body (from `body_outline`) with the head laid over it, on one
+    layer cut to the image and a margin for motion blur; ``None`` when nothing of
+    it lies there."""
+    extents = []
+    if head is not None:
+        height, width = head.rgba.shape[:2]
+        extents.append((head.left, head.top, head.left + width, head.top + height))
+    if outline is not None:
+        every = np.concatenate([points for points, _ in outline])
+        low, high = np.floor(every.min(axis=0)) - 1, np.ceil(every.max(axis=0)) + 2
+        extents.append((int(low[0]), int(low[1]), int(high[0]), int(high[1])))
+    if not extents:
+        return None
+    left = max(min(e[0] for e in extents), -_MARGIN)
+    top = max(min(e[1] for e in extents), -_MARGIN)
+    right = min(max(e[2] for e in extents), camera.width + _MARGIN)
+    bottom = min(max(e[3] for e in extents), camera.height + _MARGIN)
     if right <= left or bottom <= top:
         return None
-    # Parts are drawn in order, nearer ones over farther; the outline is smoothed.
-    colour = np.zeros((bottom - top, right - left, 3), np.float32)
-    cover = np.zeros((bottom - top, right - left), np.uint8)
-    for points, radiance in polygons:
-        hull = cv2.convexHull((points - [left, top]).round().astype(np.int32))
-        cv2.fillConvexPoly(colour, hull, radiance.tolist())
-        cv2.fillConvexPoly(cover, hull, 255, cv2.LINE_AA)
-    alpha = cover.astype(np.float32) / 255.0
-    rgba = np.concatenate([colour * alpha[..., None], alpha[..., None]], axis=-1)
-    return Layer(int(top), int(left), rgba)
+    rgba = np.zeros((bottom - top, right - left, 4), np.float32)
+    if outline is not None:
+        # Parts are drawn in order, nearer ones over farther; the outline is smoothed.
+        colour = np.zeros((bottom - top, right - left, 3), np.float32)
+        cover = np.zeros((bottom - top, right - left), np.uint8)
+        for points, radiance in outline:
+            hull = cv2.convexHull((points - [left, top]).round().astype(np.int32))
+            cv2.fillConvexPoly(colour, hull, radiance.tolist())
+            cv2.fillConvexPoly(cover, hull, 255, cv2.LINE_AA)
+        alpha = cover.astype(np.float32) / np.float32(255.0)
+        np.multiply(colour, alpha[..., None], out=rgba[..., :3])
+        rgba[..., 3] = alpha
+    if head is not None:
+        composite(rgba, head.top - top, head.left - left, head.rgba)
+    return Layer(top, left, rgba)
 
 
 @dataclass(frozen=True)
@@ -318,18 +312,6 @@ class Layer:
     top: int
     left: int
     rgba: F32
-
-
-def stack(layers: list[Layer]) -> Layer:
-    """Layers laid over each other in order, on one layer covering them all."""
-    top = min(layer.top for layer in layers)
-    left = min(layer.left for layer in layers)
-    bottom = max(layer.top + layer.rgba.shape[0] for layer in layers)
-    right = max(layer.left + layer.rgba.shape[1] for layer in layers)
-    rgba = np.zeros((bottom - top, right - left, 4), np.float32)
-    for layer in layers:
-        composite(rgba, layer.top - top, layer.left - left, layer.rgba)
-    return Layer(top, left, rgba)
 
 
 def motion_blur(layer: Layer, motion: tuple[float, float]) -> Layer:
@@ -363,8 +345,11 @@ def composite(dest: F32, top: int, left: int, rgba: F32) -> npt.NDArray[np.bool_
         return covered
     source = rgba[y0 - top : y1 - top, x0 - left : x1 - left]
     region = dest[y0:y1, x0:x1]
-    region *= 1 - source[..., 3:4]
-    region += source[..., :channels]
+    # OpenCV's per-element arithmetic works in place on the view, several times
+    # faster than numpy broadcasting the alpha over the channels.
+    clear = 1.0 - source[..., 3]
+    cv2.multiply(region, cv2.merge([clear] * channels), dst=region)
+    cv2.add(region, source[..., :channels], dst=region)
     covered[y0:y1, x0:x1] = source[..., 3] > 0.5
     return covered
 
@@ -377,14 +362,15 @@ def exposure(level: float, max_gain: float) -> tuple[float, float]:
     return _DAY_EXPOSURE_S * stretch, min(need / stretch, max_gain)
 
 
-class NoiseBank:
-    """Standard normal sensor-noise fields for the frames of one scene.
+class Sensor:
+    """The camera's sensor and encoder for the frames of one scene (or one photo).
 
-    Drawing a fresh field per frame is the slowest step of a frame, so a scene
-    draws ``fields`` fields a little larger than the frame, and each frame takes
-    one of them at a random offset, with a random sign: within a frame the noise
-    is independent per pixel and channel, as before; successive frames share
-    shifted copies, which no per-frame detector can see.
+    Sensor noise: drawing a fresh normal field per frame is the slowest step of a
+    frame, so a sensor draws ``fields`` standard normal fields a little larger than
+    the frame, and each frame takes one of them at a random offset, with a random
+    sign: within a frame the noise is independent per pixel and channel; successive
+    frames share shifted copies, which no per-frame detector can see. The working
+    arrays are kept from frame to frame rather than allocated anew.
     """
 
     def __init__(
@@ -396,52 +382,53 @@ class NoiseBank:
         self._fields = rng.standard_normal(
             (fields, height + margin, width + margin, 3), dtype=np.float32
         )
+        self._signal = np.empty((height, width, 3), np.float32)
+        self._sigma = np.empty((height, width, 3), np.float32)
+        self._codes = np.empty((height, width, 3), np.uint16)
+        self._encoded = np.empty((height, width, 3), np.uint8)
 
-    def draw(self, rng: np.random.Generator) -> tuple[F32, float]:
-        """A field of the frame's shape, and the sign to apply to it."""
+    def record(
+        self,
+        radiance: F32,
+        level: float,
+        rng: np.random.Generator,
+        *,
+        read_noise: float,
+        max_gain: float,
+        quality: int,
+    ) -> npt.NDArray[np.uint8]:
+        """What the camera writes for scene ``radiance`` (linear RGB at daylight)
+        under light ``level``: exposure, shot and read noise (a field drawn with
+        ``rng``), gain, gamma, 8 bits, JPEG (BGR)."""
+        seconds, gain = exposure(level, max_gain)
+        signal, sigma = self._signal, self._sigma
+        np.multiply(radiance, np.float32(level * seconds / _DAY_EXPOSURE_S * _WHITE_DN), out=signal)
+        # Shot noise variance grows with the signal; read noise is the floor.
+        np.multiply(signal, np.float32(_DN_PER_ELECTRON), out=sigma)
+        sigma += np.float32(read_noise**2)
+        np.sqrt(sigma, out=sigma)
         field, dy, dx = (
             int(v) for v in rng.integers(0, [len(self._fields), self._margin, self._margin])
         )
         height, width = self._shape
-        sign = 1.0 if rng.random() < 0.5 else -1.0
-        return self._fields[field, dy : dy + height, dx : dx + width], sign
-
-
-def record(
-    radiance: F32,
-    level: float,
-    noise: tuple[F32, float],
-    *,
-    read_noise: float,
-    max_gain: float,
-    quality: int,
-) -> npt.NDArray[np.uint8]:
-    """What the camera writes for scene ``radiance`` (linear RGB at daylight) under
-    light ``level``: exposure, shot and read noise (``noise``: a standard normal
-    field and its sign, from `NoiseBank`), gain, gamma, 8 bits, JPEG (BGR)."""
-    seconds, gain = exposure(level, max_gain)
-    signal = radiance * np.float32(level * seconds / _DAY_EXPOSURE_S * _WHITE_DN)
-    # Shot noise variance grows with the signal; read noise is the floor.
-    sigma = signal * np.float32(_DN_PER_ELECTRON)
-    sigma += np.float32(read_noise**2)
-    np.sqrt(sigma, out=sigma)
-    field, sign = noise
-    sigma *= field
-    if sign < 0:
-        np.negative(sigma, out=sigma)
-    signal += sigma
-    signal *= np.float32(gain / 255.0 * 4095.0)
-    np.clip(signal, 0.0, 4095.0, out=signal)
-    # Gamma encoding through a 12-bit table, as a camera's image processor does.
-    encoded = np.take(_ENCODE_TABLE, signal.astype(np.uint16))
-    bgr = cv2.cvtColor(encoded, cv2.COLOR_RGB2BGR)
-    ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError("OpenCV could not encode a JPEG")
-    decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
-    if decoded is None:
-        raise RuntimeError("OpenCV could not decode its own JPEG")
-    return np.asarray(decoded, np.uint8)
+        sigma *= self._fields[field, dy : dy + height, dx : dx + width]
+        if rng.random() < 0.5:
+            signal += sigma
+        else:
+            signal -= sigma
+        signal *= np.float32(gain / 255.0 * 4095.0)
+        np.clip(signal, 0.0, 4095.0, out=signal)
+        # Gamma encoding through a 12-bit table, as a camera's image processor does.
+        np.copyto(self._codes, signal, casting="unsafe")
+        np.take(_ENCODE_TABLE, self._codes, out=self._encoded)
+        bgr = cv2.cvtColor(self._encoded, cv2.COLOR_RGB2BGR)
+        ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if not ok:
+            raise RuntimeError("OpenCV could not encode a JPEG")
+        decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+        if decoded is None:
+            raise RuntimeError("OpenCV could not decode its own JPEG")
+        return np.asarray(decoded, np.uint8)
 
 
 _ENCODE_TABLE = np.round(255.0 * np.linspace(0.0, 1.0, 4096) ** _GAMMA).astype(np.uint8)

@@ -32,21 +32,20 @@ from riskclass import (
     rng_for,
 )
 
-from ._faces import F32, FaceParams, Light, head_model, render_head, rotation, spacing_step
+from ._camera import F32, Camera
+from ._faces import FaceParams, Light, head_model, render_head, rotation, spacing_step
 from ._population import generate_population
 from ._scene import (
     Body,
-    Camera,
     Layer,
-    NoiseBank,
+    Sensor,
     background,
+    body_outline,
     composite,
-    draw_body,
+    draw_walker,
     exposure,
     make_light,
     motion_blur,
-    record,
-    stack,
 )
 
 GROUND_TRUTH = "ground_truth.csv"
@@ -199,9 +198,8 @@ def _write_portrait(path: Path, face: FaceParams, rng: np.random.Generator) -> N
     frame[:] = _PORTRAIT_BACKDROP * light.colour
     turn = rotation(math.pi, 0.0, 0.0)
     _draw_walker(frame, face, Body(head, math.pi, turn), camera, light, (0.0, 0.0))
-    noise = NoiseBank((_PORTRAIT_PX, _PORTRAIT_PX), rng, fields=1).draw(rng)
-    image = record(
-        frame, 1.0, noise, read_noise=_PORTRAIT_NOISE, max_gain=1.0, quality=_PORTRAIT_QUALITY
+    image = Sensor((_PORTRAIT_PX, _PORTRAIT_PX), rng, fields=1).record(
+        frame, 1.0, rng, read_noise=_PORTRAIT_NOISE, max_gain=1.0, quality=_PORTRAIT_QUALITY
     )
     if not cv2.imwrite(str(path), image):
         raise DataError(f"{path}: could not write the enrollment portrait")
@@ -221,21 +219,22 @@ def _draw_walker(
     depth = float(camera.project(body.head[None])[2][0])
     model = head_model(face, spacing_step(camera.focal / max(depth, 0.1)))
     height, width = frame.shape[:2]
-    head = render_head(
-        model, body.turn, body.head, light, camera.project, camera.eye, (height, width)
-    )
-    layers = [layer for layer in (draw_body(face, body, camera, light),) if layer is not None]
+    head = render_head(model, body.turn, body.head, light, camera)
     box, face_pixels = None, np.zeros(0, np.intp)
     if head is not None:
-        layers.append(Layer(head.top, head.left, head.rgba))
         box = head.box
         ys, xs = np.nonzero(head.face_mask)
         ys, xs = ys + head.top, xs + head.left
         inside = (ys >= 0) & (ys < height) & (xs >= 0) & (xs < width)
         face_pixels = ys[inside] * width + xs[inside]
-    if not layers:
+    walker = draw_walker(
+        body_outline(face, body, camera, light),
+        None if head is None else Layer(head.top, head.left, head.rgba),
+        camera,
+    )
+    if walker is None:
         return None, face_pixels, np.zeros((height, width), bool)
-    walker = motion_blur(stack(layers), motion)
+    walker = motion_blur(walker, motion)
     covered = composite(frame, walker.top, walker.left, walker.rgba)
     return box, face_pixels, covered
 
@@ -307,15 +306,16 @@ def _render_scene(
     if not writer.isOpened():
         raise DataError(f"{path}: OpenCV cannot write {_FOURCC} video here")
     backdrop = background(kind, camera, light, rng)
+    frame = np.empty_like(backdrop)
     walks = _walks(settings, camera, walkers, rng)
-    noise = NoiseBank((height, width), rng)
+    sensor = Sensor((height, width), rng)
     seconds, _ = exposure(light.level, settings.max_gain)
     middle_time = (settings.frames - 1) / 2 / settings.fps
     rows: list[tuple[object, ...]] = []
     try:
         for frame_index in range(settings.frames):
             clock = frame_index / settings.fps
-            frame = backdrop.copy()
+            np.copyto(frame, backdrop)
             placed = []
             for walk in walks:
                 ground = walk.middle + walk.velocity * (clock - middle_time)
@@ -337,10 +337,10 @@ def _render_scene(
                 owner[covered.reshape(-1)] = index
                 drawn.append((walk, body, box, face_pixels))
             writer.write(
-                record(
+                sensor.record(
                     frame,
                     light.level,
-                    noise.draw(rng),
+                    rng,
                     read_noise=settings.sensor_noise,
                     max_gain=settings.max_gain,
                     quality=settings.jpeg_quality,

@@ -33,9 +33,7 @@ def _frontal_head(face: FaceParams, light_elevation: float) -> tuple[Any, Any]:
     centre = np.array([0.0, 1.6, 1.5], np.float32)
     light = make_light(1.0, light_elevation, 0.0, 6500.0, 0.3)
     model = head_model(face, 0.012)
-    head = render_head(
-        model, rotation(math.pi, 0.0, 0.0), centre, light, camera.project, camera.eye, (200, 200)
-    )
+    head = render_head(model, rotation(math.pi, 0.0, 0.0), centre, light, camera)
     assert head is not None and head.box is not None
     return head, model
 
@@ -53,7 +51,7 @@ def test_face_radiance_is_proportional_to_skin_reflectance() -> None:
 def test_brow_and_nose_cast_shadows_under_a_high_light() -> None:
     face = FaceParams.sample(np.random.default_rng(6), 0.3)
     model = head_model(face, 0.012)
-    in_face = model.vertices[..., 10] > 0.5
+    in_face = model.channels[10] > 0.5
     from_front = shadow_map(model, np.array([0.0, 0.0, 1.0], np.float32))
     from_above = shadow_map(model, np.array([0.0, 0.8, 0.6], np.float32))
     assert (from_front[in_face] < 0.5).mean() < 0.01
