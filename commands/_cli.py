@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from riskclass import RiskclassError
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from riskclass import Scenario
 
 Handler = Callable[[argparse.Namespace], int]
+_N = TypeVar("_N", int, float)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -104,12 +105,17 @@ def _output_file(text: str) -> Path:
     return path
 
 
+def _parsed(text: str, convert: Callable[[str], _N], expected: str) -> _N:
+    """``convert(text)``, or the argument error naming what was expected."""
+    try:
+        return convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text[:40]!r}") from None
+
+
 def _positive_int(text: str) -> int:
     """A count of at least 1 (workers), refused before any work otherwise."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+    value = _parsed(text, int, "a whole number")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -117,10 +123,7 @@ def _positive_int(text: str) -> int:
 
 def _distance(text: str) -> float:
     """A match distance between two unit-length encodings: finite, above 0 and below 2."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
+    value = _parsed(text, float, "a number")
     if not 0 < value < 2:  # also false for nan
         raise argparse.ArgumentTypeError(f"must be above 0 and below 2, got {text[:40]}")
     return value
