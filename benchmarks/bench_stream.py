@@ -57,7 +57,7 @@ def _child(config: str, overrides: list[str]) -> None:
     import pyarrow.parquet as pq
 
     from riskclass import load_config
-    from riskclass.commands import run
+    from riskclass.commands import RunOptions, run
     from riskclass.pipeline import ExactMatcher, Pipeline
     from riskclass.synthetic import EmbeddingModel, EventGenerator
 
@@ -113,7 +113,7 @@ def _child(config: str, overrides: list[str]) -> None:
 
     scenario = load_config(config, overrides)
     with tempfile.TemporaryDirectory() as scratch:
-        summary = run(scenario, Path(scratch) / "run", force=True)
+        summary = run(scenario, Path(scratch) / "run", RunOptions(force=True))
     total = summary.seconds["events"]
     for spent in (seconds, cpu):
         spent["detect and decide"] = spent.pop("process") - spent["encode"] - spent["match"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from riskclass import load_config
-from riskclass.commands import Grid, plan, run, sweep
+from riskclass.commands import Grid, RunOptions, plan, run, sweep
 
 
 def main() -> None:
@@ -40,10 +40,14 @@ def main() -> None:
         runs = plan(config, grid, seeds=args.seeds, out=root / "sequential")
         # Warm the calibration cache for every seed, outside the timings.
         for seed_run in runs[: args.seeds]:
-            run(load_config(config, [f"seed={seed_run.seed}"]), root / "warm", force=True)
+            run(
+                load_config(config, [f"seed={seed_run.seed}"]),
+                root / "warm",
+                RunOptions(force=True),
+            )
         started = time.perf_counter()
         for one in runs:
-            run(one.scenario, one.out, force=True)
+            run(one.scenario, one.out, RunOptions(force=True))
         sequential = time.perf_counter() - started
         started = time.perf_counter()
         sweep(config, grid, seeds=args.seeds, out=root / "swept", workers=2)

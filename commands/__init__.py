@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         run_dynamics as run_dynamics,
         write_dynamics_report as write_dynamics_report,
     )
+    from ._options import RunOptions as RunOptions
     from ._report import (
         HTML as HTML,
         ReportSummary as ReportSummary,

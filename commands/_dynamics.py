@@ -17,7 +17,6 @@ from riskclass import (
     REPORT_DIR,
     STANDING,
     ConfigError,
-    Progress,
     Scenario,
     Stream,
     parquet_writer,
@@ -33,6 +32,7 @@ from riskclass.pipeline import (
     DynamicsRun,
 )
 
+from ._options import RunOptions
 from ._run import Calibration, RunSummary, _gallery_table, _staged, world_and_model
 
 _NO_DYNAMICS = (
@@ -44,11 +44,8 @@ _NO_DYNAMICS = (
 def run_dynamics(
     scenario: Scenario,
     out: str | Path,
+    options: RunOptions = RunOptions(),
     *,
-    force: bool = False,
-    config_path: str | Path | None = None,
-    progress: Progress | None = None,
-    cache: bool = True,
     calibration: Calibration | None = None,
 ) -> RunSummary:
     """Run ``scenario`` period by period into the directory ``out``.
@@ -59,18 +56,17 @@ def run_dynamics(
     (one row per listing the rules made) and ``period_outcomes.parquet`` (per
     period, person and deployment with a sighting: the outcome counts, records
     and damages); ``manifest.json`` last. Events and decisions are not kept: a
-    run of months would hold tens of millions of them.
+    run of months would hold tens of millions of them. ``options`` and ``calibration``
+    as for `run`.
     """
-    field = config_path or scenario.name
+    field = options.config_path or scenario.name
     if scenario.dynamics is None:
         raise ConfigError(field, [("dynamics", _NO_DYNAMICS)])
     if not scenario.deployments:
         raise ConfigError(field, [("deployments", "a run with dynamics needs a deployment")])
     scenario = scenario.with_mechanisms_applied()
-    with _staged(scenario, out, force=force, config_path=config_path) as (staging, summary):
-        persons, cameras, model = world_and_model(
-            scenario, staging, summary, progress=progress, cache=cache, calibration=calibration
-        )
+    with _staged(scenario, out, options) as (staging, summary):
+        persons, cameras, model = world_and_model(scenario, staging, summary, options, calibration)
         started = time.perf_counter()
         run = DynamicsRun(scenario=scenario, model=model, persons=persons, cameras=cameras)
         write_parquet(_gallery_table(run.members), staging / GALLERIES)
@@ -88,7 +84,7 @@ def run_dynamics(
                 rows["standing"] += result.standing.num_rows
                 rows["listings"] += result.listings.num_rows
                 rows["period_outcomes"] += result.outcomes.num_rows
-                report_progress(progress, "periods", period + 1, run.periods)
+                report_progress(options.progress, "periods", period + 1, run.periods)
         summary.rows.update(rows, periods=run.periods)
         summary.seconds["periods"] = time.perf_counter() - started
 

@@ -45,6 +45,7 @@ from riskclass.analysis.report import fmt
 
 from . import _bench, _cache, _run
 from ._cli import load_scenario
+from ._options import RunOptions
 from ._report import HTML, ReportSummary, build_report, figure_processes
 
 _TERMINAL_ROWS = 12
@@ -71,11 +72,16 @@ def _world(
     scenario = load_scenario(args)
     started = time.perf_counter()
     with _progress_bar() as progress:
-        summary = stage(
-            scenario, args.out, force=args.force, config_path=args.config, progress=progress
-        )
+        summary = stage(scenario, args.out, _options(args, progress))
     _print_world(summary, time.perf_counter() - started)
     return scenario, summary
+
+
+def _options(args: argparse.Namespace, progress: ProgressFn) -> RunOptions:
+    """The `RunOptions` of a command that writes ``--out``, reporting to ``progress``."""
+    # `generate` and `video render` calibrate nothing, so they take no --no-cache.
+    cache = getattr(args, "cache", True)
+    return RunOptions(force=args.force, config_path=args.config, progress=progress, cache=cache)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -86,9 +92,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _run_scenario(args: argparse.Namespace) -> int:
     scenario, summary = _world(
         args,
-        functools.partial(
-            _run.run, cache=args.cache, scheduler=args.scheduler, workers=args.workers
-        ),
+        functools.partial(_run.run, scheduler=args.scheduler, workers=args.workers),
     )
     if scenario.dynamics is not None:
         _say("note: run treats the days as one window; `riskclass dynamics` runs the periods")
@@ -130,14 +134,7 @@ def _dynamics_command(args: argparse.Namespace) -> int:
     scenario = load_scenario(args)
     started = time.perf_counter()
     with _progress_bar() as progress:
-        summary = run_dynamics(
-            scenario,
-            args.out,
-            force=args.force,
-            config_path=args.config,
-            progress=progress,
-            cache=args.cache,
-        )
+        summary = run_dynamics(scenario, args.out, _options(args, progress))
     rows = summary.rows
     feedback = "with feedback" if scenario.mechanisms.feedback else "static baseline"
     _say(
@@ -368,9 +365,7 @@ def _video_render(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args)
     with _progress_bar() as progress:
-        summary = _video.render(
-            scenario, args.out, force=args.force, config_path=args.config, progress=progress
-        )
+        summary = _video.render(scenario, args.out, _options(args, progress))
     _say(
         f"wrote {args.out}: {summary.scenes} scenes, {summary.frames:,} frames, {summary.faces:,} "
         f"visible faces of {summary.persons} persons in {summary.seconds:.1f} s "

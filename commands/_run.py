@@ -34,8 +34,6 @@ from riskclass import (
     Progress,
     Scenario,
     Stream,
-    atomic_output_dir,
-    naming_config_file,
     parquet_writer,
     provenance,
     report_progress,
@@ -63,6 +61,7 @@ from riskclass.synthetic import (
 
 from . import _cache
 from ._cluster import dask_client
+from ._options import RunOptions
 from ._split import split_run
 
 _NO_DEPLOYMENTS = (
@@ -143,34 +142,26 @@ def _parse_cached(entry: _cache.CachedCalibration, scenario: Scenario) -> Calibr
     return model, table
 
 
-def generate(
-    scenario: Scenario,
-    out: str | Path,
-    *,
-    force: bool = False,
-    config_path: str | Path | None = None,
-    progress: Progress | None = None,
-) -> RunSummary:
+def generate(scenario: Scenario, out: str | Path, options: RunOptions = RunOptions()) -> RunSummary:
     """Generate the synthetic world of ``scenario`` into the directory ``out``.
 
     Writes ``persons.parquet``, ``cameras.parquet``, ``events.parquet`` and, last,
     ``manifest.json``. The directory appears only when all of them are complete.
     """
     scenario = scenario.with_mechanisms_applied()
-    with _staged(scenario, out, force=force, config_path=config_path) as (staging, summary):
+    with _staged(scenario, out, options) as (staging, summary):
         persons, cameras = _write_world(scenario, staging, summary)
-        _stream_events(scenario, persons, cameras, staging, summary, progress, on_chunk=None)
+        _stream_events(
+            scenario, persons, cameras, staging, summary, options.progress, on_chunk=None
+        )
     return summary
 
 
 def run(
     scenario: Scenario,
     out: str | Path,
+    options: RunOptions = RunOptions(),
     *,
-    force: bool = False,
-    config_path: str | Path | None = None,
-    progress: Progress | None = None,
-    cache: bool = True,
     calibration: Calibration | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
@@ -182,8 +173,8 @@ def run(
     Writes, besides `generate`'s files, ``calibration.csv``,
     ``embedding_model.json``, ``galleries.parquet``, ``decisions.parquet``,
     ``hits.parquet``, ``person_outcomes.parquet`` and ``per_group.csv``; ``manifest.json`` last.
-    The calibration comes from the calibration cache unless ``cache`` is false (see
-    `calibrate_and_check`); the manifest records which. ``calibration``: what
+    The calibration comes from the calibration cache unless ``options.cache`` is false
+    (see `calibrate_and_check`); the manifest records which. ``calibration``: what
     `calibrate_and_check` returns for this scenario (with its mechanisms applied),
     computed once and shared, as sweeps do.
 
@@ -193,10 +184,7 @@ def run(
     byte, and only the manifest's timings differ.
     """
     if not scenario.deployments:
-        raise ConfigError(
-            config_path or scenario.name,
-            [("deployments", _NO_DEPLOYMENTS)],
-        )
+        raise ConfigError(options.config_path or scenario.name, [("deployments", _NO_DEPLOYMENTS)])
     scenario = scenario.with_mechanisms_applied()
     # The cluster first: an unreachable scheduler is reported before any work.
     cluster = (
@@ -206,11 +194,9 @@ def run(
     )
     with (
         cluster as client,
-        _staged(scenario, out, force=force, config_path=config_path) as (staging, summary),
+        _staged(scenario, out, options) as (staging, summary),
     ):
-        persons, cameras, model = world_and_model(
-            scenario, staging, summary, progress=progress, cache=cache, calibration=calibration
-        )
+        persons, cameras, model = world_and_model(scenario, staging, summary, options, calibration)
         started = time.perf_counter()
         pipeline = Pipeline(scenario=scenario, model=model, persons=persons, cameras=cameras)
         write_parquet(_gallery_table(pipeline.members), staging / GALLERIES)
@@ -237,17 +223,17 @@ def run(
                     write(pipeline.process(chunk, index))
 
                 _stream_events(
-                    scenario, persons, cameras, staging, summary, progress, on_chunk=decide
+                    scenario, persons, cameras, staging, summary, options.progress, on_chunk=decide
                 )
             else:
-                with split_run(client, scenario, staging, pipeline, progress) as split:
+                with split_run(client, scenario, staging, pipeline, options.progress) as split:
                     _stream_events(
                         scenario,
                         persons,
                         cameras,
                         staging,
                         summary,
-                        progress,
+                        options.progress,
                         on_chunk=lambda chunk, index: write(split.decided()),
                         source=split.events,
                     )
@@ -275,15 +261,13 @@ def world_and_model(
     scenario: Scenario,
     staging: Path,
     summary: RunSummary,
-    *,
-    progress: Progress | None,
-    cache: bool,
+    options: RunOptions,
     calibration: Calibration | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, EmbeddingModel]:
     """Write the world and the calibration into ``staging``; the persons, cameras and model.
 
     ``calibration``: computed once and shared (see `run`); otherwise calibrated,
-    or taken from the cache when ``cache`` allows.
+    or taken from the cache when ``options.cache`` allows.
     """
     persons, cameras = _write_world(scenario, staging, summary)
     # Enrollment needs the calibrated model, but whether each gallery can be
@@ -294,7 +278,7 @@ def world_and_model(
     started = time.perf_counter()
     if calibration is None:
         model, table, summary.calibration_cache = _calibration(
-            scenario, progress=progress, cache=cache
+            scenario, progress=options.progress, cache=options.cache
         )
     else:
         model, table = calibration
@@ -307,13 +291,13 @@ def world_and_model(
 
 @contextmanager
 def _staged(
-    scenario: Scenario, out: str | Path, *, force: bool, config_path: str | Path | None
+    scenario: Scenario, out: str | Path, options: RunOptions
 ) -> Iterator[tuple[Path, RunSummary]]:
     """A staging directory and summary; the manifest is written last, on success only."""
     summary = RunSummary(out=Path(out))
-    with atomic_output_dir(out, force=force) as staging, naming_config_file(config_path):
+    with options.staging(out) as staging:
         yield staging, summary
-        write_manifest(_manifest(scenario, summary, config_path), staging)
+        write_manifest(_manifest(scenario, summary, options.config_path), staging)
 
 
 def _write_world(

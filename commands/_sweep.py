@@ -42,6 +42,7 @@ from riskclass import (
 
 from ._cache import calibration_key
 from ._cluster import RETRIES, dask_client
+from ._options import RunOptions
 from ._run import Calibration, calibrate_and_check, run
 
 RUNS_DIR = "runs"
@@ -234,7 +235,7 @@ def _calibrate(scenario: Scenario) -> Calibration:
 
 
 def _run_task(scenario: Scenario, out: Path, calibration: Calibration) -> str:
-    run(scenario, out, force=True, calibration=calibration)
+    run(scenario, out, RunOptions(force=True), calibration=calibration)
     return str(out)
 
 

@@ -16,7 +16,6 @@ from riskclass import (
     Scenario,
     atomic_output_dir,
     manifest_scenario,
-    naming_config_file,
     package_versions,
     provenance,
     read_manifest,
@@ -25,6 +24,8 @@ from riskclass import (
 from riskclass.analysis import video_per_group
 from riskclass.pipeline import run_on_video
 from riskclass.synthetic import VideoSummary, render_video
+
+from ._options import RunOptions
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,14 @@ class VideoRunSummary:
 def render(
     scenario: Scenario,
     out: str | Path,
-    *,
-    force: bool = False,
-    config_path: str | Path | None = None,
-    progress: Progress | None = None,
+    options: RunOptions = RunOptions(),
 ) -> VideoSummary:
     """Render ``scenario.video`` into ``out`` (see `riskclass.synthetic.render_video`)."""
-    with atomic_output_dir(out, force=force) as staging, naming_config_file(config_path):
-        summary = render_video(scenario, staging, progress=progress)
+    with options.staging(out) as staging:
+        summary = render_video(scenario, staging, progress=options.progress)
         write_manifest(
             {
-                **provenance(scenario, config_path),
+                **provenance(scenario, options.config_path),
                 "rendered": {
                     "scenes": summary.scenes,
                     "frames": summary.frames,

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from riskclass import OutputExistsError, parquet_writer, validate_config
-from riskclass.commands import EXIT_USAGE, generate, main
+from riskclass.commands import EXIT_USAGE, RunOptions, generate, main
 
 FILES = ("persons.parquet", "cameras.parquet", "events.parquet")
 
@@ -91,7 +91,7 @@ def test_existing_output_is_kept_unless_forced(
     with pytest.raises(OutputExistsError, match="--force"):
         generate(scenario, out)
     assert (out / "keep.txt").read_text() == "mine"
-    generate(scenario, out, force=True)
+    generate(scenario, out, RunOptions(force=True))
     assert not (out / "keep.txt").exists() and (out / "manifest.json").exists()
 
 
