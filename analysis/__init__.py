@@ -90,6 +90,7 @@ if TYPE_CHECKING:
         STANDARDISED_COLUMNS as STANDARDISED_COLUMNS,
         VIDEO_COLUMNS as VIDEO_COLUMNS,
         YAW_BINS as YAW_BINS,
+        VideoGroups as VideoGroups,
         condition_bins as condition_bins,
         detection_by_condition as detection_by_condition,
         standardised_disparities as standardised_disparities,

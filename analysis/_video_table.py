@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from riskclass import ALL
+from riskclass import ALL, Scenario
 
 from ._bootstrap import CLUSTER_REPLICATES, CONFIDENCE, wilson_interval
 from ._cells import group_cells
@@ -76,13 +76,36 @@ def video_per_group(
     return pd.DataFrame(rows, columns=list(VIDEO_COLUMNS))
 
 
+@dataclass(frozen=True)
+class VideoGroups:
+    """The groups the video report's tables compare.
+
+    ``attributes``: the scenario's (``skin_reflectance`` is added); ``reference``:
+    the configured reference values (``report.reference``), else the value with
+    the most faces; ``listed``: each attribute's values in config order, which
+    break ties (see `reference_groups`).
+    """
+
+    attributes: Sequence[str]
+    reference: Mapping[str, str]
+    listed: Mapping[str, Sequence[str]] | None = None
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> VideoGroups:
+        """The groups as ``scenario`` configures them."""
+        population = scenario.population
+        return cls(
+            list(population.attributes), scenario.report.reference, population.values_by_attribute
+        )
+
+    @property
+    def groupings(self) -> list[str]:
+        """The attributes, then ``skin_reflectance``."""
+        return [*self.attributes, "skin_reflectance"]
+
+
 def video_group_metrics(
-    detections: pd.DataFrame,
-    *,
-    attributes: Sequence[str],
-    reference: Mapping[str, str],
-    rng: np.random.Generator,
-    listed: Mapping[str, Sequence[str]] | None = None,
+    detections: pd.DataFrame, groups: VideoGroups, *, rng: np.random.Generator
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Missed detections per detector, lighting and group, in the report's tables.
 
@@ -93,7 +116,7 @@ def video_group_metrics(
     """
     detections = detections.assign(face=detections.groupby(["video", "person_id"]).ngroup())
     faces = detections.drop_duplicates("face").sort_values("face")
-    cells = group_cells(faces, [*attributes, "skin_reflectance"])
+    cells = group_cells(faces, groups.groupings)
     lightings = list(dict.fromkeys(detections["lighting"]))
     tables, disparities = [], []
     for detector in [c for c in DETECTORS if c in detections.columns]:
@@ -107,7 +130,7 @@ def video_group_metrics(
             light = None if lighting == ALL else lighting
             metrics.append(Metric("missed_detection", missed, frames, lighting=light))
         table, disparity = rates_by_group(
-            detector, metrics, cells, reference=reference, rng=rng, listed=listed
+            detector, metrics, cells, reference=groups.reference, rng=rng, listed=groups.listed
         )
         tables.append(table.drop(columns=["threshold", "gallery_fraction"]))
         disparities.append(disparity.drop(columns=["threshold"]))
@@ -116,12 +139,10 @@ def video_group_metrics(
 
 def stratified_disparities(
     detections: pd.DataFrame,
+    groups: VideoGroups,
     *,
-    attributes: Sequence[str],
-    reference: Mapping[str, str],
     rng: np.random.Generator,
     replicates: int = CLUSTER_REPLICATES,
-    listed: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Missed-detection disparities compared within light levels (Mantel-Haenszel).
 
@@ -142,8 +163,7 @@ def stratified_disparities(
     light = pd.factorize(detections["lighting"])[0]
     rows: list[tuple[object, ...]] = []
     evidence: list[RatioEvidence] = []
-    against = _Comparison(attributes, reference, rng, replicates, listed)
-    for counts in _face_frames(detections, light, against):
+    for counts in _face_frames(detections, light, groups, rng, replicates):
         found = _pooled_rows(
             counts.detector, counts.attribute, counts.values, counts.reference, counts.n, counts.a
         )
@@ -151,18 +171,6 @@ def stratified_disparities(
         evidence += [tested for _, tested in found]
     table = pd.DataFrame(rows, columns=list(DISPARITY_COLUMNS[: DISPARITY_COLUMNS.index("ci_low")]))
     return adjust_ratios(table, evidence)[list(DISPARITY_COLUMNS)]
-
-
-@dataclass(frozen=True)
-class _Comparison:
-    """What a disparity table compares: the attributes (``skin_reflectance`` is
-    added), the reference values as configured, and the bootstrap's draws."""
-
-    attributes: Sequence[str]
-    reference: Mapping[str, str]
-    rng: np.random.Generator
-    replicates: int
-    listed: Mapping[str, Sequence[str]] | None
 
 
 @dataclass(frozen=True)
@@ -180,7 +188,11 @@ class _FaceFrames:
 
 
 def _face_frames(
-    detections: pd.DataFrame, stratum: npt.NDArray[np.integer[Any]], against: _Comparison
+    detections: pd.DataFrame,
+    stratum: npt.NDArray[np.integer[Any]],
+    groups: VideoGroups,
+    rng: np.random.Generator,
+    replicates: int,
 ) -> Iterator[_FaceFrames]:
     """`_FaceFrames` of each detector and attribute that has a reference value.
 
@@ -192,10 +204,10 @@ def _face_frames(
     faces = detections.assign(face=face).drop_duplicates("face").sort_values("face")
     cell = face * n_strata + stratum
     frames = np.bincount(cell, minlength=n_faces * n_strata).reshape(n_faces, n_strata)
-    weights = _face_weights(n_faces, against.rng, against.replicates)
-    groupings = [*against.attributes, "skin_reflectance"]
+    weights = _face_weights(n_faces, rng, replicates)
+    groupings = groups.groupings
     references = reference_groups(
-        group_cells(faces, groupings), against.reference, listed=against.listed
+        group_cells(faces, groupings), groups.reference, listed=groups.listed
     )
     for detector in [c for c in DETECTORS if c in detections.columns]:
         missed = np.bincount(
@@ -342,12 +354,10 @@ STANDARDISED_COLUMNS = (
 
 def standardised_disparities(
     detections: pd.DataFrame,
+    groups: VideoGroups,
     *,
-    attributes: Sequence[str],
-    reference: Mapping[str, str],
     rng: np.random.Generator,
     replicates: int = CLUSTER_REPLICATES,
-    listed: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """How much of each group's excess miss rate remains once face size, pose and
     light are the same for every group (direct standardisation).
@@ -367,8 +377,7 @@ def standardised_disparities(
     stratum = binned.groupby(["lighting", "face_px_bin", "yaw_bin"]).ngroup().to_numpy()
     tail = (1.0 - CONFIDENCE) / 2.0
     rows = []
-    against = _Comparison(attributes, reference, rng, replicates, listed)
-    for counts in _face_frames(binned, stratum, against):
+    for counts in _face_frames(binned, stratum, groups, rng, replicates):
         detector, values, n, a = counts.detector, counts.values, counts.n, counts.a
         with np.errstate(divide="ignore", invalid="ignore"):
             crude = a.sum(-1) / n.sum(-1)

@@ -46,6 +46,7 @@ from riskclass import (
 )
 from riskclass.analysis import (
     DeploymentSpec,
+    VideoGroups,
     alternative_burden,
     alternative_deployments,
     burden_by_group,
@@ -256,32 +257,20 @@ def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float)
     read_manifest(results, what="video result", hint=f"run `riskclass video run {run_dir}` first")
     _check_report_place(run_dir)
     detections = pd.read_csv(results / "detections.csv")
+    groups = VideoGroups.of(scenario)
     metrics, disparities = video_group_metrics(
-        detections,
-        attributes=list(scenario.population.attributes),
-        reference=scenario.report.reference,
-        rng=rng_for(scenario.seed, Stream.REPORT, 2),
-        listed=scenario.population.values_by_attribute,
+        detections, groups, rng=rng_for(scenario.seed, Stream.REPORT, 2)
     )
     stratified = stratified_disparities(
-        detections,
-        attributes=list(scenario.population.attributes),
-        reference=scenario.report.reference,
-        rng=rng_for(scenario.seed, Stream.REPORT, 4),
-        listed=scenario.population.values_by_attribute,
+        detections, groups, rng=rng_for(scenario.seed, Stream.REPORT, 4)
     )
-    attributes = list(scenario.population.attributes)
     tables = {
         "metrics": metrics,
         "disparities": disparities,
         "stratified_disparities": stratified,
-        "detection_by_condition": detection_by_condition(detections, attributes=attributes),
+        "detection_by_condition": detection_by_condition(detections, attributes=groups.attributes),
         "standardised_disparities": standardised_disparities(
-            detections,
-            attributes=attributes,
-            reference=scenario.report.reference,
-            rng=rng_for(scenario.seed, Stream.REPORT, 6),
-            listed=scenario.population.values_by_attribute,
+            detections, groups, rng=rng_for(scenario.seed, Stream.REPORT, 6)
         ),
         "video_per_group": pd.read_csv(results / "video_per_group.csv"),
     }

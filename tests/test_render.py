@@ -141,13 +141,13 @@ def _detections(miss: dict[tuple[str, int], float], faces_at: dict[tuple[str, in
 
 
 def test_standardising_pose_removes_a_gap_that_pose_explains() -> None:
-    from riskclass.analysis import detection_by_condition, standardised_disparities
+    from riskclass.analysis import VideoGroups, detection_by_condition, standardised_disparities
 
     same_rates = {("a", 0): 0.2, ("a", 50): 0.8, ("b", 0): 0.2, ("b", 50): 0.8}
     # Group b meets the camera turned away more often: its crude miss rate is higher.
     detections = _detections(same_rates, {("a", 0): 30, ("a", 50): 10, ("b", 0): 10, ("b", 50): 30})
     rows = standardised_disparities(
-        detections, attributes=["tone"], reference={}, rng=np.random.default_rng(1), replicates=50
+        detections, VideoGroups(["tone"], {}), rng=np.random.default_rng(1), replicates=50
     )
     row = rows[(rows["detector"] == "hog") & (rows["attribute"] == "tone")].iloc[0]
     assert (row["value"], row["reference"]) == ("b", "a")
@@ -157,7 +157,7 @@ def test_standardising_pose_removes_a_gap_that_pose_explains() -> None:
     worse = {**same_rates, ("b", 0): 0.4, ("b", 50): 1.0}
     detections = _detections(worse, {("a", 0): 20, ("a", 50): 20, ("b", 0): 20, ("b", 50): 20})
     rows = standardised_disparities(
-        detections, attributes=["tone"], reference={}, rng=np.random.default_rng(1), replicates=50
+        detections, VideoGroups(["tone"], {}), rng=np.random.default_rng(1), replicates=50
     )
     row = rows[(rows["detector"] == "hog") & (rows["attribute"] == "tone")].iloc[0]
     assert row["share_remaining"] == pytest.approx(1.0)

@@ -15,6 +15,7 @@ from benchmarks import check_report_browser
 from riskclass import validate_config
 from riskclass.analysis import (
     Metric,
+    VideoGroups,
     group_cells,
     overall,
     rates_by_group,
@@ -423,13 +424,9 @@ def _confounded_detections(within_ratio: float, seed: int) -> pd.DataFrame:
 def test_video_headline_compares_within_light(within_ratio: float) -> None:
     detections = _confounded_detections(within_ratio, seed=15)
     scenario = validate_config(load_yaml("video_lighting.yaml"))
-    attributes = ["skin_tone"]
-    metrics, crude = video_group_metrics(
-        detections, attributes=attributes, reference={}, rng=np.random.default_rng(1)
-    )
-    stratified = stratified_disparities(
-        detections, attributes=attributes, reference={}, rng=np.random.default_rng(2)
-    )
+    groups = VideoGroups(["skin_tone"], {})
+    metrics, crude = video_group_metrics(detections, groups, rng=np.random.default_rng(1))
+    stratified = stratified_disparities(detections, groups, rng=np.random.default_rng(2))
     row = _rows(stratified, deployment="hog", attribute="skin_tone").iloc[0]
     assert (row["value"], row["reference"]) == ("medium", "light")
     # Lighting mix alone makes the crude ratio large: 0.8 x 0.4 + 0.2 x 0.08 against

@@ -12,7 +12,7 @@ import yaml
 from distributed import LocalCluster
 
 from riskclass import load_config
-from riskclass.commands import EXIT_USAGE, Grid, main, plan, run, sweep
+from riskclass.commands import EXIT_USAGE, Grid, SweepSummary, main, plan, run, sweep
 
 from .conftest import FAST_ALGORITHM, killing_a_worker_once, load_yaml
 
@@ -34,19 +34,20 @@ def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _sweep(config: Path, out: Path, cluster: LocalCluster) -> SweepSummary:
+    """The test grid, ``SEEDS`` seeds a setting, swept into ``out`` on ``cluster``."""
+    return sweep(
+        config, Grid.parse(GRID), seeds=SEEDS, out=out, scheduler=cluster.scheduler_address
+    )
+
+
 @pytest.fixture(scope="module")
 def swept(
     tiny_config: Path, dask_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, list[int]]:
     out = tmp_path_factory.mktemp("sweep") / "sweep"
     with killing_a_worker_once(dask_cluster.scheduler_address, "run-") as killed:
-        summary = sweep(
-            tiny_config,
-            Grid.parse(GRID),
-            seeds=SEEDS,
-            out=out,
-            scheduler=dask_cluster.scheduler_address,
-        )
+        summary = _sweep(tiny_config, out, dask_cluster)
     assert summary.runs == summary.ran == 4
     # Calibration depends on the algorithm and the seed only: once per seed here.
     assert summary.calibrations == SEEDS
@@ -103,13 +104,7 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(
     table = (out / "sweep.csv").read_bytes()
     # As if the sweep had been stopped before its last run finished.
     (runs[-1].out / "manifest.json").unlink()
-    summary = sweep(
-        tiny_config,
-        Grid.parse(GRID),
-        seeds=SEEDS,
-        out=out,
-        scheduler=dask_cluster.scheduler_address,
-    )
+    summary = _sweep(tiny_config, out, dask_cluster)
     assert (summary.ran, summary.kept) == (1, 3)
     assert kept.stat().st_mtime_ns == before
     assert (runs[-1].out / "manifest.json").is_file()
