@@ -18,17 +18,9 @@ from ._cells import group_cells
 from ._metrics import DISPARITY_COLUMNS, Metric, rates_by_group
 from ._significance import RatioEvidence, adjust_ratios, reference_groups
 
-VIDEO_COLUMNS = (
-    "stage",
-    "lighting",
-    "attribute",
-    "value",
-    "n",
-    "count",
-    "rate",
-    "ci_low",
-    "ci_high",
-)
+# A group's rate with its Wilson interval, as `_group_rates` yields it.
+_RATE_COLUMNS = ("attribute", "value", "n", "count", "rate", "ci_low", "ci_high")
+VIDEO_COLUMNS = ("stage", "lighting", *_RATE_COLUMNS)
 # Detector columns of the per-face table, as `riskclass.pipeline.run_on_video` names them.
 DETECTORS = ("hog", "cnn", "haar")
 
@@ -64,16 +56,26 @@ def video_per_group(
     }
     rows = []
     for stage, (frame, hit) in stages.items():
-        frame = frame.assign(hit=hit.to_numpy(), everyone=ALL)
+        frame = frame.assign(hit=hit.to_numpy())
         for lighting, by_light in [(ALL, frame), *frame.groupby("lighting", sort=False)]:
-            for attribute in ["everyone", *groupings]:
-                for value, group in by_light.groupby(attribute, sort=True):
-                    n, count = len(group), int(group["hit"].sum())
-                    low, high = wilson_interval(count, n)
-                    label = ALL if attribute == "everyone" else attribute
-                    rate = count / n if n else np.nan
-                    rows.append((stage, lighting, label, str(value), n, count, rate, low, high))
+            rows += [(stage, lighting, *row) for row in _group_rates(by_light, "hit", groupings)]
     return pd.DataFrame(rows, columns=list(VIDEO_COLUMNS))
+
+
+def _group_rates(
+    frame: pd.DataFrame, hit: str, groupings: Sequence[str], by: Sequence[str] = ()
+) -> Iterator[tuple[Any, ...]]:
+    """The share of true ``hit`` in everyone (attribute ``all``), then in each value
+    of each of ``groupings``, per level of the ``by`` columns: rows of the ``by``
+    levels and `_RATE_COLUMNS`, attribute by attribute, levels and values sorted."""
+    frame = frame.assign(everyone=ALL)
+    for attribute in ["everyone", *groupings]:
+        label = ALL if attribute == "everyone" else attribute
+        for key, hits in frame.groupby([*by, attribute], sort=True)[hit]:
+            n, count = len(hits), int(hits.sum())
+            low, high = wilson_interval(count, n)
+            rate = count / n if n else np.nan
+            yield (*key[:-1], label, str(key[-1]), n, count, rate, low, high)
 
 
 @dataclass(frozen=True)
@@ -278,18 +280,7 @@ def _pooled_rows(
     return rows
 
 
-CONDITION_COLUMNS = (
-    "detector",
-    "factor",
-    "bin",
-    "attribute",
-    "value",
-    "n",
-    "count",
-    "rate",
-    "ci_low",
-    "ci_high",
-)
+CONDITION_COLUMNS = ("detector", "factor", "bin", *_RATE_COLUMNS)
 # Bins of the conditions that decide whether a detector finds a face: its height
 # in pixels and how far it is turned from the camera (absolute yaw, degrees).
 FACE_PX_BINS = (0, 40, 60, 80, 100, 10_000)
@@ -319,20 +310,14 @@ def detection_by_condition(detections: pd.DataFrame, *, attributes: Sequence[str
     value and ``skin_reflectance``. ``n`` face-frames, ``count`` found, Wilson
     intervals; frames of one face are correlated, so the intervals are optimistic.
     """
-    binned = condition_bins(detections).assign(everyone=ALL)
+    binned = condition_bins(detections)
     factors = {"face_px": "face_px_bin", "yaw": "yaw_bin", "lighting": "lighting"}
+    groupings = [*attributes, "skin_reflectance"]
     rows = []
     for detector in [c for c in DETECTORS if c in detections.columns]:
         for factor, column in factors.items():
-            for attribute in ["everyone", *attributes, "skin_reflectance"]:
-                grouped = binned.groupby([column, attribute], sort=True)[detector]
-                for (level, value), hits in grouped:
-                    n, count = len(hits), int(hits.sum())
-                    low, high = wilson_interval(count, n)
-                    label = ALL if attribute == "everyone" else attribute
-                    rows.append(
-                        (detector, factor, level, label, str(value), n, count, count / n, low, high)
-                    )
+            rates = _group_rates(binned, detector, groupings, by=[column])
+            rows += [(detector, factor, *row) for row in rates]
     return pd.DataFrame(rows, columns=list(CONDITION_COLUMNS))
 
 
