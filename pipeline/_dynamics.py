@@ -37,21 +37,18 @@ from riskclass import (
     PERIOD,
     PERSON_ID,
     Dynamics,
-    Scenario,
     Stream,
     category_array,
     resolve_by_group,
     rng_for,
 )
-from riskclass.synthetic import Conditions, EmbeddingModel, EventGenerator, weighted_deficit
+from riskclass.synthetic import Conditions, EventGenerator, weighted_deficit
 
 from ._pipeline import (
+    EnrolledRun,
     _one_blas_thread,
     acquire,
     deployment_cameras,
-    enroll_templates,
-    resolve_thresholds,
-    select_galleries,
 )
 from ._standing import Standing
 
@@ -121,41 +118,15 @@ class PeriodResult:
     outcomes: pa.Table
 
 
-class DynamicsRun:
-    """Runs a scenario with ``dynamics`` period by period.
+class DynamicsRun(EnrolledRun):
+    """Runs a scenario with ``dynamics`` period by period (see `EnrolledRun`)."""
 
-    Parameters
-    ----------
-    scenario, model, persons, cameras:
-        The scenario (mechanisms applied), its calibrated model and the world's tables.
-    """
-
-    # One BLAS thread, as in `Pipeline`: encoding's matrix products then round the
-    # same on any machine, and so do scores at the threshold.
-    @_one_blas_thread
-    def __init__(
-        self,
-        *,
-        scenario: Scenario,
-        model: EmbeddingModel,
-        persons: pd.DataFrame,
-        cameras: pd.DataFrame,
-    ) -> None:
-        assert scenario.dynamics is not None
-        self.members = select_galleries(scenario, persons)
-        self.thresholds = resolve_thresholds(
-            scenario, model, model.group_index(persons), self.members
-        )
-        self._scenario = scenario = scenario.with_thresholds(self.thresholds)
+    def _start(self, persons: pd.DataFrame, cameras: pd.DataFrame) -> None:
+        scenario, model = self._scenario, self._model
         settings = scenario.dynamics
         assert settings is not None
         self._settings: Dynamics = settings
-        self._model = model
         self._feedback = scenario.mechanisms.feedback
-        self._groups = model.group_index(persons)
-        self._years = persons["enrolled_years_ago"].to_numpy(np.float64)
-        self._identities = model.person_identities(self._groups)
-        self._templates = enroll_templates(model, self._identities, self._groups, scenario.seed)
         self._generator = EventGenerator(scenario=scenario, persons=persons, cameras=cameras)
         deployments = scenario.deployments
         self.names = [d.name for d in deployments]

@@ -8,6 +8,7 @@ per-person `Tally` from which per-group rates are computed.
 from __future__ import annotations
 
 import functools
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
@@ -379,15 +380,23 @@ def select_galleries(scenario: Scenario, persons: pd.DataFrame) -> dict[str, npt
     }
 
 
-class Pipeline:
-    """Runs every deployment of a scenario over camera events.
+class EnrolledRun(ABC):
+    """A run over the world: what it sets up before the first event, and what the
+    subclass adds (`_start`).
+
+    Sets up every person's error-rate group, years since enrollment, identity and
+    enrolled template, the galleries' members, the thresholds solved for FPIR
+    targets (``thresholds``) and the scenario with them fixed (``_scenario``).
 
     Parameters
     ----------
     scenario, model, persons, cameras:
-        The scenario, its calibrated embedding model and the world's tables.
+        The scenario (mechanisms applied), its calibrated embedding model and the
+        world's tables.
     """
 
+    # One BLAS thread: encoding's matrix products then round the same on any
+    # machine, and so do scores at the threshold.
     @_one_blas_thread
     def __init__(
         self,
@@ -397,16 +406,30 @@ class Pipeline:
         persons: pd.DataFrame,
         cameras: pd.DataFrame,
     ) -> None:
-        self._scenario = scenario
         self._model = model
         self._groups = model.group_index(persons)
         self._years = persons["enrolled_years_ago"].to_numpy(np.float64)
         self._identities = model.person_identities(self._groups)
         self._templates = enroll_templates(model, self._identities, self._groups, scenario.seed)
+        self.members = select_galleries(scenario, persons)
+        # Deployments with an FPIR target get their threshold now that galleries exist.
+        self.thresholds = resolve_thresholds(scenario, model, self._groups, self.members)
+        self._scenario = scenario.with_thresholds(self.thresholds)
+        self._start(persons, cameras)
+
+    @abstractmethod
+    def _start(self, persons: pd.DataFrame, cameras: pd.DataFrame) -> None:
+        """Set up what this kind of run needs besides the enrollment."""
+
+
+class Pipeline(EnrolledRun):
+    """Runs every deployment of a scenario over camera events (see `EnrolledRun`)."""
+
+    def _start(self, persons: pd.DataFrame, cameras: pd.DataFrame) -> None:
+        scenario = self._scenario
         self._deployments = scenario.deployments
         self._names = [d.name for d in scenario.deployments]
         self._camera_masks = [deployment_cameras(d, cameras) for d in scenario.deployments]
-        self.members = select_galleries(scenario, persons)
         self._matchers: dict[str, Matcher] = {}
         self._listed: dict[str, npt.NDArray[np.bool_]] = {}
         for gallery in scenario.galleries:
@@ -417,10 +440,6 @@ class Pipeline:
             listed = np.zeros(len(persons), dtype=bool)
             listed[members] = True
             self._listed[gallery.name] = listed
-        # Deployments with an FPIR target get their threshold now that galleries exist.
-        self.thresholds = resolve_thresholds(scenario, model, self._groups, self.members)
-        self._scenario = scenario = scenario.with_thresholds(self.thresholds)
-        self._deployments = scenario.deployments
         self.tally = Tally.empty(self._names, len(persons))
         # Searches whose hits above the floor were more than could be kept (see `_all_hits`).
         self.searches_cut = 0
