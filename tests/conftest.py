@@ -36,6 +36,15 @@ def load_yaml(name: str) -> dict[str, Any]:
     return data
 
 
+def scaled_default(size: int, days: int | None = None) -> dict[str, Any]:
+    """configs/default.yaml with ``size`` persons and, where given, ``days`` days."""
+    data = load_yaml("default.yaml")
+    data["population"]["size"] = size
+    if days is not None:
+        data["days"] = days
+    return data
+
+
 @pytest.fixture(scope="session", autouse=True)
 def calibration_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One calibration cache for the session, never the user's: runs of the same
@@ -62,10 +71,7 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture
 def small_default() -> dict[str, Any]:
     """configs/default.yaml scaled down to run in a fraction of a second."""
-    data = load_yaml("default.yaml")
-    data["population"]["size"] = 4000
-    data["days"] = 2
-    return data
+    return scaled_default(4000, days=2)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import pytest
 from riskclass import validate_config
 from riskclass.commands import COMPARE_CSV, main, run
 
-from .conftest import load_yaml
+from .conftest import scaled_default
 
 STREET = "street_watchlist"
 METRICS = ("false_alerts_per_1000_per_day", "fpir", "fnir")
@@ -22,9 +22,7 @@ METRICS = ("false_alerts_per_1000_per_day", "fpir", "fnir")
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     root = tmp_path_factory.mktemp("compare")
-    data = load_yaml("default.yaml")
-    data["population"]["size"] = 4000
-    data["days"] = 2
+    data = scaled_default(4000, days=2)
     # Rates well above the operational regime: a city this small and short sees
     # enough false alerts at both thresholds for a change to be measurable.
     data["algorithm"]["error_rates"] = {

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from riskclass import load_config
 from riskclass.commands import build_report, run
 
-from .conftest import load_yaml
+from .conftest import scaled_default
 
 FMR = 4e-3
 
@@ -20,9 +19,7 @@ FMR = 4e-3
 def test_a_high_fmr_against_many_members_is_counted_in_full(
     write_config: Callable[..., Path], tmp_path: Path
 ) -> None:
-    data: dict[str, Any] = load_yaml("default.yaml")
-    data["population"]["size"] = 6000
-    data["days"] = 1
+    data = scaled_default(6000, days=1)
     # One error-rate group at reference conditions: every street capture compares
     # with 4,000 members of its own group at FMR 4e-3, 16 matches a search on
     # average, so a per-search limit of 16 cuts about half of the searches.

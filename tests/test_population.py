@@ -22,10 +22,9 @@ def _within_sampling_error(hits: int, n: int, p: float) -> bool:
 
 @pytest.fixture(scope="module")
 def population() -> tuple[Any, Any]:
-    from .conftest import load_yaml
+    from .conftest import scaled_default
 
-    data = load_yaml("default.yaml")
-    data["population"]["size"] = 60_000
+    data = scaled_default(60_000)
     scenario = validate_config(data)
     return scenario, generate_population(scenario)
 

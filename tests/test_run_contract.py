@@ -19,14 +19,12 @@ import pytest
 from riskclass import SCHEMA_VERSION, config_digest, read_manifest, validate_config
 from riskclass.commands import EXIT_USAGE, main, run
 
-from .conftest import load_yaml
+from .conftest import scaled_default
 
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = load_yaml("default.yaml")
-    data["population"]["size"] = 2000
-    data["days"] = 1
+    data = scaled_default(2000, days=1)
     out = tmp_path_factory.mktemp("contract") / "run"
     run(validate_config(data), out)
     return out

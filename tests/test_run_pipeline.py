@@ -18,7 +18,7 @@ import pytest
 from riskclass import validate_config
 from riskclass.commands import EXIT_USAGE, main, run
 
-from .conftest import REPO, load_yaml
+from .conftest import REPO, load_yaml, scaled_default
 
 FAST_ALGORITHM = {
     "threshold": 0.6,
@@ -41,9 +41,7 @@ INVESTIGATION = {
 
 
 def _scenario(**changes: Any) -> dict[str, Any]:
-    data = load_yaml("default.yaml")
-    data["population"]["size"] = 20_000
-    data["days"] = 3
+    data = scaled_default(20_000, days=3)
     data["algorithm"] = FAST_ALGORITHM
     data["galleries"][0]["size"] = 1000
     data["deployments"][2]["impostor_share"] = GATE_IMPOSTOR_SHARE

@@ -19,7 +19,7 @@ from riskclass.commands import EXIT_USAGE, calibrate_and_check, main, run
 from riskclass.pipeline import Pipeline
 from riskclass.synthetic import EventGenerator, generate_population, place_cameras
 
-from .conftest import FAST_ALGORITHM, killing_a_worker_once, load_yaml
+from .conftest import FAST_ALGORITHM, killing_a_worker_once, scaled_default
 
 # Three days of one band of persons: three chunk tasks.
 DAYS = 3
@@ -33,9 +33,7 @@ def split_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small city with every kind of state a chunk hands on: per-person counts
     (watchlist, blacklist, gates), an investigation's best candidates over all
     chunks, and a batch search whose event ids follow the last chunk's."""
-    data: dict[str, Any] = load_yaml("default.yaml")
-    data["population"]["size"] = 4000
-    data["days"] = DAYS
+    data = scaled_default(4000, days=DAYS)
     data["algorithm"] = FAST_ALGORITHM
     data["deployments"] += [
         {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +13,7 @@ from distributed import LocalCluster
 from riskclass import load_config
 from riskclass.commands import EXIT_USAGE, Grid, SweepSummary, main, plan, run, sweep
 
-from .conftest import FAST_ALGORITHM, killing_a_worker_once, load_yaml
+from .conftest import FAST_ALGORITHM, killing_a_worker_once, scaled_default
 
 GRID = ["deployments.street_watchlist.threshold=0.58,0.62"]
 SEEDS = 2
@@ -25,9 +24,7 @@ COMPARED = ("persons.parquet", "events.parquet", "decisions.parquet", "hits.parq
 
 @pytest.fixture(scope="module")
 def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data: dict[str, Any] = load_yaml("default.yaml")
-    data["population"]["size"] = 4000
-    data["days"] = 1
+    data = scaled_default(4000, days=1)
     data["algorithm"] = FAST_ALGORITHM
     path = tmp_path_factory.mktemp("config") / "tiny.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))

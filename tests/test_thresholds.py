@@ -15,7 +15,7 @@ from riskclass import ConfigError, load_config
 from riskclass.analysis import wilson_interval
 from riskclass.commands import run
 
-from .conftest import load_yaml
+from .conftest import scaled_default
 
 TARGET = 0.02
 
@@ -23,9 +23,7 @@ TARGET = 0.02
 def test_a_run_realizes_the_fpir_its_threshold_was_solved_for(
     write_config: Callable[..., Path], tmp_path: Path
 ) -> None:
-    data: dict[str, Any] = load_yaml("default.yaml")
-    data["population"]["size"] = 6000
-    data["days"] = 2
+    data = scaled_default(6000, days=2)
     # One error-rate group, so the probe mix cannot matter; no FTA, so every
     # sighting is a search.
     data["algorithm"] = {"error_rates": {"default": {"fmr": 1e-5, "fnmr": 0.02, "fta": 0.0}}}
