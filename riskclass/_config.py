@@ -712,7 +712,10 @@ class KindInfo:
     generic per-group columns mean for this kind, where they mean something other
     than their names say; ``trials``: what one decision is, in words. ``batch``:
     searches come from a set of persons searched once each (see `BatchSearch`),
-    not from camera sightings.
+    not from camera sightings. ``self_excluded``: the probes are the gallery's own
+    members, each searched against every other member with its own entry left
+    out, as de-duplication of an enrollment database does; none of its searches
+    is mated.
     """
 
     search: Literal["gallery", "claim", "captures"]
@@ -723,6 +726,7 @@ class KindInfo:
     note: str = ""
     trials: str = "sightings"
     batch: bool = False
+    self_excluded: bool = False
 
     @property
     def searches_gallery(self) -> bool:
