@@ -708,9 +708,10 @@ class KindInfo:
     the identity it claims) or ``"captures"`` (a target's photo searched against
     every capture, candidates ranked). ``consequences``: the default consequence of
     each outcome. ``key_metric``/``key_words``: the rate a summary line is about and
-    how to say it. ``words``: what the kind does, for a reader. ``note``: what the
-    generic per-group columns mean for this kind, where they mean something other
-    than their names say; ``trials``: what one decision is, in words. ``batch``:
+    how to say it (worded as a rate, so that a value never reads as a count).
+    ``words``: what the kind does, for a reader. ``note``: what the generic
+    per-group columns mean for this kind, where they mean something other than
+    their names say; ``trials``: what one decision is, in words. ``batch``:
     searches come from a set of persons searched once each (see `BatchSearch`),
     not from camera sightings. ``self_excluded``: the probes are the gallery's own
     members, each searched against every other member with its own entry left
@@ -760,7 +761,7 @@ KINDS: Mapping[str, KindInfo] = {
         "claim",
         {"false_reject": "entry_denied", "not_detected": "entry_denied"},
         "fnir",
-        "false rejects (FNIR)",
+        "share of genuine entry attempts falsely rejected (FNIR)",
         "access gate (1:1 verification of each entry against the resident's ID photo)",
         note="1:1 verification: FPIR and FMR are false accepts of impostor presentations; "
         "FNIR and FNMR are genuine residents rejected",
