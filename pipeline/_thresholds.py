@@ -20,11 +20,15 @@ def expected_fpir(
     members: npt.NDArray[np.int64],
     probes: npt.NDArray[np.float64],
     threshold: float,
+    *,
+    self_excluded: bool = False,
 ) -> float:
     """FPIR of a search against a gallery, averaged over probes, from the model.
 
     ``members``: gallery members per error-rate group; ``probes``: the share of
-    non-mated searches made by each error-rate group. Given a probe, its scores
+    non-mated searches made by each error-rate group; ``self_excluded``: the
+    probes are members, each searched against the others, so that a probe of
+    group ``g`` meets ``members[g] - 1`` of its own group. Given a probe, its scores
     against different members are independent (their identities are), so a probe
     of group ``g`` and kind ``c`` (its look-alike family or the rest, see
     `GroupShape.kinds`) alerts falsely unless every member scores below the
@@ -41,12 +45,13 @@ def expected_fpir(
     for g in groups:
         if probes[g] == 0:
             continue
+        met = members - (self_excluded & (np.arange(len(members)) == g))
         for share, kind in model.shape(g).kinds():
             log_clear = sum(
-                members[h]
+                met[h]
                 * math.log1p(-float(model.impostor_fmr(h, g, threshold=threshold, kind=kind)))
                 for h in groups
-                if members[h]
+                if met[h]
             )
             total += probes[g] * share * -math.expm1(log_clear)
     return total
@@ -59,6 +64,7 @@ def threshold_for_fpir(
     target: float,
     *,
     field: str,
+    self_excluded: bool = False,
 ) -> float:
     """The threshold at which `expected_fpir` equals ``target``.
 
@@ -68,16 +74,15 @@ def threshold_for_fpir(
         Naming ``field`` when no threshold in (0, 1) reaches the target.
     """
 
+    def fpir(threshold: float) -> float:
+        return expected_fpir(model, members, probes, threshold, self_excluded=self_excluded)
+
     def gap(threshold: float) -> float:
-        fpir = expected_fpir(model, members, probes, threshold)
-        return math.log(max(fpir, 1e-300)) - math.log(target)
+        return math.log(max(fpir(threshold), 1e-300)) - math.log(target)
 
     low, high = 1e-6, 1.0 - 1e-6
     if gap(low) < 0 or gap(high) > 0:
-        reach = (
-            expected_fpir(model, members, probes, high),
-            expected_fpir(model, members, probes, low),
-        )
+        reach = fpir(high), fpir(low)
         raise ConfigError(
             SCENARIO,
             [(field, f"FPIR {target:g} is out of reach against this gallery: thresholds in (0, 1) "

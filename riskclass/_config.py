@@ -787,6 +787,21 @@ KINDS: Mapping[str, KindInfo] = {
         trials="probe photos",
         batch=True,
     ),
+    "enrollment_dedup": KindInfo(
+        "gallery",
+        {"false_alert": "enrollment_suspended"},
+        "fpir",
+        "enrolled persons falsely flagged as a duplicate, per search (FPIR)",
+        "enrollment de-duplication (1:N, each enrolled person's new photo searched against "
+        "every other enrolled person)",
+        note="one search per enrolled person, with a new photo, against everyone else enrolled: "
+        "nobody in the simulation is enrolled twice, so every flag is an innocent person "
+        "flagged as someone else's duplicate, FPIR is the share of enrolled persons flagged, "
+        "and FNIR does not apply",
+        trials="enrollment photos",
+        batch=True,
+        self_excluded=True,
+    ),
 }
 
 
@@ -865,13 +880,18 @@ class Deployment(_Strict):
     it, and when not set candidates are ranked only, as in NIST's investigation
     mode. ``batch_search`` searches one photo of each person of ``batch.probes``
     once against ``gallery``, whatever the cameras (see `BatchSearch`); it takes
-    no ``camera_kinds`` or ``districts``. ``threshold`` defaults to the
-    algorithm's; a 1:N deployment may instead
-    give ``fpir``, NIST's threshold mode: the threshold is solved once the gallery
-    exists, from the calibrated model, so that the false positive identification
-    rate against this gallery, over non-mated searches by residents not on it (each
-    resident weighed equally), is ``fpir``; a run records the threshold it resolved
-    to. ``camera_kinds`` and ``districts`` restrict the cameras (all by default).
+    no ``camera_kinds`` or ``districts``. ``enrollment_dedup`` is the anti-fraud
+    search of licensing and benefit agencies: a new photo of each member of
+    ``gallery`` (of the ``batch.probes`` group, if given) is searched once against
+    every other member, and a match flags a suspected duplicate identity. Nobody
+    is enrolled twice in the simulation: every flag is false. ``threshold``
+    defaults to the algorithm's; a 1:N deployment may instead give ``fpir``,
+    NIST's threshold mode: the threshold is solved once the gallery exists, from
+    the calibrated model, so that the false positive identification rate against
+    this gallery, over non-mated searches by residents not on it (for
+    ``enrollment_dedup``, by its members against the others; each person weighed
+    equally), is ``fpir``; a run records the threshold it resolved to.
+    ``camera_kinds`` and ``districts`` restrict the cameras (all by default).
     ``consequences`` maps outcomes to what happens to the person (defaults per
     kind); outcomes not listed have none.
     """
