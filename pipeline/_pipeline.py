@@ -476,13 +476,13 @@ class Pipeline:
         # probe persons with the same photos (alternatives at other thresholds).
         self._batches: dict[int, list[int]] = {}
         for index, deployment in enumerate(scenario.deployments):
-            # Validation makes every 1:N deployment name a drawn gallery.
-            size = len(self.members[deployment.gallery]) if deployment.info.self_excluded else 2
-            if size < 2:
+            # Validation makes every 1:N deployment name a drawn gallery; how many it
+            # holds is known once drawn (a share of the population).
+            if deployment.info.self_excluded and len(self.members[deployment.gallery]) < 2:
                 raise ConfigError(
                     SCENARIO,
                     [(f"deployments.{index}.gallery", f"{deployment.kind} searches each member "
-                      f"against the others: needs two members or more, has {size}")],
+                      "against the others: needs two members or more")],
                 )  # fmt: skip
             if deployment.info.batch:
                 first = next(

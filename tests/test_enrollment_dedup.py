@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from riskclass import KINDS, load_config
+from riskclass import KINDS, ConfigError, load_config
 from riskclass.commands import build_report, run
 from riskclass.pipeline import expected_fpir
 from riskclass.synthetic import calibrate
@@ -121,6 +121,15 @@ def test_false_flags_per_group_follow_the_closed_form_over_the_other_members(
         assert expected_fpir(
             model, per_group, probes, scenario.algorithm.threshold, self_excluded=True
         ) == pytest.approx(expected, rel=1e-9)
+
+
+def test_a_database_of_one_is_refused_naming_the_deployment_gallery(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    alone = {**SCENARIO, "galleries": [{"name": "licence_holders", "size": 1}]}
+    path.write_text(yaml.safe_dump(alone, sort_keys=False))
+    with pytest.raises(ConfigError) as error:
+        run(load_config(path), tmp_path / "run")
+    assert [field for field, _ in error.value.problems] == ["deployments.0.gallery"]
 
 
 def test_the_report_speaks_of_duplicate_flags_and_leaves_fnir_out(deduplicated: Path) -> None:
