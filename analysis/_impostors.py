@@ -70,12 +70,13 @@ def impostor_rates(
     """FMR of every group against every group of members, with two-way replicates.
 
     Comparisons are every detected search against every member of the member
-    group, less each mated search's comparison with the searcher's own entry.
+    group, less each mated search's comparison with the searcher's own entry (every
+    search of a member, where its own entry is left out: `KindInfo.self_excluded`).
     ``tally`` is the deployment's rows of ``person_outcomes.parquet``, one per person.
     """
     rows = tally.sort_values("person_id")
     searches = rows["detected"].to_numpy(np.float64)
-    own = rows["mated_searches"].to_numpy(np.float64)
+    own = rows["detected" if spec.info.self_excluded else "mated_searches"].to_numpy(np.float64)
     single = ~cells.labels["attribute"].str.contains("&", regex=False).to_numpy()
     member_groups = np.flatnonzero(single)
     # (members, member groups): which groups each gallery member belongs to.

@@ -230,7 +230,10 @@ def _metrics_of(
             Metric("fnmr", mated - c["true_alerts"], mated),
         ]
     elif impostors is not None:
-        comparisons = c["detected"] * len(spec.members) - mated
+        # A member's own entry is no impostor comparison, whether its search is mated
+        # or leaves it out (`KindInfo.self_excluded`).
+        own = c["detected"] if spec.info.self_excluded else mated
+        comparisons = c["detected"] * len(spec.members) - own
         metrics += [
             Metric(
                 "fmr",

@@ -97,7 +97,9 @@ def count_run(
             order = np.full(persons, -1, dtype=np.int64)
             order[spec.members] = rng.permutation(len(spec.members))
             rank[spec.name] = order
-            listed[spec.name] = order >= 0
+            # A member searched against the other members (`KindInfo.self_excluded`)
+            # makes non-mated searches.
+            listed[spec.name] = (order >= 0) & (not spec.info.self_excluded)
     for table in hits:
         for name, rows in _by_deployment(table):
             spec = by_name[name]
@@ -161,8 +163,9 @@ def _count_hits(
     counts.mate_hits += np.bincount(person[matched & (candidate == person)], minlength=persons)
     counts.impostor_probe.append(person[impostor])
     counts.impostor_candidate.append(candidate[impostor])
-    # Gallery-size sweep: a search of someone not listed alerts on a subsample when
-    # any of its matches is among the subsample's members.
+    # Gallery-size sweep: a non-mated search (of someone not ``listed``, as mated
+    # searchers are) alerts on a subsample when any of its matches is among the
+    # subsample's members.
     nonmated = impostor & ~listed[person]
     events = rows["event_id"][nonmated]
     if len(events) == 0:

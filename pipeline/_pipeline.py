@@ -26,6 +26,8 @@ from riskclass import (
     OUTCOMES,
     PERSON_ID,
     POPULATION_GALLERY,
+    SCENARIO,
+    ConfigError,
     Deployment,
     GroupKey,
     Scenario,
@@ -90,6 +92,31 @@ def _all_hits(
         score = np.concatenate([hits.score[kept], again.score])
         order = np.lexsort((position, -score, probe))
         hits = Hits(hits.best, hits.best_score, probe[order], position[order], score[order])
+
+
+def _others_hits(
+    matcher: Matcher,
+    probes: npt.NDArray[np.float32],
+    own: npt.NDArray[np.intp],
+    floor: float,
+    limit: int,
+) -> tuple[Hits, int]:
+    """`_all_hits` of probes that are gallery members themselves (``own``: each one's
+    gallery position), searched against the other members: their own entries are
+    left out of the hits and of each probe's best candidate."""
+    hits, cut = _all_hits(matcher, probes, floor, limit + 1)
+    others = hits.position != own[hits.probe]
+    best, best_score = hits.best.copy(), hits.best_score.copy()
+    # A probe's best is its own entry unless it fails to match it: then the best of
+    # the others is its second, found by a search of those probes for two.
+    again = np.flatnonzero(best == own)
+    if len(again):
+        top, score = matcher.search(probes[again], k=2)
+        second = top[:, 0] == own[again]
+        best[again] = np.where(second, top[:, 1], top[:, 0])
+        best_score[again] = np.where(second, score[:, 1], score[:, 0])
+    found = Hits(best, best_score, hits.probe[others], hits.position[others], hits.score[others])
+    return found, cut
 
 
 def _one_blas_thread(method: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -348,7 +375,9 @@ def resolve_thresholds(
     members: dict[str, npt.NDArray[np.int64]],
 ) -> dict[str, float]:
     """Per deployment with an ``fpir`` target, the threshold that realizes it
-    against its gallery's ``members`` (``groups``: each person's error-rate group)."""
+    against its gallery's ``members`` (``groups``: each person's error-rate group),
+    over searches by persons not on the gallery, or by its members against the
+    others for a kind that searches them so (`KindInfo.self_excluded`)."""
     resolved = {}
     n_groups = len(model.groups)
     for index, deployment in enumerate(scenario.deployments):
@@ -356,13 +385,15 @@ def resolve_thresholds(
             continue
         listed = np.zeros(len(groups), dtype=bool)
         listed[members[deployment.gallery]] = True
-        outside = groups[~listed]
+        own = deployment.info.self_excluded
+        searching = groups[listed if own else ~listed]
         resolved[deployment.name] = threshold_for_fpir(
             model,
             np.bincount(groups[listed], minlength=n_groups),
-            np.bincount(outside, minlength=n_groups) / max(len(outside), 1),
+            np.bincount(searching, minlength=n_groups) / max(len(searching), 1),
             deployment.fpir,
             field=f"deployments.{index}.fpir",
+            self_excluded=own,
         )
     return resolved
 
@@ -464,6 +495,14 @@ class Pipeline(EnrolledRun):
         # probe persons with the same photos (alternatives at other thresholds).
         self._batches: dict[int, list[int]] = {}
         for index, deployment in enumerate(scenario.deployments):
+            # Validation makes every 1:N deployment name a drawn gallery; how many it
+            # holds is known once drawn (a share of the population).
+            if deployment.info.self_excluded and len(self.members[deployment.gallery]) < 2:
+                raise ConfigError(
+                    SCENARIO,
+                    [(f"deployments.{index}.gallery", f"{deployment.kind} searches each member "
+                      "against the others: needs two members or more")],
+                )  # fmt: skip
             if deployment.info.batch:
                 first = next(
                     (i for i in self._batches if _same_batch(scenario.deployments[i], deployment)),
@@ -611,12 +650,16 @@ class Pipeline(EnrolledRun):
 
     def _probes(self, index: int) -> npt.NDArray[np.bool_]:
         """The probe persons of batch deployment ``index``: its ``probes`` group, else
-        everyone not on its gallery."""
+        everyone not on its gallery; for a kind that searches members against the
+        others (`KindInfo.self_excluded`), the members, of its ``probes`` group if given."""
         deployment = self._deployments[index]
+        listed = self._listed[deployment.gallery]
+        own = deployment.info.self_excluded
         probes = deployment.batch_settings.probes
         if probes is None:
-            return ~self._listed[deployment.gallery]
-        return GroupKey.parse(probes).mask(self._persons)
+            return listed if own else ~listed
+        group = GroupKey.parse(probes).mask(self._persons)
+        return group & listed if own else group
 
     def searchable(self, cameras: pd.DataFrame) -> npt.NDArray[np.bool_]:
         """``(deployments, persons)``: whom each deployment can search at all, the
@@ -692,17 +735,21 @@ class Pipeline(EnrolledRun):
     ) -> tuple[_Decisions, pa.Table]:
         """1:N search of the detected faces against the deployment's gallery.
 
-        ``probes`` has a row for each detected event only, in order.
+        ``probes`` has a row for each detected event only, in order. A kind that
+        searches members against the others (`KindInfo.self_excluded`) leaves each
+        probe's own entry out: none of its searches is mated.
         """
         members = self.members[deployment.gallery]
-        key = (deployment.gallery, str(deployment.camera_kinds), str(deployment.districts))
+        own = deployment.info.self_excluded
+        key = (deployment.gallery, own, str(deployment.camera_kinds), str(deployment.districts))
         if key not in self._chunk_searches:
-            hits, cut = _all_hits(
-                self._matchers[deployment.gallery],
-                probes,
-                self._hit_floor,
-                self._scenario.report.hits_per_search,
-            )
+            matcher = self._matchers[deployment.gallery]
+            limit = self._scenario.report.hits_per_search
+            if own:
+                positions = np.searchsorted(members, person[detected])
+                hits, cut = _others_hits(matcher, probes, positions, self._hit_floor, limit)
+            else:
+                hits, cut = _all_hits(matcher, probes, self._hit_floor, limit)
             self._chunk_searches[key] = hits
             self.searches_cut += cut
         result = self._chunk_searches[key]
@@ -714,7 +761,7 @@ class Pipeline(EnrolledRun):
             event_ids,
             person,
             detected,
-            detected & self._listed[deployment.gallery][person],
+            detected & self._listed[deployment.gallery][person] & (not own),
             found,
             score,
             alert,
@@ -811,7 +858,11 @@ class Pipeline(EnrolledRun):
 
 def _same_batch(first: Deployment, other: Deployment) -> bool:
     """Whether two batch searches search the same persons with the same photos."""
-    return first.gallery == other.gallery and first.batch_settings == other.batch_settings
+    return (
+        first.kind == other.kind
+        and first.gallery == other.gallery
+        and first.batch_settings == other.batch_settings
+    )
 
 
 def _outcomes(

@@ -708,11 +708,15 @@ class KindInfo:
     the identity it claims) or ``"captures"`` (a target's photo searched against
     every capture, candidates ranked). ``consequences``: the default consequence of
     each outcome. ``key_metric``/``key_words``: the rate a summary line is about and
-    how to say it. ``words``: what the kind does, for a reader. ``note``: what the
-    generic per-group columns mean for this kind, where they mean something other
-    than their names say; ``trials``: what one decision is, in words. ``batch``:
+    how to say it (worded as a rate, so that a value never reads as a count).
+    ``words``: what the kind does, for a reader. ``note``: what the generic
+    per-group columns mean for this kind, where they mean something other than
+    their names say; ``trials``: what one decision is, in words. ``batch``:
     searches come from a set of persons searched once each (see `BatchSearch`),
-    not from camera sightings.
+    not from camera sightings. ``self_excluded``: the probes are the gallery's own
+    members, each searched against every other member with its own entry left
+    out, as de-duplication of an enrollment database does; none of its searches
+    is mated.
     """
 
     search: Literal["gallery", "claim", "captures"]
@@ -723,6 +727,7 @@ class KindInfo:
     note: str = ""
     trials: str = "sightings"
     batch: bool = False
+    self_excluded: bool = False
 
     @property
     def searches_gallery(self) -> bool:
@@ -756,7 +761,7 @@ KINDS: Mapping[str, KindInfo] = {
         "claim",
         {"false_reject": "entry_denied", "not_detected": "entry_denied"},
         "fnir",
-        "false rejects (FNIR)",
+        "share of genuine entry attempts falsely rejected (FNIR)",
         "access gate (1:1 verification of each entry against the resident's ID photo)",
         note="1:1 verification: FPIR and FMR are false accepts of impostor presentations; "
         "FNIR and FNMR are genuine residents rejected",
@@ -781,6 +786,21 @@ KINDS: Mapping[str, KindInfo] = {
         "are probe photos, not sightings",
         trials="probe photos",
         batch=True,
+    ),
+    "enrollment_dedup": KindInfo(
+        "gallery",
+        {"false_alert": "enrollment_suspended"},
+        "fpir",
+        "enrolled persons falsely flagged as a duplicate, per search (FPIR)",
+        "enrollment de-duplication (1:N, each enrolled person's new photo searched against "
+        "every other enrolled person)",
+        note="one search per enrolled person, with a new photo, against everyone else enrolled: "
+        "nobody in the simulation is enrolled twice, so every flag is an innocent person "
+        "flagged as someone else's duplicate, FPIR is the share of enrolled persons flagged, "
+        "and FNIR does not apply",
+        trials="enrollment photos",
+        batch=True,
+        self_excluded=True,
     ),
 }
 
@@ -860,13 +880,18 @@ class Deployment(_Strict):
     it, and when not set candidates are ranked only, as in NIST's investigation
     mode. ``batch_search`` searches one photo of each person of ``batch.probes``
     once against ``gallery``, whatever the cameras (see `BatchSearch`); it takes
-    no ``camera_kinds`` or ``districts``. ``threshold`` defaults to the
-    algorithm's; a 1:N deployment may instead
-    give ``fpir``, NIST's threshold mode: the threshold is solved once the gallery
-    exists, from the calibrated model, so that the false positive identification
-    rate against this gallery, over non-mated searches by residents not on it (each
-    resident weighed equally), is ``fpir``; a run records the threshold it resolved
-    to. ``camera_kinds`` and ``districts`` restrict the cameras (all by default).
+    no ``camera_kinds`` or ``districts``. ``enrollment_dedup`` is the anti-fraud
+    search of licensing and benefit agencies: a new photo of each member of
+    ``gallery`` (of the ``batch.probes`` group, if given) is searched once against
+    every other member, and a match flags a suspected duplicate identity. Nobody
+    is enrolled twice in the simulation: every flag is false. ``threshold``
+    defaults to the algorithm's; a 1:N deployment may instead give ``fpir``,
+    NIST's threshold mode: the threshold is solved once the gallery exists, from
+    the calibrated model, so that the false positive identification rate against
+    this gallery, over non-mated searches by residents not on it (for
+    ``enrollment_dedup``, by its members against the others; each person weighed
+    equally), is ``fpir``; a run records the threshold it resolved to.
+    ``camera_kinds`` and ``districts`` restrict the cameras (all by default).
     ``consequences`` maps outcomes to what happens to the person (defaults per
     kind); outcomes not listed have none.
     """

@@ -210,17 +210,20 @@ class EmbeddingModel:
         threshold: float | npt.NDArray[np.float64] | None = None,
         scale: float | npt.NDArray[np.float64] = 1.0,
         drift: float | npt.NDArray[np.float64] = 0.0,
+        kind: GroupShape | None = None,
     ) -> npt.NDArray[np.float64]:
         """FMR of probes of group ``probe`` against enrolled identities of group ``enrolled``.
 
         Computed from the model's score distribution (see `pair_fmr`), at the
         algorithm's threshold unless given; probes with noise ``scale`` and
-        ``drift`` (see `observe`), enrollments at reference conditions.
+        ``drift`` (see `observe`), enrollments at reference conditions. ``kind``:
+        probes of one kind of their group (`GroupShape.kinds`, its look-alike
+        family or the rest); by default of either, mixed by their shares.
         """
         return np.asarray(
             pair_fmr(
                 self.shape(enrolled),
-                self.shape(probe),
+                self.shape(probe) if kind is None else kind,
                 kappa=float(self.kappa[enrolled, probe]),
                 same_group=enrolled == probe,
                 threshold=self.threshold if threshold is None else threshold,

@@ -22,7 +22,7 @@ function, accurate far below 1e-10 where no count of pairs reaches.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -60,6 +60,21 @@ class GroupShape:
             1.0 - self.rho - self.mismatch - self.family_weight,
         )
         return [member, plain]
+
+    def kinds(self) -> list[tuple[float, GroupShape]]:
+        """``(share, shape)`` of the group's look-alike family and of the rest, each
+        as a group of its own (one entry, the group itself, without a family).
+
+        A probe's alerts against a gallery depend on its kind: averaging FMR over
+        the kinds before raising it to the gallery's size would spread the family's
+        near-certain alerts over every probe (see `riskclass.pipeline.expected_fpir`).
+        """
+        if self.family_share == 0.0:
+            return [(1.0, self)]
+        return [
+            (self.family_share, replace(self, family_share=1.0)),
+            (1.0 - self.family_share, replace(self, family_share=0.0)),
+        ]
 
 
 def tail(shared: Float, norms: Float, free_norms: Float, threshold: Float, dims: int) -> Float:

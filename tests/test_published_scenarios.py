@@ -20,10 +20,8 @@ from riskclass.pipeline.matching import make_matcher
 from riskclass.synthetic import (
     ConditionDraws,
     EmbeddingModel,
-    GroupShape,
     calibrate,
     condition_deficits,
-    pair_fmr,
 )
 
 from .conftest import CONFIGS, load_yaml
@@ -136,16 +134,6 @@ Z_CRITICAL = float(stats.norm.isf(0.025))
 STREET_CAPTURES = 20_000
 
 
-def _kinds(shape: GroupShape) -> list[tuple[float, GroupShape]]:
-    """A group's look-alike family and the rest, each as a group of its own, with its share."""
-    if shape.family_share == 0.0:
-        return [(1.0, shape)]
-    return [
-        (shape.family_share, replace(shape, family_share=1.0)),
-        (1.0 - shape.family_share, replace(shape, family_share=0.0)),
-    ]
-
-
 @dataclass(frozen=True)
 class _Alerts:
     """Expected false alerts of one group in a run, and the variance of their log.
@@ -208,7 +196,7 @@ class _Street:
         (their identities are), and each member's chance of being a family member
         is its group's share: so a probe of kind ``c`` under capture conditions
         ``i`` alerts with probability ``1 - prod over h of (1 - FMR(h, c; i))^(size/3)``,
-        ``FMR`` averaged over the kinds of group ``h`` (`pair_fmr`).
+        ``FMR`` averaged over the kinds of group ``h`` (`EmbeddingModel.impostor_fmr`).
         """
         model = self.model
         groups = np.full(STREET_CAPTURES, group)
@@ -216,19 +204,12 @@ class _Street:
         scale, drift = model.capture_conditions(groups, self.deficits)
         members = size / len(model.groups)
         found = []
-        for share, probe in _kinds(model.shape(group)):
+        for share, kind in model.shape(group).kinds():
             log_clear = sum(
                 members
                 * np.log1p(
-                    -pair_fmr(
-                        model.shape(listed),
-                        probe,
-                        kappa=float(model.kappa[listed, group]),
-                        same_group=listed == group,
-                        threshold=threshold,
-                        dims=model.free_dims,
-                        scale=scale,
-                        drift=drift,
+                    -model.impostor_fmr(
+                        listed, group, threshold=threshold, scale=scale, drift=drift, kind=kind
                     )
                 )
                 for listed in range(len(model.groups))

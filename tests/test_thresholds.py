@@ -14,6 +14,8 @@ import pytest
 from riskclass import ConfigError, load_config
 from riskclass.analysis import wilson_interval
 from riskclass.commands import run
+from riskclass.pipeline import expected_fpir
+from riskclass.synthetic import calibrate
 
 from .conftest import scaled_default
 
@@ -54,3 +56,42 @@ def test_fpir_and_threshold_together_are_refused(
         load_config(write_config(small_default))
     fields = [field for field, _ in error.value.problems]
     assert fields == ["deployments.0", "deployments.2"]
+
+
+# NPL's Black tail: at 0.56 a probe of the look-alike family (about 1% of the group)
+# alerts against 3,000 members almost surely, any other rarely; averaging FMR over
+# the two before applying the gallery's size would give 0.050 instead of 0.011.
+TAIL_THRESHOLD = 0.56
+TAIL_MEMBERS = 3_000
+# Independent galleries, each searched by its own probes: the spread of their FPIRs
+# carries the gallery draw (how many family members it holds) as well as sampling.
+TAIL_GALLERIES, TAIL_PROBES = 20, 1_000
+
+
+def test_expected_fpir_matches_searches_of_a_group_with_a_configured_tail() -> None:
+    scenario = load_config(Path(__file__).parent.parent / "configs" / "npl_2023.yaml")
+    model = calibrate(scenario.algorithm, seed=scenario.seed)
+    black = model.groups.index("ethnicity=black")
+    rng = np.random.default_rng(56)
+    fpir = []
+    for _ in range(TAIL_GALLERIES):
+        enrolled = np.full(TAIL_MEMBERS, black)
+        gallery = model.observe(
+            model.identities(enrolled, rng), enrolled, 1.0, rng, enrollment=True
+        )
+        searching = np.full(TAIL_PROBES, black)
+        probes = model.observe(model.identities(searching, rng), searching, 1.0, rng)
+        best = (probes @ gallery.T).max(axis=1)
+        fpir.append(np.mean(best >= np.float32(TAIL_THRESHOLD)))
+    members = np.bincount(np.full(TAIL_MEMBERS, black), minlength=len(model.groups))
+    searches = np.bincount([black], minlength=len(model.groups)).astype(np.float64)
+    expected = expected_fpir(model, members, searches, TAIL_THRESHOLD)
+    # The galleries' FPIRs are independent: their mean is off the expectation by a t
+    # with 19 degrees of freedom, beyond 4.5 standard errors once in 4,000 runs.
+    error = np.std(fpir, ddof=1) / np.sqrt(TAIL_GALLERIES)
+    assert abs(np.mean(fpir) - expected) < 4.5 * error, (np.mean(fpir), expected, error)
+    # Mixing the kinds' FMR before applying the gallery's size would be far off.
+    one_kind = (
+        1.0 - (1.0 - model.impostor_fmr(black, black, threshold=TAIL_THRESHOLD)) ** TAIL_MEMBERS
+    )
+    assert abs(np.mean(fpir) - one_kind) > 20 * error

@@ -103,6 +103,8 @@ def _gallery(spec: DeploymentSpec, name: str, persons: pd.DataFrame, attributes:
 
 def _cameras(deployment: Any, cameras: pd.DataFrame, persons: pd.DataFrame) -> str:
     """The deployment's cameras, and per district their density where it differs."""
+    if deployment.info.batch:
+        return "none: it searches photos, not camera sightings"
     mine = cameras
     if deployment.camera_kinds is not None:
         mine = mine[mine["kind"].isin(deployment.camera_kinds)]
@@ -149,12 +151,22 @@ def _counts(
     everyone = shares[(shares["deployment"] == spec.name) & (shares["attribute"] == ALL)]
     false_alerts = int(everyone["false_alerts"].iloc[0])
     precision = by_metric["alert_precision"]
+    right = (
+        f"alert precision {fmt(precision['rate'])}: {int(precision['count']):,} of "
+        f"{int(precision['n']):,} alerts were right"
+    )
+    if spec.info.batch:
+        # Each person is searched once, however many days the run has: a rate per
+        # photo, not per resident and day.
+        per_photo = false_alerts / sightings if sightings else 0.0
+        return (
+            f"{false_alerts:,} false alerts from {sightings:,} {trials_of(spec)} "
+            f"({one_in(per_photo)} of them; {right})."
+        )
     per_day = false_alerts / (residents * days)
     text = (
         f"{false_alerts:,} false alerts in {days} days from {sightings:,} {trials_of(spec)} "
-        f"(false alerts per resident per day: {one_in(per_day)} on average; alert precision "
-        f"{fmt(precision['rate'])}: {int(precision['count']):,} of {int(precision['n']):,} "
-        "alerts were right)"
+        f"(false alerts per resident per day: {one_in(per_day)} on average; {right})"
     )
     worst = shares[
         (shares["deployment"] == spec.name)

@@ -11,7 +11,7 @@ from riskclass import ALL, Scenario, group_label, records
 
 from .._metrics import overall
 from ._format import fmt, ratio_interval
-from ._words import KEY_RATE, metric_name
+from ._words import metric_name
 
 
 def _single(table: pd.DataFrame) -> pd.Series:
@@ -19,13 +19,14 @@ def _single(table: pd.DataFrame) -> pd.Series:
     return ~table["attribute"].str.contains("&") & (table["attribute"] != ALL)
 
 
-def disparity_sentence(deployment: str, metric: str, top: pd.Series, *, within: str = "") -> str:
-    """One disparity in words: both rates, the reference named as such, and the ratio
-    with its own interval right beside it, then the interval adjusted for the other
-    ratios of the metric, which decides whether it is significant."""
+def disparity_sentence(deployment: str, rate: str, top: pd.Series, *, within: str = "") -> str:
+    """One disparity of the rate worded ``rate`` in words: both rates, the reference
+    named as such, and the ratio with its own interval right beside it, then the
+    interval adjusted for the other ratios of the metric, which decides whether it
+    is significant."""
     verdict = "significant" if top["significant"] else "not significant"
     return (
-        f"{deployment}: {KEY_RATE.get(metric, metric_name(metric))}{within} was "
+        f"{deployment}: {rate}{within} was "
         f"{fmt(top['rate'])} for {group_label(top['attribute'], top['value'])} against "
         f"{fmt(top['reference_rate'])} for {group_label(top['attribute'], top['reference'])} "
         f"(the reference group): a ratio of {fmt(top['ratio'])} "
@@ -68,11 +69,10 @@ def run_summary(
         top = headline(disparities, deployment.name, info.key_metric)
         if top is None:
             lines.append(
-                f"{deployment.name}: too few errors to compare groups on "
-                f"{KEY_RATE.get(info.key_metric, metric_name(info.key_metric))}."
+                f"{deployment.name}: too few errors to compare groups on {info.key_words}."
             )
             continue
-        line = disparity_sentence(deployment.name, info.key_metric, top)
+        line = disparity_sentence(deployment.name, info.key_words, top)
         share = shares[
             (shares["deployment"] == deployment.name)
             & (shares["attribute"] == top["attribute"])
@@ -136,7 +136,7 @@ def video_summary(
         lines.append(
             disparity_sentence(
                 detector,
-                "missed_detection",
+                metric_name("missed_detection"),
                 top,
                 within=" at the same light (Mantel-Haenszel, rates weighted over the light "
                 "levels both groups appear in)",

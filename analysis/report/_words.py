@@ -84,12 +84,6 @@ METRICS: dict[str, MetricWords] = {
     ),
 }
 
-# Key metrics of the first screen, worded as rates so that a value never reads as a count.
-KEY_RATE = {
-    "false_alerts_per_1000_per_day": "false alerts per 1,000 residents per day",
-    "fnir": "share of genuine entry attempts falsely rejected (FNIR)",
-}
-
 
 def metric_name(metric: str) -> str:
     """The heading of ``metric`` in tables (its raw name where it has none)."""
