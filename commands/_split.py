@@ -136,27 +136,24 @@ def _band_run(
         # The last band's persons go before this band's come.
         run.deciding = None
         first = band * EVENT_CHUNK_PERSONS
-        # Statistics per row group let the reader skip the rows of other bands.
+        # Statistics per row group let the reader skip the rows of other bands; a band
+        # lies within one (pyarrow writes row groups of at most 1,048,576 rows).
         persons = pq.read_table(
             setup.staging / PERSONS,
             filters=[("person_id", ">=", first), ("person_id", "<", first + EVENT_CHUNK_PERSONS)],
         ).to_pandas()
         scenario, cameras = setup.scenario, run.cameras
-        run.band, run.deciding = (
-            band,
-            (
-                EventGenerator(
-                    scenario=scenario, persons=persons, cameras=cameras, residents=setup.residents
-                ),
-                Pipeline(
-                    scenario=scenario,
-                    model=run.model,
-                    persons=persons,
-                    cameras=cameras,
-                    enrollment=enrollment,
-                ),
-            ),
+        generator = EventGenerator(
+            scenario=scenario, persons=persons, cameras=cameras, residents=setup.residents
         )
+        pipeline = Pipeline(
+            scenario=scenario,
+            model=run.model,
+            persons=persons,
+            cameras=cameras,
+            enrollment=enrollment,
+        )
+        run.band, run.deciding = band, (generator, pipeline)
     return run.deciding
 
 
