@@ -17,6 +17,13 @@ after the last chunk. `run` treats the days as one window, so nothing else carri
 over from one chunk to the next; standing and listings, which do carry over from
 one period to the next, belong to `riskclass dynamics`, which is not split.
 
+A worker holds one band of persons at a time: it reads the band's rows of the
+persons table, and draws their identities and enrollment templates from the band's
+own random streams (the same as within the whole population); what every band
+shares (the galleries' members and templates, the thresholds, the investigations'
+targets: `SharedEnrollment`) is sent to every worker once. So a worker's memory
+follows the band and the galleries, not the population.
+
 Workers read the world and the model from the staging directory and write their
 parts there: they must share the output's filesystem (a local cluster does), and
 compute as this machine does (the same packages and CPU kind) for the bytes to match.
@@ -33,9 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from riskclass import (
     CAMERAS,
@@ -46,8 +56,13 @@ from riskclass import (
     Scenario,
     report_progress,
 )
-from riskclass.pipeline import ChunkResult, ChunkState, Pipeline
-from riskclass.synthetic import EmbeddingModel, EventGenerator
+from riskclass.pipeline import ChunkResult, ChunkState, Pipeline, SharedEnrollment
+from riskclass.synthetic import (
+    EVENT_CHUNK_PERSONS,
+    EmbeddingModel,
+    EventGenerator,
+    district_residents,
+)
 
 from ._cluster import RETRIES
 
@@ -67,44 +82,79 @@ class ChunkTaskError(RiskclassError):
 
 @dataclass(frozen=True)
 class _Setup:
-    """What a task needs besides its chunk's index: the run's scenario (mechanisms
-    applied) and the staging directory that holds its world and model."""
+    """What a task needs besides its chunk's index and the run's `SharedEnrollment`:
+    the run's scenario (mechanisms applied), the staging directory that holds its
+    world and model, and the whole population's residents per district."""
 
     scenario: Scenario
     staging: Path
+    residents: npt.NDArray[np.int64]
 
 
-# Per worker process: the generator and pipeline of the run it works for, made on
-# its first task (enrollment) and kept for the next ones; one run at a time.
-_worker_runs: dict[Path, tuple[EventGenerator, Pipeline]] = {}
+@dataclass
+class _WorkerRun:
+    """A worker's copy of the run it works for: the model and cameras, made on its
+    first task, and the band of persons it decided last, with its generator and
+    pipeline (the band's identities and templates), kept for a next task of that band."""
+
+    model: EmbeddingModel
+    cameras: pd.DataFrame
+    band: int = -1
+    deciding: tuple[EventGenerator, Pipeline] | None = None
+
+
+# Per worker process, one run at a time.
+_worker_runs: dict[Path, _WorkerRun] = {}
 _worker_lock = threading.Lock()
 
 
-def _chunk_task(setup: _Setup, index: int) -> ChunkState:
+def _chunk_task(setup: _Setup, enrollment: SharedEnrollment, index: int) -> ChunkState:
     """Generate and decide chunk ``index``; write its part; return what it adds."""
     # A pipeline decides one chunk at a time: `process_apart` swaps its state.
     with _worker_lock:
-        generator, pipeline = _worker_run(setup)
+        generator, pipeline = _band_run(setup, enrollment, index)
         events = generator.chunk(index)
         result, state = pipeline.process_apart(events, index)
     _write_part(setup.staging / _PARTS, index, (events, result.decisions, result.hits))
     return state
 
 
-def _worker_run(setup: _Setup) -> tuple[EventGenerator, Pipeline]:
+def _band_run(
+    setup: _Setup, enrollment: SharedEnrollment, index: int
+) -> tuple[EventGenerator, Pipeline]:
+    """The generator and pipeline of the band of persons of chunk ``index``."""
     if setup.staging not in _worker_runs:
         _worker_runs.clear()
-        persons = pd.read_parquet(setup.staging / PERSONS)
-        cameras = pd.read_parquet(setup.staging / CAMERAS)
         model = EmbeddingModel.from_json(
             (setup.staging / EMBEDDING_MODEL).read_text(encoding="utf-8"),
             setup.scenario.algorithm,
         )
-        _worker_runs[setup.staging] = (
-            EventGenerator(scenario=setup.scenario, persons=persons, cameras=cameras),
-            Pipeline(scenario=setup.scenario, model=model, persons=persons, cameras=cameras),
+        _worker_runs[setup.staging] = _WorkerRun(model, pd.read_parquet(setup.staging / CAMERAS))
+    run = _worker_runs[setup.staging]
+    band = index % -(-setup.scenario.population.size // EVENT_CHUNK_PERSONS)
+    if run.deciding is None or run.band != band:
+        # The last band's persons go before this band's come.
+        run.deciding = None
+        first = band * EVENT_CHUNK_PERSONS
+        # Statistics per row group let the reader skip the rows of other bands; a band
+        # lies within one (pyarrow writes row groups of at most 1,048,576 rows).
+        persons = pq.read_table(
+            setup.staging / PERSONS,
+            filters=[("person_id", ">=", first), ("person_id", "<", first + EVENT_CHUNK_PERSONS)],
+        ).to_pandas()
+        scenario, cameras = setup.scenario, run.cameras
+        generator = EventGenerator(
+            scenario=scenario, persons=persons, cameras=cameras, residents=setup.residents
         )
-    return _worker_runs[setup.staging]
+        pipeline = Pipeline(
+            scenario=scenario,
+            model=run.model,
+            persons=persons,
+            cameras=cameras,
+            enrollment=enrollment,
+        )
+        run.band, run.deciding = band, (generator, pipeline)
+    return run.deciding
 
 
 def _release(staging: Path) -> None:
@@ -158,6 +208,8 @@ class SplitRun:
     ) -> None:
         self._client = client
         self._setup = setup
+        # Sent to every worker once, not with every task.
+        self._enrollment = client.scatter(pipeline.enrollment, broadcast=True)
         self._pipeline = pipeline
         self._progress = progress
         self._parts = setup.staging / _PARTS
@@ -182,6 +234,7 @@ class SplitRun:
                 future = self._client.submit(
                     _chunk_task,
                     self._setup,
+                    self._enrollment,
                     submitted,
                     key=f"chunk-{token}-{submitted}",
                     retries=RETRIES,
@@ -245,7 +298,9 @@ def split_run(
     """A `SplitRun` on the cluster of ``client``; the parts and the workers' copies
     of the run are gone when it closes."""
     try:
-        yield SplitRun(client, _Setup(scenario, staging), pipeline, progress)
+        homes = pq.read_table(staging / PERSONS, columns=["home_district"]).to_pandas()
+        setup = _Setup(scenario, staging, district_residents(scenario, homes))
+        yield SplitRun(client, setup, pipeline, progress)
     finally:
         shutil.rmtree(staging / _PARTS, ignore_errors=True)
     # After a failure a worker keeps its copy until its next run replaces it.

@@ -24,6 +24,7 @@ from ._pipeline import (
     ChunkResult as ChunkResult,
     ChunkState as ChunkState,
     Pipeline as Pipeline,
+    SharedEnrollment as SharedEnrollment,
     Tally as Tally,
     deployment_cameras as deployment_cameras,
     enroll_templates as enroll_templates,

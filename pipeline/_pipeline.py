@@ -37,6 +37,7 @@ from riskclass import (
     rng_for,
 )
 from riskclass.synthetic import (
+    EVENT_CHUNK_PERSONS,
     ConditionDraws,
     Conditions,
     EmbeddingModel,
@@ -49,7 +50,6 @@ from ._investigation import TrajectorySearch
 from ._thresholds import threshold_for_fpir
 from .matching import Hits, Matcher, make_matcher
 
-_TEMPLATE_BLOCK = 65_536
 # Probe persons of a batch search per chunk: its photos, decisions and hits are
 # made and written a chunk at a time, so memory follows the chunk.
 _BATCH_CHUNK = 65_536
@@ -278,12 +278,19 @@ def enroll_templates(
     identities: npt.NDArray[np.float32],
     groups: npt.NDArray[np.intp],
     seed: int,
+    first: int = 0,
 ) -> npt.NDArray[np.float32]:
-    """Everyone's enrollment (ID photo) template, taken under reference conditions."""
+    """The enrollment (ID photo) templates of persons ``first .. first + n - 1``, of
+    these ``identities``, taken under reference conditions.
+
+    Each band of `EVENT_CHUNK_PERSONS` persons from its own stream, as their
+    identities (`EmbeddingModel.person_identities`): the same whether enrolled alone
+    or with the others.
+    """
     templates = np.empty_like(identities)
-    for block, start in enumerate(range(0, len(templates), _TEMPLATE_BLOCK)):
-        rows = slice(start, start + _TEMPLATE_BLOCK)
-        rng = rng_for(seed, Stream.GALLERIES, 1, block)
+    for start in range(0, len(templates), EVENT_CHUNK_PERSONS):
+        rows = slice(start, start + EVENT_CHUNK_PERSONS)
+        rng = rng_for(seed, Stream.GALLERIES, 1, (first + start) // EVENT_CHUNK_PERSONS)
         templates[rows] = model.observe(identities[rows], groups[rows], 1.0, rng, enrollment=True)
     return templates
 
@@ -411,19 +418,40 @@ def select_galleries(scenario: Scenario, persons: pd.DataFrame) -> dict[str, npt
     }
 
 
+@dataclass(frozen=True)
+class SharedEnrollment:
+    """What every band of persons in a run shares, made once from the whole
+    population (`EnrolledRun.enrollment`): each gallery's ``members`` and their
+    ``templates``, the ``thresholds`` that ``fpir`` targets resolved to, and each
+    investigation's ``targets`` (by deployment index: person ids and their photos).
+    A gallery's size, not the population's."""
+
+    members: dict[str, npt.NDArray[np.int64]]
+    templates: dict[str, npt.NDArray[np.float32]]
+    thresholds: dict[str, float]
+    targets: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]
+
+
 class EnrolledRun(ABC):
     """A run over the world: what it sets up before the first event, and what the
     subclass adds (`_start`).
 
     Sets up every person's error-rate group, years since enrollment, identity and
     enrolled template, the galleries' members, the thresholds solved for FPIR
-    targets (``thresholds``) and the scenario with them fixed (``_scenario``).
+    targets (``thresholds``), the scenario with them fixed (``_scenario``) and
+    what bands of persons share (``enrollment``).
 
     Parameters
     ----------
     scenario, model, persons, cameras:
         The scenario (mechanisms applied), its calibrated embedding model and the
         world's tables.
+    enrollment:
+        Given when ``persons`` are the rows of one band of `EVENT_CHUNK_PERSONS`
+        persons (a task of a run split by band): what the whole population's
+        run enrolled (its `enrollment`). The run then decides that band's
+        chunks alone, as the whole population's run decides them, holding
+        the identities and templates of the band's persons and of the galleries only.
     """
 
     # One BLAS thread: encoding's matrix products then round the same on any
@@ -436,17 +464,45 @@ class EnrolledRun(ABC):
         model: EmbeddingModel,
         persons: pd.DataFrame,
         cameras: pd.DataFrame,
+        enrollment: SharedEnrollment | None = None,
     ) -> None:
         self._model = model
+        # Arrays per person hold this run's persons, ids ``_first`` onwards.
+        self._first = 0 if enrollment is None else int(persons["person_id"].to_numpy()[0])
         self._groups = model.group_index(persons)
         self._years = persons["enrolled_years_ago"].to_numpy(np.float64)
-        self._identities = model.person_identities(self._groups)
-        self._templates = enroll_templates(model, self._identities, self._groups, scenario.seed)
-        self.members = select_galleries(scenario, persons)
-        # Deployments with an FPIR target get their threshold now that galleries exist.
-        self.thresholds = resolve_thresholds(scenario, model, self._groups, self.members)
+        self._identities = model.person_identities(self._groups, self._first)
+        self._templates = enroll_templates(
+            model, self._identities, self._groups, scenario.seed, self._first
+        )
+        if enrollment is None:
+            enrollment = self._enroll(scenario, persons)
+        self.enrollment = enrollment
+        self.members = enrollment.members
+        self.thresholds = enrollment.thresholds
         self._scenario = scenario.with_thresholds(self.thresholds)
         self._start(persons, cameras)
+
+    def _enroll(self, scenario: Scenario, persons: pd.DataFrame) -> SharedEnrollment:
+        """The galleries, thresholds and investigation targets of the whole population."""
+        members = select_galleries(scenario, persons)
+        # Deployments with an FPIR target get their threshold now that galleries exist.
+        thresholds = resolve_thresholds(scenario, self._model, self._groups, members)
+        targets = {}
+        for index, deployment in enumerate(scenario.deployments):
+            if deployment.info.search != "captures":
+                continue
+            pool = (
+                np.arange(len(self._templates))
+                if deployment.gallery == POPULATION_GALLERY
+                else members[deployment.gallery]
+            )
+            rng = rng_for(scenario.seed, Stream.REVIEW, index, 0)
+            wanted = min(deployment.investigation_settings.targets, len(pool))
+            chosen = np.sort(rng.choice(pool, size=wanted, replace=False))
+            targets[index] = chosen, self._templates[chosen]
+        templates = {name: self._templates[ids] for name, ids in members.items()}
+        return SharedEnrollment(members, templates, thresholds, targets)
 
     @abstractmethod
     def _start(self, persons: pd.DataFrame, cameras: pd.DataFrame) -> None:
@@ -457,36 +513,43 @@ class Pipeline(EnrolledRun):
     """Runs every deployment of a scenario over camera events (see `EnrolledRun`)."""
 
     def _start(self, persons: pd.DataFrame, cameras: pd.DataFrame) -> None:
-        scenario = self._scenario
+        scenario, model = self._scenario, self._model
         self._deployments = scenario.deployments
         self._names = [d.name for d in scenario.deployments]
         self._camera_masks = [deployment_cameras(d, cameras) for d in scenario.deployments]
-        self._matchers: dict[str, Matcher] = {}
-        self._listed: dict[str, npt.NDArray[np.bool_]] = {}
-        for gallery in scenario.galleries:
-            members = self.members[gallery.name]
-            self._matchers[gallery.name] = make_matcher(
-                self._templates[members], scenario.matching, seed=scenario.seed
-            )
-            listed = np.zeros(len(persons), dtype=bool)
-            listed[members] = True
-            self._listed[gallery.name] = listed
-        self.tally = Tally.empty(self._names, len(persons))
+        self._matchers: dict[str, Matcher] = {
+            name: make_matcher(templates, scenario.matching, seed=scenario.seed)
+            for name, templates in self.enrollment.templates.items()
+        }
+        held = np.arange(self._first, self._first + len(persons))
+        self._listed = {name: np.isin(held, members) for name, members in self.members.items()}
+        self.tally = Tally.empty(self._names, len(persons), self._first)
         # Searches whose hits above the floor were more than could be kept (see `_all_hits`).
         self.searches_cut = 0
         self._hit_floor = scenario.hit_floor
-        # Impostors at gates claim the identity of someone in their own group: per
-        # person, where their group starts in `_by_group`, its size and their rank in it.
-        self._by_group = np.argsort(self._groups, kind="stable")
-        self._group_start = np.searchsorted(self._groups[self._by_group], self._groups)
-        self._group_size = np.bincount(self._groups)[self._groups]
+        # Impostors at gates claim the identity of someone of their own group in their
+        # own band of persons, so that a band's decisions need no other band's
+        # templates. Persons are drawn independently of their ids, so a band is a
+        # random sample of the population, and the claimed identity as random as one
+        # drawn from the whole group. Per person, where their (band, group) starts in
+        # `_by_group`, its size and their rank in it.
+        key = (held // EVENT_CHUNK_PERSONS - self._first // EVENT_CHUNK_PERSONS) * len(
+            model.groups
+        ) + self._groups
+        self._by_group = np.argsort(key, kind="stable")
+        self._group_start = np.searchsorted(key[self._by_group], key)
+        self._group_size = np.bincount(key)[key]
         self._group_rank = np.empty(len(persons), dtype=np.int64)
         self._group_rank[self._by_group] = np.arange(len(persons))
         self._group_rank -= self._group_start
         self._investigations = {
-            index: self._trajectory_search(index, deployment)
-            for index, deployment in enumerate(scenario.deployments)
-            if deployment.info.search == "captures"
+            index: TrajectorySearch(
+                targets,
+                photos,
+                k=scenario.deployments[index].investigation_settings.candidates,
+                threshold=scenario.deployments[index].threshold,
+            )
+            for index, (targets, photos) in self.enrollment.targets.items()
         }
         # Deployments that differ only in threshold see the same probes against the
         # same gallery: each chunk is searched once per (gallery, cameras).
@@ -513,19 +576,6 @@ class Pipeline(EnrolledRun):
         # Batch probe photos are not camera events: their ids follow the last event's.
         self._next_event_id = 0
         self._finished = False
-
-    def _trajectory_search(self, index: int, deployment: Deployment) -> TrajectorySearch:
-        settings = deployment.investigation_settings
-        pool = (
-            np.arange(len(self._templates))
-            if deployment.gallery == POPULATION_GALLERY
-            else self.members[deployment.gallery]
-        )
-        rng = rng_for(self._scenario.seed, Stream.REVIEW, index, 0)
-        targets = np.sort(rng.choice(pool, size=min(settings.targets, len(pool)), replace=False))
-        return TrajectorySearch(
-            targets, self._templates[targets], k=settings.candidates, threshold=deployment.threshold
-        )
 
     @_one_blas_thread
     def process(self, events: pa.Table, chunk: int) -> ChunkResult:
@@ -616,9 +666,10 @@ class Pipeline(EnrolledRun):
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float32]]:
         """Whether a face is acquired in each capture, and the embeddings of the acquired
         faces (one row each, in order: only detected faces are encoded)."""
-        groups = self._groups[person]
-        capture = acquire(self._model, self._scenario, conditions, groups, self._years[person], rng)
-        faces = capture.encode(self._model, self._identities, person, groups, capture.detected, rng)
+        row = person - self._first
+        groups = self._groups[row]
+        capture = acquire(self._model, self._scenario, conditions, groups, self._years[row], rng)
+        faces = capture.encode(self._model, self._identities, row, groups, capture.detected, rng)
         return capture.detected, faces
 
     def finish(self) -> Iterator[ChunkResult]:
@@ -761,7 +812,7 @@ class Pipeline(EnrolledRun):
             event_ids,
             person,
             detected,
-            detected & self._listed[deployment.gallery][person] & (not own),
+            detected & self._listed[deployment.gallery][person - self._first] & (not own),
             found,
             score,
             alert,
@@ -796,15 +847,16 @@ class Pipeline(EnrolledRun):
         claimed = person.copy()
         impostor = rng.random(len(person)) < deployment.impostor_share
         if impostor.any():
-            presenter = person[impostor]
+            presenter = person[impostor] - self._first
             # A uniform draw among the group's other members: skip over the presenter.
             others = self._group_size[presenter] - 1
             rank = (rng.random(len(presenter)) * others).astype(np.int64)
             rank += rank >= self._group_rank[presenter]
             rank = np.minimum(rank, self._group_size[presenter] - 1)
-            claimed[impostor] = self._by_group[self._group_start[presenter] + rank]
+            claimed[impostor] = self._first + self._by_group[self._group_start[presenter] + rank]
         score = np.full(len(person), np.nan, dtype=np.float32)
-        score[detected] = np.einsum("ij,ij->i", probes, self._templates[claimed[detected]])
+        claimed_rows = claimed[detected] - self._first
+        score[detected] = np.einsum("ij,ij->i", probes, self._templates[claimed_rows])
         accept = detected & (score >= self._scenario.threshold_of(deployment))
         mated = claimed == person
         return _Decisions(

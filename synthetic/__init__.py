@@ -24,11 +24,13 @@ from ._embeddings import (
     weighted_deficit as weighted_deficit,
 )
 from ._events import (
+    EVENT_CHUNK_PERSONS as EVENT_CHUNK_PERSONS,
     EVENT_SCHEMA as EVENT_SCHEMA,
     ConditionDraws as ConditionDraws,
     Conditions as Conditions,
     EventGenerator as EventGenerator,
     Exposure as Exposure,
+    district_residents as district_residents,
 )
 from ._population import generate_population as generate_population
 from ._scores import GroupShape as GroupShape, genuine_fnmr as genuine_fnmr, pair_fmr as pair_fmr

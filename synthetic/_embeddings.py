@@ -61,10 +61,13 @@ from riskclass import (
     rng_for,
 )
 
+from ._events import EVENT_CHUNK_PERSONS
 from ._scores import GroupShape, pair_fmr
 
 DIMENSIONS = 128
-IDENTITY_BLOCK = 65_536
+# One band of persons, as the events are chunked: a run split into tasks by band
+# draws each band's identities on its own, the same as within the whole.
+IDENTITY_BLOCK = EVENT_CHUNK_PERSONS
 # Faces are encoded in blocks of this many, each with noise from its own generator
 # spawned from the caller's: blocks run in parallel threads, and the embeddings do
 # not depend on how many threads there are.
@@ -288,15 +291,22 @@ class EmbeddingModel:
         identity[:, first_free:] = free[:, None] * z
         return identity
 
-    def person_identities(self, groups: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
-        """Identity vectors of persons ``0..n-1``, reproducible from the seed alone.
+    def person_identities(
+        self, groups: npt.NDArray[np.intp], first: int = 0
+    ) -> npt.NDArray[np.float32]:
+        """Identity vectors of persons ``first .. first + n - 1`` (of error-rate
+        ``groups``), reproducible from the seed alone.
 
-        Drawn in blocks of `IDENTITY_BLOCK` persons, each from its own stream.
+        Drawn in blocks of `IDENTITY_BLOCK` persons, each from its own stream, so a
+        block's identities are the same whether drawn alone or with the others:
+        ``first`` must start a block.
         """
+        if first % IDENTITY_BLOCK:
+            raise ValueError(f"first must be a multiple of {IDENTITY_BLOCK}, not {first}")
         out = np.empty((len(groups), DIMENSIONS), dtype=np.float32)
-        for block, start in enumerate(range(0, len(groups), IDENTITY_BLOCK)):
+        for start in range(0, len(groups), IDENTITY_BLOCK):
             stop = min(start + IDENTITY_BLOCK, len(groups))
-            rng = rng_for(self.seed, Stream.IDENTITIES, 1, block)
+            rng = rng_for(self.seed, Stream.IDENTITIES, 1, (first + start) // IDENTITY_BLOCK)
             out[start:stop] = self.identities(groups[start:stop], rng)
         return out
 

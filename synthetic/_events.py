@@ -150,6 +150,12 @@ class Exposure:
         return self.activity * (self.home + self.work + self.elsewhere)
 
 
+def district_residents(scenario: Scenario, persons: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """Residents per district (in ``scenario.districts`` order) of ``persons``."""
+    home = persons["home_district"].cat.codes.to_numpy()
+    return np.bincount(home, minlength=len(scenario.districts)).astype(np.int64)
+
+
 class EventGenerator:
     """Generates the camera events of a scenario, chunk by chunk.
 
@@ -157,11 +163,28 @@ class EventGenerator:
     ----------
     scenario, persons, cameras:
         The scenario and the tables `generate_population` and `place_cameras` made.
+    residents:
+        Given when ``persons`` are the rows of one band of `EVENT_CHUNK_PERSONS`
+        persons (a task of a run split by band): the whole population's residents
+        per district (`district_residents`), on which exposure depends. The
+        generator then makes the chunks of that band alone, the same events as
+        the whole population's generator makes for it.
     """
 
-    def __init__(self, *, scenario: Scenario, persons: pd.DataFrame, cameras: pd.DataFrame) -> None:
+    def __init__(
+        self,
+        *,
+        scenario: Scenario,
+        persons: pd.DataFrame,
+        cameras: pd.DataFrame,
+        residents: npt.NDArray[np.int64] | None = None,
+    ) -> None:
         self._scenario = scenario
         self._persons = persons
+        # Person ids of a band start at its first person: arrays here hold its rows.
+        self._first = 0 if residents is None else int(persons["person_id"].to_numpy()[0])
+        self._population = len(persons) if residents is None else scenario.population.size
+        self._residents = district_residents(scenario, persons) if residents is None else residents
         n_districts = len(scenario.districts)
         kinds = list(scenario.camera_kinds)
         self._kind_names = kinds
@@ -179,12 +202,12 @@ class EventGenerator:
         self._conditions = ConditionDraws([scenario.camera_kinds[k] for k in kinds])
         start = dt.datetime.combine(scenario.start_date, dt.time(), tzinfo=dt.UTC)
         self._start_seconds = int(start.timestamp())
-        self.chunks_per_day = -(-len(persons) // EVENT_CHUNK_PERSONS)
+        self.chunks_per_day = -(-self._population // EVENT_CHUNK_PERSONS)
 
     def _exposure(self) -> Exposure:
         scenario, persons = self._scenario, self._persons
         mobility = scenario.mobility
-        residents = np.bincount(self._home, minlength=len(scenario.districts)).astype(np.int64)
+        residents = self._residents
         density_all = self._all.per_1000(residents)
         density_open = self._open.per_1000(residents)
         employed = persons["employed"].to_numpy()
@@ -261,22 +284,24 @@ class EventGenerator:
         self, day: int, chunk: int, first_id: int, factor: npt.NDArray[np.float64] | None = None
     ) -> pa.Table:
         rng = rng_for(self._scenario.seed, Stream.EVENTS, day, chunk)
-        start = chunk * EVENT_CHUNK_PERSONS
-        people = np.arange(start, min(start + EVENT_CHUNK_PERSONS, len(self._persons)))
+        start = chunk * EVENT_CHUNK_PERSONS - self._first
+        if not 0 <= start < len(self._persons):
+            raise IndexError(f"chunk {chunk} of a day is not among this generator's persons")
+        # Rows of this generator's arrays; the events name persons by id.
+        rows = np.arange(start, min(start + EVENT_CHUNK_PERSONS, len(self._persons)))
         exposure = self.exposure
-        rate = exposure.rate[people] if factor is None else exposure.rate[people] * factor[people]
+        rate = exposure.rate[rows] if factor is None else exposure.rate[rows] * factor[rows]
         counts = rng.poisson(rate)
-        owner = np.repeat(people, counts)
+        row = np.repeat(rows, counts)
+        owner = row + self._first
         n = len(owner)
 
-        home_w, work_w = exposure.home[owner], exposure.work[owner]
-        pick = rng.random(n) * (home_w + work_w + exposure.elsewhere[owner])
+        home_w, work_w = exposure.home[row], exposure.work[row]
+        pick = rng.random(n) * (home_w + work_w + exposure.elsewhere[row])
         at_home = pick < home_w
         at_work = ~at_home & (pick < home_w + work_w)
         district = draw_categories(rng, exposure.elsewhere_by_district, n)
-        district = np.where(
-            at_home, self._home[owner], np.where(at_work, self._work[owner], district)
-        )
+        district = np.where(at_home, self._home[row], np.where(at_work, self._work[row], district))
         camera = np.where(at_home, self._all.draw(rng, district), self._open.draw(rng, district))
 
         hour = draw_categories(rng, self._scenario.mobility.hour_profile, n)

@@ -17,7 +17,13 @@ from distributed import LocalCluster
 from riskclass import load_config
 from riskclass.commands import EXIT_USAGE, calibrate_and_check, main, run
 from riskclass.pipeline import Pipeline
-from riskclass.synthetic import EventGenerator, generate_population, place_cameras
+from riskclass.synthetic import (
+    EVENT_CHUNK_PERSONS,
+    EventGenerator,
+    district_residents,
+    generate_population,
+    place_cameras,
+)
 
 from .conftest import FAST_ALGORITHM, killing_a_worker_once, scaled_default
 
@@ -143,3 +149,44 @@ def test_chunks_decided_apart_and_absorbed_in_order_are_the_pipeline_run(
     pd.testing.assert_frame_equal(apart.tally.frame(), whole.tally.frame())
     assert apart.searches_cut == whole.searches_cut
     assert np.any(whole.tally.frame()["events"] > 0)
+
+
+def test_a_band_decided_from_its_own_persons_is_that_band_of_the_whole(
+    split_config: Path,
+) -> None:
+    # What lets a worker hold one band of persons: the second band's generator and
+    # pipeline, made from its persons alone and what the whole run shares, draw the
+    # same identities and templates and decide the same chunk as the whole's.
+    overrides = [
+        f"population.size={EVENT_CHUNK_PERSONS + 3000}",
+        "days=1",
+        "deployments.2.impostor_share=0.3",
+    ]
+    scenario = load_config(split_config, overrides).with_mechanisms_applied()
+    persons = generate_population(scenario)
+    cameras = place_cameras(scenario, persons)
+    model, _ = calibrate_and_check(scenario)
+    whole = Pipeline(scenario=scenario, model=model, persons=persons, cameras=cameras)
+    band = persons.iloc[EVENT_CHUNK_PERSONS:].reset_index(drop=True)
+    groups = model.group_index(persons)
+    np.testing.assert_array_equal(
+        model.person_identities(groups[EVENT_CHUNK_PERSONS:], EVENT_CHUNK_PERSONS),
+        model.person_identities(groups)[EVENT_CHUNK_PERSONS:],
+    )
+    residents = district_residents(scenario, persons)
+    alone = EventGenerator(scenario=scenario, persons=band, cameras=cameras, residents=residents)
+    events = alone.chunk(1)
+    expected = EventGenerator(scenario=scenario, persons=persons, cameras=cameras).chunk(1)
+    assert events.equals(expected) and events.num_rows > 0
+    mine, state = Pipeline(
+        scenario=scenario, model=model, persons=band, cameras=cameras, enrollment=whole.enrollment
+    ).process_apart(events, 1)
+    theirs, expected_state = whole.process_apart(events, 1)
+    assert mine.decisions.equals(theirs.decisions) and mine.hits.equals(theirs.hits)
+    for name, counts in state.tally.counts.items():
+        np.testing.assert_array_equal(counts, expected_state.tally.counts[name])
+    # Gates compared impostors' faces against templates of others in the band.
+    gates = pc.equal(mine.decisions.column("deployment").cast("string"), "rental_gates")
+    claims = mine.decisions.filter(gates)
+    impostors = pc.not_equal(claims.column("candidate_id"), claims.column("person_id"))
+    assert pc.sum(pc.cast(impostors, "int64")).as_py() > 0
