@@ -363,7 +363,7 @@ def exposure(level: float, max_gain: float) -> tuple[float, float]:
 
 
 class Sensor:
-    """The camera's sensor and encoder for the frames of one scene (or one photo).
+    """The camera's sensor and encoder for the frames of one render (or one photo).
 
     Sensor noise: drawing a fresh normal field per frame is the slowest step of a
     frame, so a sensor draws ``fields`` standard normal fields a little larger than

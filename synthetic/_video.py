@@ -33,7 +33,7 @@ from riskclass import (
 )
 
 from ._camera import F32, Camera
-from ._faces import FaceParams, Light, head_model, render_head, rotation, spacing_step
+from ._faces import FaceParams, Light, draw_head, rotation
 from ._population import generate_population
 from ._scene import (
     Body,
@@ -151,6 +151,8 @@ def render_video(
         settings.camera_height_m,
         settings.camera_tilt_deg,
     )
+    # One sensor for every scene: its noise fields are drawn once per render.
+    sensor = Sensor((settings.height, settings.width), rng_for(scenario.seed, Stream.VIDEO, 4))
     rows: list[tuple[object, ...]] = []
     total = len(settings.lighting) * settings.scenes_per_lighting
     ids = np.array(sorted(faces))
@@ -168,6 +170,7 @@ def render_video(
                 (lighting, light),
                 kind,
                 [(int(w), faces[int(w)]) for w in walkers],
+                sensor,
                 scene_rng,
             )
             scene_index += 1
@@ -216,10 +219,8 @@ def _draw_walker(
     """Body and head, smeared by ``motion``, over ``frame``: the face box (or
     ``None``), the flat frame indices of the face's pixels, and where the walker
     covers the frame."""
-    depth = float(camera.project(body.head[None])[2][0])
-    model = head_model(face, spacing_step(camera.focal / max(depth, 0.1)))
     height, width = frame.shape[:2]
-    head = render_head(model, body.turn, body.head, light, camera)
+    head = draw_head(face, body.turn, body.head, light, camera)
     box, face_pixels = None, np.zeros(0, np.intp)
     if head is not None:
         box = head.box
@@ -296,6 +297,7 @@ def _render_scene(
     lighting: tuple[str, VideoLight],
     kind: str,
     walkers: list[tuple[int, FaceParams]],
+    sensor: Sensor,
     rng: np.random.Generator,
 ) -> list[tuple[object, ...]]:
     name, configured = lighting
@@ -308,7 +310,6 @@ def _render_scene(
     backdrop = background(kind, camera, light, rng)
     frame = np.empty_like(backdrop)
     walks = _walks(settings, camera, walkers, rng)
-    sensor = Sensor((height, width), rng)
     seconds, _ = exposure(light.level, settings.max_gain)
     middle_time = (settings.frames - 1) / 2 / settings.fps
     rows: list[tuple[object, ...]] = []
