@@ -12,6 +12,7 @@ each frame as a JPEG of the configured quality before the video codec.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,32 +72,45 @@ def make_light(
     return Light(direction, colour_of_temperature(temperature_k), ambient, level)
 
 
-def background(kind: str, camera: Camera, light: Light, rng: np.random.Generator) -> F32:
-    """A lit background of scene type ``kind`` (radiance at daylight level, linear RGB)."""
+_WALL_Z = {"street": 11.0, "station": 8.0, "gate": 10.0}
+
+
+@functools.lru_cache(maxsize=len(SCENE_TYPES))
+def _surfaces(kind: str, camera: Camera) -> tuple[npt.NDArray[np.bool_], F32, F32, F32, F32]:
+    """Where each pixel's ray meets the scene of type ``kind``: whether on the wall,
+    and the wall's (x, y) or the floor's (x, z) there, in metres (0 for the other).
+    The same for every scene of a kind, so computed once."""
     rays = camera.rays()
     mount = camera.mount
-    wall_z = {"street": 11.0, "station": 8.0, "gate": 10.0}[kind]
     with np.errstate(divide="ignore", invalid="ignore"):
-        t_wall = wall_z / rays[..., 2]
+        t_wall = _WALL_Z[kind] / rays[..., 2]
         wall_y = mount + t_wall * rays[..., 1]
         on_wall = (rays[..., 2] > 0) & (wall_y >= 0.0)
         t_floor = mount / -rays[..., 1]
-    wall_x = np.where(on_wall, t_wall * rays[..., 0], 0.0)
-    wall_y = np.where(on_wall, wall_y, 0.0)
-    floor_x = np.where(on_wall, 0.0, t_floor * rays[..., 0])
-    floor_z = np.where(on_wall, 0.0, t_floor * rays[..., 2])
+    wall_x = np.where(on_wall, t_wall * rays[..., 0], 0.0).astype(np.float32)
+    wall_y = np.where(on_wall, wall_y, 0.0).astype(np.float32)
+    floor_x = np.where(on_wall, 0.0, t_floor * rays[..., 0]).astype(np.float32)
+    floor_z = np.where(on_wall, 0.0, t_floor * rays[..., 2]).astype(np.float32)
+    for array in (on_wall, wall_x, wall_y, floor_x, floor_z):
+        array.flags.writeable = False
+    return on_wall, wall_x, wall_y, floor_x, floor_z
+
+
+def background(kind: str, camera: Camera, light: Light, rng: np.random.Generator) -> F32:
+    """A lit background of scene type ``kind`` (radiance at daylight level, linear RGB)."""
+    on_wall, wall_x, wall_y, floor_x, floor_z = _surfaces(kind, camera)
+    wall_z = _WALL_Z[kind]
     palette = rng.uniform(0.0, 1.0, (64, 3)).astype(np.float32)
     wall = _WALLS[kind](wall_x, wall_y, palette, rng)
     floor = _FLOORS[kind](floor_x, floor_z, palette, rng)
     albedo = np.where(on_wall[..., None], wall, floor)
     # Fine grain and slow shading variation: no surface is perfectly uniform.
     height, width = albedo.shape[:2]
-    grain = rng.normal(0.0, 0.04, (height, width)).astype(np.float32)
-    # White noise blurred over 25 pixels, blurred on a grid 8 times coarser (a field
-    # that smooth loses nothing): averaging 8 x 8 pixels divides the noise's standard
-    # deviation by 8, as the blur's sigma is divided by 8.
-    noise = rng.normal(0.0, 0.5, (height, width)).astype(np.float32)
-    small = cv2.resize(noise, (width // 8, height // 8), interpolation=cv2.INTER_AREA)
+    grain = rng.standard_normal((height, width), dtype=np.float32) * np.float32(0.04)
+    # White noise (sd 0.5) blurred over 25 pixels, made on a grid 8 times coarser (a
+    # field that smooth loses nothing): there a cell is the mean of 8 x 8 pixels'
+    # noise, whose standard deviation is 8 times smaller, and the blur's sigma is too.
+    small = rng.standard_normal((height // 8, width // 8), dtype=np.float32) * np.float32(0.5 / 8)
     slow = cv2.resize(
         cv2.GaussianBlur(small, (0, 0), 25 / 8, borderType=cv2.BORDER_REFLECT),
         (width, height),
@@ -319,18 +333,18 @@ def motion_blur(layer: Layer, motion: tuple[float, float]) -> Layer:
     length = math.hypot(*motion)
     if length < 1.0:
         return layer
-    size = math.ceil(length) | 1
-    kernel = np.zeros((size, size), np.float32)
-    centre = size // 2
-    start = (round(centre - motion[0] / 2), round(centre - motion[1] / 2))
-    end = (round(centre + motion[0] / 2), round(centre + motion[1] / 2))
+    # The kernel spans the motion's own extent on each axis (not a square around it):
+    # OpenCV switches to a far slower DFT for kernels of about 12 x 12 and more.
+    width, height = (math.ceil(abs(m)) | 1 for m in motion)
+    kernel = np.zeros((height, width), np.float32)
+    cx, cy = width // 2, height // 2
+    start = (round(cx - motion[0] / 2), round(cy - motion[1] / 2))
+    end = (round(cx + motion[0] / 2), round(cy + motion[1] / 2))
     cv2.line(kernel, start, end, 1.0, 1)
     kernel /= kernel.sum()
-    padded = cv2.copyMakeBorder(
-        layer.rgba, centre, centre, centre, centre, cv2.BORDER_CONSTANT, value=0
-    )
+    padded = cv2.copyMakeBorder(layer.rgba, cy, cy, cx, cx, cv2.BORDER_CONSTANT, value=0)
     blurred = np.asarray(cv2.filter2D(padded, -1, kernel), np.float32)
-    return Layer(layer.top - centre, layer.left - centre, blurred)
+    return Layer(layer.top - cy, layer.left - cx, blurred)
 
 
 def composite(dest: F32, top: int, left: int, rgba: F32) -> npt.NDArray[np.bool_]:
