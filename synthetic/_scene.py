@@ -347,16 +347,16 @@ def motion_blur(layer: Layer, motion: tuple[float, float]) -> Layer:
     return Layer(layer.top - cy, layer.left - cx, blurred)
 
 
-def composite(dest: F32, top: int, left: int, rgba: F32) -> npt.NDArray[np.bool_]:
+def composite(dest: F32, top: int, left: int, rgba: F32) -> tuple[int, int, npt.NDArray[np.bool_]]:
     """Lay premultiplied ``rgba`` over ``dest`` (3 or 4 channels) in place, clipped
-    to it; returns where the layer is mostly opaque, as a mask of ``dest``."""
+    to it; returns where the layer is mostly opaque: the row and column of ``dest``
+    where the region it covers begins, and a mask over that region."""
     height, width, channels = dest.shape
     h, w = rgba.shape[:2]
     y0, x0 = max(top, 0), max(left, 0)
     y1, x1 = min(top + h, height), min(left + w, width)
-    covered = np.zeros((height, width), bool)
     if y1 <= y0 or x1 <= x0:
-        return covered
+        return 0, 0, np.zeros((0, 0), bool)
     source = rgba[y0 - top : y1 - top, x0 - left : x1 - left]
     region = dest[y0:y1, x0:x1]
     # OpenCV's per-element arithmetic works in place on the view, several times
@@ -364,8 +364,7 @@ def composite(dest: F32, top: int, left: int, rgba: F32) -> npt.NDArray[np.bool_
     clear = 1.0 - source[..., 3]
     cv2.multiply(region, cv2.merge([clear] * channels), dst=region)
     cv2.add(region, source[..., :channels], dst=region)
-    covered[y0:y1, x0:x1] = source[..., 3] > 0.5
-    return covered
+    return y0, x0, source[..., 3] > 0.5
 
 
 def exposure(level: float, max_gain: float) -> tuple[float, float]:
@@ -416,26 +415,25 @@ class Sensor:
         ``rng``), gain, gamma, 8 bits, JPEG (BGR)."""
         seconds, gain = exposure(level, max_gain)
         signal, sigma = self._signal, self._sigma
-        np.multiply(radiance, np.float32(level * seconds / _DAY_EXPOSURE_S * _WHITE_DN), out=signal)
-        # Shot noise variance grows with the signal; read noise is the floor.
-        np.multiply(signal, np.float32(_DN_PER_ELECTRON), out=sigma)
-        sigma += np.float32(read_noise**2)
-        np.sqrt(sigma, out=sigma)
+        electrons = level * seconds / _DAY_EXPOSURE_S * _WHITE_DN  # grey levels per radiance
+        to_codes = gain / 255.0 * 4095.0
+        # Shot noise variance grows with the signal; read noise is the floor. OpenCV
+        # does each step in one pass, with its scalars folded in.
+        cv2.addWeighted(radiance, electrons * _DN_PER_ELECTRON, radiance, 0.0, read_noise**2, sigma)
+        cv2.sqrt(sigma, sigma)
         field, dy, dx = (
             int(v) for v in rng.integers(0, [len(self._fields), self._margin, self._margin])
         )
         height, width = self._shape
-        sigma *= self._fields[field, dy : dy + height, dx : dx + width]
-        if rng.random() < 0.5:
-            signal += sigma
-        else:
-            signal -= sigma
-        signal *= np.float32(gain / 255.0 * 4095.0)
+        sign = 1.0 if rng.random() < 0.5 else -1.0
+        noise = self._fields[field, dy : dy + height, dx : dx + width]
+        cv2.multiply(sigma, noise, sigma, scale=sign * to_codes)
+        cv2.scaleAdd(radiance, electrons * to_codes, sigma, signal)
         np.clip(signal, 0.0, 4095.0, out=signal)
-        # Gamma encoding through a 12-bit table, as a camera's image processor does.
+        # Gamma encoding through a 12-bit table, as a camera's image processor does,
+        # read in BGR order for the encoder.
         np.copyto(self._codes, signal, casting="unsafe")
-        np.take(_ENCODE_TABLE, self._codes, out=self._encoded)
-        bgr = cv2.cvtColor(self._encoded, cv2.COLOR_RGB2BGR)
+        bgr = np.take(_ENCODE_TABLE, self._codes[..., ::-1], out=self._encoded)
         ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:
             raise RuntimeError("OpenCV could not encode a JPEG")

@@ -215,10 +215,10 @@ def _draw_walker(
     camera: Camera,
     light: Light,
     motion: tuple[float, float],
-) -> tuple[tuple[int, int, int, int] | None, np.ndarray, np.ndarray]:
+) -> tuple[tuple[int, int, int, int] | None, np.ndarray, tuple[int, int, np.ndarray]]:
     """Body and head, smeared by ``motion``, over ``frame``: the face box (or
     ``None``), the flat frame indices of the face's pixels, and where the walker
-    covers the frame."""
+    covers the frame (as `composite` returns it)."""
     height, width = frame.shape[:2]
     head = draw_head(face, body.turn, body.head, light, camera)
     box, face_pixels = None, np.zeros(0, np.intp)
@@ -234,10 +234,9 @@ def _draw_walker(
         camera,
     )
     if walker is None:
-        return None, face_pixels, np.zeros((height, width), bool)
+        return None, face_pixels, (0, 0, np.zeros((0, 0), bool))
     walker = motion_blur(walker, motion)
-    covered = composite(frame, walker.top, walker.left, walker.rgba)
-    return box, face_pixels, covered
+    return box, face_pixels, composite(frame, walker.top, walker.left, walker.rgba)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -326,7 +325,7 @@ def _render_scene(
                 yaw, pitch, roll = (float(a) for a in walk.turns[frame_index])
                 placed.append((walk, Body(head, body_yaw, rotation(body_yaw + yaw, pitch, roll))))
             placed.sort(key=lambda item: -float(item[1].head[2]))  # far to near
-            owner = np.full(height * width, -1, np.intp)
+            owner = np.full((height, width), -1, np.intp)
             drawn = []
             for index, (walk, body) in enumerate(placed):
                 moved = body.head + np.array([walk.velocity[0], 0.0, walk.velocity[1]]) * seconds
@@ -335,7 +334,8 @@ def _render_scene(
                 box, face_pixels, covered = _draw_walker(
                     frame, walk.face, body, camera, light, motion
                 )
-                owner[covered.reshape(-1)] = index
+                top, left, opaque = covered
+                owner[top : top + opaque.shape[0], left : left + opaque.shape[1]][opaque] = index
                 drawn.append((walk, body, box, face_pixels))
             writer.write(
                 sensor.record(
@@ -353,7 +353,7 @@ def _render_scene(
                 top, right, bottom, left = box
                 if top < 0 or left < 0 or bottom >= height or right >= width:
                     continue
-                visible = float(np.mean(owner[face_pixels] == index))
+                visible = float(np.mean(owner.reshape(-1)[face_pixels] == index))
                 if visible < _MIN_VISIBLE:
                     continue
                 yaw, pitch, distance = _view(body, camera)
