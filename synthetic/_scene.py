@@ -304,16 +304,17 @@ def draw_walker(
         return None
     rgba = np.zeros((bottom - top, right - left, 4), np.float32)
     if outline is not None:
-        # Parts are drawn in order, nearer ones over farther; the outline is smoothed.
-        colour = np.zeros((bottom - top, right - left, 3), np.float32)
+        # Parts are drawn in order, nearer ones over farther, in colour with alpha 1
+        # throughout; the outline is smoothed on a coverage mask that then scales
+        # all four channels (premultiplying the colour).
+        rgba[..., 3] = 1.0
         cover = np.zeros((bottom - top, right - left), np.uint8)
         for points, radiance in outline:
             hull = cv2.convexHull((points - [left, top]).round().astype(np.int32))
-            cv2.fillConvexPoly(colour, hull, radiance.tolist())
+            cv2.fillConvexPoly(rgba, hull, [*radiance.tolist(), 1.0])
             cv2.fillConvexPoly(cover, hull, 255, cv2.LINE_AA)
         alpha = cover.astype(np.float32) / np.float32(255.0)
-        np.multiply(colour, alpha[..., None], out=rgba[..., :3])
-        rgba[..., 3] = alpha
+        cv2.multiply(rgba, cv2.merge([alpha] * 4), dst=rgba)
     if head is not None:
         composite(rgba, head.top - top, head.left - left, head.rgba)
     return Layer(top, left, rgba)
@@ -360,11 +361,13 @@ def composite(dest: F32, top: int, left: int, rgba: F32) -> tuple[int, int, npt.
     source = rgba[y0 - top : y1 - top, x0 - left : x1 - left]
     region = dest[y0:y1, x0:x1]
     # OpenCV's per-element arithmetic works in place on the view, several times
-    # faster than numpy broadcasting the alpha over the channels.
-    clear = 1.0 - source[..., 3]
-    cv2.multiply(region, cv2.merge([clear] * channels), dst=region)
-    cv2.add(region, source[..., :channels], dst=region)
-    return y0, x0, source[..., 3] > 0.5
+    # faster than numpy broadcasting the alpha over the channels; its channel
+    # extraction gives contiguous planes, which it would otherwise copy slowly.
+    alpha = cv2.extractChannel(source, 3)
+    colour = source if channels == 4 else cv2.cvtColor(source, cv2.COLOR_RGBA2RGB)
+    cv2.multiply(region, cv2.merge([1.0 - alpha] * channels), dst=region)
+    cv2.add(region, colour, dst=region)
+    return y0, x0, alpha > 0.5
 
 
 def exposure(level: float, max_gain: float) -> tuple[float, float]:
