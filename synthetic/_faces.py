@@ -25,6 +25,7 @@ import numpy.typing as npt
 from ._camera import F32, Camera
 
 # Colours are linear RGB reflectances (0..1).
+# Hair: black, dark brown, brown, blond, and last grey (which comes with age).
 _HAIR = np.array(
     [
         [0.03, 0.025, 0.02],
@@ -159,7 +160,7 @@ class FaceParams:
             jaw=rng.uniform(0.05, 0.25),
             hairline=rng.uniform(0.72, 0.8) if bald else rng.uniform(0.42, 0.56),
             hair_volume=0.0 if bald else rng.uniform(0.004, 0.02),
-            hair_colour=int(rng.integers(0, len(_HAIR))),
+            hair_colour=_hair_colour(rng, skin_reflectance),
             iris_colour=int(rng.integers(0, len(_IRIS))),
             facial_hair=int(rng.choice(len(_FACIAL_HAIR_SHARES), p=_FACIAL_HAIR_SHARES)),
             tint=rng.uniform(-1.0, 1.0),
@@ -288,6 +289,18 @@ def _master(face: FaceParams) -> HeadModel:
     )
     start = (coarse[:, :, None] + 0.002) * _directions(coarse_elevation, coarse_azimuth)
     return HeadModel(azimuth, channels, coarse, np.ascontiguousarray(np.moveaxis(start, -1, 0)))
+
+
+def _hair_colour(rng: np.random.Generator, skin_reflectance: float) -> int:
+    """An index into `_HAIR`, uniform over the shades that go with this skin. Hair and
+    skin take their colour from the same melanin, so pigmented hair is no lighter
+    than the skin (fair hair comes only with fair skin); grey hair, from age, goes
+    with any. Drawn independently of the skin, 5 of 25 dark-skinned (0.12) identities
+    had blond hair, and dlib's face score on their portraits was about half the
+    others' (median 0.58 against 1.08)."""
+    grey = np.arange(len(_HAIR)) == len(_HAIR) - 1
+    allowed = np.flatnonzero((skin_reflectance >= _HAIR @ _LUMA) | grey)
+    return int(allowed[rng.integers(0, len(allowed))])
 
 
 def _grid_angles(low: float, high: float) -> F32:

@@ -34,6 +34,9 @@ _WHITE_DN = 220.0
 # Grey levels per photo-electron: shot noise variance is this times the signal.
 _DN_PER_ELECTRON = 0.03
 _GAMMA = 1 / 2.2
+# Middle grey, photography's 18%: where a camera metering on a face places the
+# face's mean luminance, as a share of full scale (grey level 117 after the gamma).
+_FACE_GREY = 0.18
 _LUMA = np.array([0.299, 0.587, 0.114])
 _WAVELENGTHS_NM = np.array([610.0, 550.0, 465.0])  # R, G, B
 _WHITE_K = 6500.0
@@ -378,6 +381,16 @@ def exposure(level: float, max_gain: float) -> tuple[float, float]:
     return _DAY_EXPOSURE_S * stretch, min(need / stretch, max_gain)
 
 
+def face_metered_level(radiance: F32, face_pixels: npt.NDArray[np.intp], level: float) -> float:
+    """The light level a camera that meters on the face (a portrait camera's face
+    priority, or a photographer's spot meter) sets its exposure for: the one at
+    which the face's mean luminance records as middle grey, `_FACE_GREY` of full
+    scale. ``face_pixels`` are flat indices into ``radiance`` (linear RGB at
+    daylight), lit at ``level``."""
+    luminance = float((radiance.reshape(-1, 3)[face_pixels] @ _LUMA).mean())
+    return level * luminance * _WHITE_DN / (_FACE_GREY * 255.0)
+
+
 class Sensor:
     """The camera's sensor and encoder for the frames of one render (or one photo).
 
@@ -412,11 +425,13 @@ class Sensor:
         read_noise: float,
         max_gain: float,
         quality: int,
+        metered: float | None = None,
     ) -> npt.NDArray[np.uint8]:
         """What the camera writes for scene ``radiance`` (linear RGB at daylight)
         under light ``level``: exposure, shot and read noise (a field drawn with
-        ``rng``), gain, gamma, 8 bits, JPEG (BGR)."""
-        seconds, gain = exposure(level, max_gain)
+        ``rng``), gain, gamma, 8 bits, JPEG (BGR). The exposure is set for light
+        ``metered`` (by default ``level``: the camera meters the whole scene)."""
+        seconds, gain = exposure(level if metered is None else metered, max_gain)
         signal, sigma = self._signal, self._sigma
         electrons = level * seconds / _DAY_EXPOSURE_S * _WHITE_DN  # grey levels per radiance
         to_codes = gain / 255.0 * 4095.0

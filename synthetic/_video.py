@@ -44,6 +44,7 @@ from ._scene import (
     composite,
     draw_walker,
     exposure,
+    face_metered_level,
     make_light,
     motion_blur,
 )
@@ -191,7 +192,9 @@ def scene_light(light: VideoLight) -> Light:
 
 
 def _write_portrait(path: Path, face: FaceParams, rng: np.random.Generator) -> None:
-    """An ID photo: frontal, large, evenly lit, on a plain light backdrop, no cap or mask."""
+    """An ID photo: frontal, large, evenly lit, on a plain light backdrop, no cap or
+    mask, exposed for the face (as ID-photo standards ask: neither under- nor
+    over-exposed, whatever the skin)."""
     face = dataclasses.replace(face, cap=False, mask=False)
     camera = Camera.looking(_PORTRAIT_PX, _PORTRAIT_PX, 30.0, _HEAD_HEIGHT[0], 0.0)
     distance = camera.focal * face.box_height_m / _PORTRAIT_FACE_PX
@@ -200,9 +203,17 @@ def _write_portrait(path: Path, face: FaceParams, rng: np.random.Generator) -> N
     frame = np.empty((_PORTRAIT_PX, _PORTRAIT_PX, 3), np.float32)
     frame[:] = _PORTRAIT_BACKDROP * light.colour
     turn = rotation(math.pi, 0.0, 0.0)
-    _draw_walker(frame, face, Body(head, math.pi, turn), camera, light, (0.0, 0.0))
+    _, face_pixels, _ = _draw_walker(
+        frame, face, Body(head, math.pi, turn), camera, light, (0.0, 0.0)
+    )
     image = Sensor((_PORTRAIT_PX, _PORTRAIT_PX), rng, fields=1).record(
-        frame, 1.0, rng, read_noise=_PORTRAIT_NOISE, max_gain=1.0, quality=_PORTRAIT_QUALITY
+        frame,
+        1.0,
+        rng,
+        read_noise=_PORTRAIT_NOISE,
+        max_gain=1.0,
+        quality=_PORTRAIT_QUALITY,
+        metered=face_metered_level(frame, face_pixels, 1.0),
     )
     if not cv2.imwrite(str(path), image):
         raise DataError(f"{path}: could not write the enrollment portrait")
