@@ -448,10 +448,10 @@ class Sensor:
         cv2.multiply(sigma, noise, sigma, scale=sign * to_codes)
         cv2.scaleAdd(radiance, electrons * to_codes, sigma, signal)
         np.clip(signal, 0.0, 4095.0, out=signal)
-        # Gamma encoding through a 12-bit table, as a camera's image processor does,
-        # read in BGR order for the encoder.
+        # Gamma encoding through a 12-bit table, as a camera's image processor does.
         np.copyto(self._codes, signal, casting="unsafe")
-        bgr = np.take(_ENCODE_TABLE, self._codes[..., ::-1], out=self._encoded)
+        np.take(_ENCODE_TABLE, self._codes, out=self._encoded)
+        bgr = cv2.cvtColor(self._encoded, cv2.COLOR_RGB2BGR)
         ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:
             raise RuntimeError("OpenCV could not encode a JPEG")
