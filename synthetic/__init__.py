@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from ._faces import (
         FaceParams as FaceParams,
         HeadModel as HeadModel,
+        draw_head as draw_head,
         head_model as head_model,
         render_head as render_head,
         rotation as rotation,

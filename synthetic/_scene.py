@@ -12,6 +12,7 @@ each frame as a JPEG of the configured quality before the video codec.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ _WHITE_DN = 220.0
 # Grey levels per photo-electron: shot noise variance is this times the signal.
 _DN_PER_ELECTRON = 0.03
 _GAMMA = 1 / 2.2
+# Middle grey, photography's 18%: where a camera metering on a face places the
+# face's mean luminance, as a share of full scale (grey level 117 after the gamma).
+_FACE_GREY = 0.18
 _LUMA = np.array([0.299, 0.587, 0.114])
 _WAVELENGTHS_NM = np.array([610.0, 550.0, 465.0])  # R, G, B
 _WHITE_K = 6500.0
@@ -71,32 +75,45 @@ def make_light(
     return Light(direction, colour_of_temperature(temperature_k), ambient, level)
 
 
-def background(kind: str, camera: Camera, light: Light, rng: np.random.Generator) -> F32:
-    """A lit background of scene type ``kind`` (radiance at daylight level, linear RGB)."""
+_WALL_Z = {"street": 11.0, "station": 8.0, "gate": 10.0}
+
+
+@functools.lru_cache(maxsize=len(SCENE_TYPES))
+def _surfaces(kind: str, camera: Camera) -> tuple[npt.NDArray[np.bool_], F32, F32, F32, F32]:
+    """Where each pixel's ray meets the scene of type ``kind``: whether on the wall,
+    and the wall's (x, y) or the floor's (x, z) there, in metres (0 for the other).
+    The same for every scene of a kind, so computed once."""
     rays = camera.rays()
     mount = camera.mount
-    wall_z = {"street": 11.0, "station": 8.0, "gate": 10.0}[kind]
     with np.errstate(divide="ignore", invalid="ignore"):
-        t_wall = wall_z / rays[..., 2]
+        t_wall = _WALL_Z[kind] / rays[..., 2]
         wall_y = mount + t_wall * rays[..., 1]
         on_wall = (rays[..., 2] > 0) & (wall_y >= 0.0)
         t_floor = mount / -rays[..., 1]
-    wall_x = np.where(on_wall, t_wall * rays[..., 0], 0.0)
-    wall_y = np.where(on_wall, wall_y, 0.0)
-    floor_x = np.where(on_wall, 0.0, t_floor * rays[..., 0])
-    floor_z = np.where(on_wall, 0.0, t_floor * rays[..., 2])
+    wall_x = np.where(on_wall, t_wall * rays[..., 0], 0.0).astype(np.float32)
+    wall_y = np.where(on_wall, wall_y, 0.0).astype(np.float32)
+    floor_x = np.where(on_wall, 0.0, t_floor * rays[..., 0]).astype(np.float32)
+    floor_z = np.where(on_wall, 0.0, t_floor * rays[..., 2]).astype(np.float32)
+    for array in (on_wall, wall_x, wall_y, floor_x, floor_z):
+        array.flags.writeable = False
+    return on_wall, wall_x, wall_y, floor_x, floor_z
+
+
+def background(kind: str, camera: Camera, light: Light, rng: np.random.Generator) -> F32:
+    """A lit background of scene type ``kind`` (radiance at daylight level, linear RGB)."""
+    on_wall, wall_x, wall_y, floor_x, floor_z = _surfaces(kind, camera)
+    wall_z = _WALL_Z[kind]
     palette = rng.uniform(0.0, 1.0, (64, 3)).astype(np.float32)
     wall = _WALLS[kind](wall_x, wall_y, palette, rng)
     floor = _FLOORS[kind](floor_x, floor_z, palette, rng)
     albedo = np.where(on_wall[..., None], wall, floor)
     # Fine grain and slow shading variation: no surface is perfectly uniform.
     height, width = albedo.shape[:2]
-    grain = rng.normal(0.0, 0.04, (height, width)).astype(np.float32)
-    # White noise blurred over 25 pixels, blurred on a grid 8 times coarser (a field
-    # that smooth loses nothing): averaging 8 x 8 pixels divides the noise's standard
-    # deviation by 8, as the blur's sigma is divided by 8.
-    noise = rng.normal(0.0, 0.5, (height, width)).astype(np.float32)
-    small = cv2.resize(noise, (width // 8, height // 8), interpolation=cv2.INTER_AREA)
+    grain = rng.standard_normal((height, width), dtype=np.float32) * np.float32(0.04)
+    # White noise (sd 0.5) blurred over 25 pixels, made on a grid 8 times coarser (a
+    # field that smooth loses nothing): there a cell is the mean of 8 x 8 pixels'
+    # noise, whose standard deviation is 8 times smaller, and the blur's sigma is too.
+    small = rng.standard_normal((height // 8, width // 8), dtype=np.float32) * np.float32(0.5 / 8)
     slow = cv2.resize(
         cv2.GaussianBlur(small, (0, 0), 25 / 8, borderType=cv2.BORDER_REFLECT),
         (width, height),
@@ -290,16 +307,17 @@ def draw_walker(
         return None
     rgba = np.zeros((bottom - top, right - left, 4), np.float32)
     if outline is not None:
-        # Parts are drawn in order, nearer ones over farther; the outline is smoothed.
-        colour = np.zeros((bottom - top, right - left, 3), np.float32)
+        # Parts are drawn in order, nearer ones over farther, in colour with alpha 1
+        # throughout; the outline is smoothed on a coverage mask that then scales
+        # all four channels (premultiplying the colour).
+        rgba[..., 3] = 1.0
         cover = np.zeros((bottom - top, right - left), np.uint8)
         for points, radiance in outline:
             hull = cv2.convexHull((points - [left, top]).round().astype(np.int32))
-            cv2.fillConvexPoly(colour, hull, radiance.tolist())
+            cv2.fillConvexPoly(rgba, hull, [*radiance.tolist(), 1.0])
             cv2.fillConvexPoly(cover, hull, 255, cv2.LINE_AA)
         alpha = cover.astype(np.float32) / np.float32(255.0)
-        np.multiply(colour, alpha[..., None], out=rgba[..., :3])
-        rgba[..., 3] = alpha
+        cv2.multiply(rgba, cv2.merge([alpha] * 4), dst=rgba)
     if head is not None:
         composite(rgba, head.top - top, head.left - left, head.rgba)
     return Layer(top, left, rgba)
@@ -319,39 +337,40 @@ def motion_blur(layer: Layer, motion: tuple[float, float]) -> Layer:
     length = math.hypot(*motion)
     if length < 1.0:
         return layer
-    size = math.ceil(length) | 1
-    kernel = np.zeros((size, size), np.float32)
-    centre = size // 2
-    start = (round(centre - motion[0] / 2), round(centre - motion[1] / 2))
-    end = (round(centre + motion[0] / 2), round(centre + motion[1] / 2))
+    # The kernel spans the motion's own extent on each axis (not a square around it):
+    # OpenCV switches to a far slower DFT for kernels of about 12 x 12 and more.
+    width, height = (math.ceil(abs(m)) | 1 for m in motion)
+    kernel = np.zeros((height, width), np.float32)
+    cx, cy = width // 2, height // 2
+    start = (round(cx - motion[0] / 2), round(cy - motion[1] / 2))
+    end = (round(cx + motion[0] / 2), round(cy + motion[1] / 2))
     cv2.line(kernel, start, end, 1.0, 1)
     kernel /= kernel.sum()
-    padded = cv2.copyMakeBorder(
-        layer.rgba, centre, centre, centre, centre, cv2.BORDER_CONSTANT, value=0
-    )
+    padded = cv2.copyMakeBorder(layer.rgba, cy, cy, cx, cx, cv2.BORDER_CONSTANT, value=0)
     blurred = np.asarray(cv2.filter2D(padded, -1, kernel), np.float32)
-    return Layer(layer.top - centre, layer.left - centre, blurred)
+    return Layer(layer.top - cy, layer.left - cx, blurred)
 
 
-def composite(dest: F32, top: int, left: int, rgba: F32) -> npt.NDArray[np.bool_]:
+def composite(dest: F32, top: int, left: int, rgba: F32) -> tuple[int, int, npt.NDArray[np.bool_]]:
     """Lay premultiplied ``rgba`` over ``dest`` (3 or 4 channels) in place, clipped
-    to it; returns where the layer is mostly opaque, as a mask of ``dest``."""
+    to it; returns where the layer is mostly opaque: the row and column of ``dest``
+    where the region it covers begins, and a mask over that region."""
     height, width, channels = dest.shape
     h, w = rgba.shape[:2]
     y0, x0 = max(top, 0), max(left, 0)
     y1, x1 = min(top + h, height), min(left + w, width)
-    covered = np.zeros((height, width), bool)
     if y1 <= y0 or x1 <= x0:
-        return covered
+        return 0, 0, np.zeros((0, 0), bool)
     source = rgba[y0 - top : y1 - top, x0 - left : x1 - left]
     region = dest[y0:y1, x0:x1]
     # OpenCV's per-element arithmetic works in place on the view, several times
-    # faster than numpy broadcasting the alpha over the channels.
-    clear = 1.0 - source[..., 3]
-    cv2.multiply(region, cv2.merge([clear] * channels), dst=region)
-    cv2.add(region, source[..., :channels], dst=region)
-    covered[y0:y1, x0:x1] = source[..., 3] > 0.5
-    return covered
+    # faster than numpy broadcasting the alpha over the channels; its channel
+    # extraction gives contiguous planes, which it would otherwise copy slowly.
+    alpha = cv2.extractChannel(source, 3)
+    colour = source if channels == 4 else cv2.cvtColor(source, cv2.COLOR_RGBA2RGB)
+    cv2.multiply(region, cv2.merge([1.0 - alpha] * channels), dst=region)
+    cv2.add(region, colour, dst=region)
+    return y0, x0, alpha > 0.5
 
 
 def exposure(level: float, max_gain: float) -> tuple[float, float]:
@@ -362,8 +381,18 @@ def exposure(level: float, max_gain: float) -> tuple[float, float]:
     return _DAY_EXPOSURE_S * stretch, min(need / stretch, max_gain)
 
 
+def face_metered_level(radiance: F32, face_pixels: npt.NDArray[np.intp], level: float) -> float:
+    """The light level a camera that meters on the face (a portrait camera's face
+    priority, or a photographer's spot meter) sets its exposure for: the one at
+    which the face's mean luminance records as middle grey, `_FACE_GREY` of full
+    scale. ``face_pixels`` are flat indices into ``radiance`` (linear RGB at
+    daylight), lit at ``level``."""
+    luminance = float((radiance.reshape(-1, 3)[face_pixels] @ _LUMA).mean())
+    return level * luminance * _WHITE_DN / (_FACE_GREY * 255.0)
+
+
 class Sensor:
-    """The camera's sensor and encoder for the frames of one scene (or one photo).
+    """The camera's sensor and encoder for the frames of one render (or one photo).
 
     Sensor noise: drawing a fresh normal field per frame is the slowest step of a
     frame, so a sensor draws ``fields`` standard normal fields a little larger than
@@ -396,27 +425,28 @@ class Sensor:
         read_noise: float,
         max_gain: float,
         quality: int,
+        metered: float | None = None,
     ) -> npt.NDArray[np.uint8]:
         """What the camera writes for scene ``radiance`` (linear RGB at daylight)
         under light ``level``: exposure, shot and read noise (a field drawn with
-        ``rng``), gain, gamma, 8 bits, JPEG (BGR)."""
-        seconds, gain = exposure(level, max_gain)
+        ``rng``), gain, gamma, 8 bits, JPEG (BGR). The exposure is set for light
+        ``metered`` (by default ``level``: the camera meters the whole scene)."""
+        seconds, gain = exposure(level if metered is None else metered, max_gain)
         signal, sigma = self._signal, self._sigma
-        np.multiply(radiance, np.float32(level * seconds / _DAY_EXPOSURE_S * _WHITE_DN), out=signal)
-        # Shot noise variance grows with the signal; read noise is the floor.
-        np.multiply(signal, np.float32(_DN_PER_ELECTRON), out=sigma)
-        sigma += np.float32(read_noise**2)
-        np.sqrt(sigma, out=sigma)
+        electrons = level * seconds / _DAY_EXPOSURE_S * _WHITE_DN  # grey levels per radiance
+        to_codes = gain / 255.0 * 4095.0
+        # Shot noise variance grows with the signal; read noise is the floor. OpenCV
+        # does each step in one pass, with its scalars folded in.
+        cv2.addWeighted(radiance, electrons * _DN_PER_ELECTRON, radiance, 0.0, read_noise**2, sigma)
+        cv2.sqrt(sigma, sigma)
         field, dy, dx = (
             int(v) for v in rng.integers(0, [len(self._fields), self._margin, self._margin])
         )
         height, width = self._shape
-        sigma *= self._fields[field, dy : dy + height, dx : dx + width]
-        if rng.random() < 0.5:
-            signal += sigma
-        else:
-            signal -= sigma
-        signal *= np.float32(gain / 255.0 * 4095.0)
+        sign = 1.0 if rng.random() < 0.5 else -1.0
+        noise = self._fields[field, dy : dy + height, dx : dx + width]
+        cv2.multiply(sigma, noise, sigma, scale=sign * to_codes)
+        cv2.scaleAdd(radiance, electrons * to_codes, sigma, signal)
         np.clip(signal, 0.0, 4095.0, out=signal)
         # Gamma encoding through a 12-bit table, as a camera's image processor does.
         np.copyto(self._codes, signal, casting="unsafe")

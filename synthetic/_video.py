@@ -33,7 +33,7 @@ from riskclass import (
 )
 
 from ._camera import F32, Camera
-from ._faces import FaceParams, Light, head_model, render_head, rotation, spacing_step
+from ._faces import FaceParams, Light, draw_head, rotation
 from ._population import generate_population
 from ._scene import (
     Body,
@@ -44,6 +44,7 @@ from ._scene import (
     composite,
     draw_walker,
     exposure,
+    face_metered_level,
     make_light,
     motion_blur,
 )
@@ -151,6 +152,8 @@ def render_video(
         settings.camera_height_m,
         settings.camera_tilt_deg,
     )
+    # One sensor for every scene: its noise fields are drawn once per render.
+    sensor = Sensor((settings.height, settings.width), rng_for(scenario.seed, Stream.VIDEO, 4))
     rows: list[tuple[object, ...]] = []
     total = len(settings.lighting) * settings.scenes_per_lighting
     ids = np.array(sorted(faces))
@@ -168,6 +171,7 @@ def render_video(
                 (lighting, light),
                 kind,
                 [(int(w), faces[int(w)]) for w in walkers],
+                sensor,
                 scene_rng,
             )
             scene_index += 1
@@ -188,7 +192,9 @@ def scene_light(light: VideoLight) -> Light:
 
 
 def _write_portrait(path: Path, face: FaceParams, rng: np.random.Generator) -> None:
-    """An ID photo: frontal, large, evenly lit, on a plain light backdrop, no cap or mask."""
+    """An ID photo: frontal, large, evenly lit, on a plain light backdrop, no cap or
+    mask, exposed for the face (as ID-photo standards ask: neither under- nor
+    over-exposed, whatever the skin)."""
     face = dataclasses.replace(face, cap=False, mask=False)
     camera = Camera.looking(_PORTRAIT_PX, _PORTRAIT_PX, 30.0, _HEAD_HEIGHT[0], 0.0)
     distance = camera.focal * face.box_height_m / _PORTRAIT_FACE_PX
@@ -197,9 +203,17 @@ def _write_portrait(path: Path, face: FaceParams, rng: np.random.Generator) -> N
     frame = np.empty((_PORTRAIT_PX, _PORTRAIT_PX, 3), np.float32)
     frame[:] = _PORTRAIT_BACKDROP * light.colour
     turn = rotation(math.pi, 0.0, 0.0)
-    _draw_walker(frame, face, Body(head, math.pi, turn), camera, light, (0.0, 0.0))
+    _, face_pixels, _ = _draw_walker(
+        frame, face, Body(head, math.pi, turn), camera, light, (0.0, 0.0)
+    )
     image = Sensor((_PORTRAIT_PX, _PORTRAIT_PX), rng, fields=1).record(
-        frame, 1.0, rng, read_noise=_PORTRAIT_NOISE, max_gain=1.0, quality=_PORTRAIT_QUALITY
+        frame,
+        1.0,
+        rng,
+        read_noise=_PORTRAIT_NOISE,
+        max_gain=1.0,
+        quality=_PORTRAIT_QUALITY,
+        metered=face_metered_level(frame, face_pixels, 1.0),
     )
     if not cv2.imwrite(str(path), image):
         raise DataError(f"{path}: could not write the enrollment portrait")
@@ -212,14 +226,12 @@ def _draw_walker(
     camera: Camera,
     light: Light,
     motion: tuple[float, float],
-) -> tuple[tuple[int, int, int, int] | None, np.ndarray, np.ndarray]:
+) -> tuple[tuple[int, int, int, int] | None, np.ndarray, tuple[int, int, np.ndarray]]:
     """Body and head, smeared by ``motion``, over ``frame``: the face box (or
     ``None``), the flat frame indices of the face's pixels, and where the walker
-    covers the frame."""
-    depth = float(camera.project(body.head[None])[2][0])
-    model = head_model(face, spacing_step(camera.focal / max(depth, 0.1)))
+    covers the frame (as `composite` returns it)."""
     height, width = frame.shape[:2]
-    head = render_head(model, body.turn, body.head, light, camera)
+    head = draw_head(face, body.turn, body.head, light, camera)
     box, face_pixels = None, np.zeros(0, np.intp)
     if head is not None:
         box = head.box
@@ -233,10 +245,9 @@ def _draw_walker(
         camera,
     )
     if walker is None:
-        return None, face_pixels, np.zeros((height, width), bool)
+        return None, face_pixels, (0, 0, np.zeros((0, 0), bool))
     walker = motion_blur(walker, motion)
-    covered = composite(frame, walker.top, walker.left, walker.rgba)
-    return box, face_pixels, covered
+    return box, face_pixels, composite(frame, walker.top, walker.left, walker.rgba)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -296,6 +307,7 @@ def _render_scene(
     lighting: tuple[str, VideoLight],
     kind: str,
     walkers: list[tuple[int, FaceParams]],
+    sensor: Sensor,
     rng: np.random.Generator,
 ) -> list[tuple[object, ...]]:
     name, configured = lighting
@@ -308,7 +320,6 @@ def _render_scene(
     backdrop = background(kind, camera, light, rng)
     frame = np.empty_like(backdrop)
     walks = _walks(settings, camera, walkers, rng)
-    sensor = Sensor((height, width), rng)
     seconds, _ = exposure(light.level, settings.max_gain)
     middle_time = (settings.frames - 1) / 2 / settings.fps
     rows: list[tuple[object, ...]] = []
@@ -325,7 +336,7 @@ def _render_scene(
                 yaw, pitch, roll = (float(a) for a in walk.turns[frame_index])
                 placed.append((walk, Body(head, body_yaw, rotation(body_yaw + yaw, pitch, roll))))
             placed.sort(key=lambda item: -float(item[1].head[2]))  # far to near
-            owner = np.full(height * width, -1, np.intp)
+            owner = np.full((height, width), -1, np.intp)
             drawn = []
             for index, (walk, body) in enumerate(placed):
                 moved = body.head + np.array([walk.velocity[0], 0.0, walk.velocity[1]]) * seconds
@@ -334,7 +345,8 @@ def _render_scene(
                 box, face_pixels, covered = _draw_walker(
                     frame, walk.face, body, camera, light, motion
                 )
-                owner[covered.reshape(-1)] = index
+                top, left, opaque = covered
+                owner[top : top + opaque.shape[0], left : left + opaque.shape[1]][opaque] = index
                 drawn.append((walk, body, box, face_pixels))
             writer.write(
                 sensor.record(
@@ -352,7 +364,7 @@ def _render_scene(
                 top, right, bottom, left = box
                 if top < 0 or left < 0 or bottom >= height or right >= width:
                     continue
-                visible = float(np.mean(owner[face_pixels] == index))
+                visible = float(np.mean(owner.reshape(-1)[face_pixels] == index))
                 if visible < _MIN_VISIBLE:
                     continue
                 yaw, pitch, distance = _view(body, camera)

@@ -18,6 +18,7 @@ from riskclass.commands import EXIT_USAGE, main, render
 from riskclass.synthetic import (
     Camera,
     FaceParams,
+    draw_head,
     head_model,
     make_light,
     render_head,
@@ -56,6 +57,46 @@ def test_brow_and_nose_cast_shadows_under_a_high_light() -> None:
     from_above = shadow_map(model, np.array([0.0, 0.8, 0.6], np.float32))
     assert (from_front[in_face] < 0.5).mean() < 0.01
     assert (from_above[in_face] < 0.5).mean() > 0.03
+
+
+def test_a_near_head_is_drawn_at_the_finest_grid_and_enlarged() -> None:
+    # 0.5 m from a 640 x 480 camera the face is about 400 px tall: finer than the
+    # finest grid, so it is drawn through a smaller camera and enlarged. It must
+    # land where, and look as, the head splatted from a grid fine enough for it.
+    camera = Camera.looking(640, 480, 30.0, 1.7, 2.0)
+    face = FaceParams.sample(np.random.default_rng(3), 0.3)
+    centre = np.array([0.05, 1.66, 0.5], np.float32)
+    turn = rotation(math.pi + 0.3, 0.05, 0.0)
+    light = make_light(1.0, 40.0, 20.0, 5500.0, 0.45)
+    enlarged = draw_head(face, turn, centre, light, camera)
+    direct = render_head(head_model(face, 0.005), turn, centre, light, camera)
+    assert enlarged is not None and direct is not None
+    assert enlarged.box is not None and direct.box is not None
+    assert np.abs(np.subtract(enlarged.box, direct.box)).max() <= 2, (enlarged.box, direct.box)
+
+    def on_frame(head: Any) -> Any:
+        # The head reaches past the image's edges: a canvas with 300 px around it.
+        frame = np.zeros((camera.height + 600, camera.width + 600, 3), np.float32)
+        h, w = head.rgba.shape[:2]
+        frame[head.top + 300 : head.top + 300 + h, head.left + 300 : head.left + 300 + w] = (
+            head.rgba[..., :3]
+        )
+        return frame
+
+    difference = np.abs(on_frame(enlarged) - on_frame(direct)).mean()
+    assert difference < 0.05 * on_frame(direct).mean(), difference
+
+
+def test_hair_is_no_lighter_than_the_skin_but_grey() -> None:
+    for reflectance in (0.12, 0.3):
+        hair = {
+            FaceParams.sample(np.random.default_rng(seed), reflectance).hair_colour
+            for seed in range(200)
+        }
+        # Black, dark brown, brown or grey: never blond (index 3).
+        assert hair == {0, 1, 2, 4}, (reflectance, hair)
+    fair = {FaceParams.sample(np.random.default_rng(seed), 0.45).hair_colour for seed in range(200)}
+    assert fair == {0, 1, 2, 3, 4}
 
 
 def test_perspective_face_size_falls_with_distance() -> None:

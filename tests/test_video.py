@@ -27,8 +27,11 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
         persons=30,
         lighting=LIGHT,
         scenes_per_lighting=10,
-        frames=4,
-        lanes=4,
+        # 6 walkers of 6 frames a scene, not 4 of 4: more faces, and each head turns
+        # through more of the yaw test's pose bands; with 4 of 4, one draw of walkers
+        # left 11 turned faces to compare, 6 frames alone 13.
+        frames=6,
+        lanes=6,
         face_px=[70, 110],
         skin_reflectance={"default": 0.3, "skin_tone=light": 0.45, "skin_tone=dark": 0.12},
     )
