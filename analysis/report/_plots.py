@@ -38,6 +38,8 @@ def _png(figure: Figure, *, tight: bool = True) -> bytes:
         dpi=_DPI,
         bbox_inches="tight" if tight else None,
         metadata={"Software": None},
+        # zlib's level 3 instead of 6: a third less time encoding, files 6% larger.
+        pil_kwargs={"compress_level": 3},
     )
     return buffer.getvalue()
 
