@@ -7,7 +7,8 @@ the report in a fresh process; with ``--baseline`` (the interpreter of another
 checkout's environment, e.g. one of main: ``git worktree add ../base main && cd
 ../base && uv sync``) each round runs that checkout's report too, interleaved, so
 that the ratio is measured in the same run on the same machine load. Prints the
-median wall and CPU (user + system) seconds of each and the ratios. The machine is
+median wall and CPU (user + system) seconds of each, its figure processes
+included, and the ratios. The machine is
 shared: CPU seconds are the steadier figure.
 """
 
@@ -15,17 +16,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import time
 from pathlib import Path
 
-from _machine import interleaved, machine_line
+from _machine import adopt_orphans, children_cpu, interleaved, machine_line
 
 
 def timed(python: str, run_dir: Path) -> tuple[float, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = children_cpu()
     started = time.perf_counter()
     subprocess.run(
         [python, "-m", "riskclass.commands", "report", str(run_dir)],
@@ -36,8 +36,7 @@ def timed(python: str, run_dir: Path) -> tuple[float, float]:
         cwd=run_dir,
     )
     wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, children_cpu() - before
 
 
 def main() -> None:
@@ -46,6 +45,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline", metavar="PYTHON", help="another checkout's interpreter")
     args = parser.parse_args()
+    adopt_orphans()
     print(machine_line())
     times = interleaved(args.rounds, args.baseline, lambda python: timed(python, args.run_dir))
     medians = {

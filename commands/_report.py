@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,14 +95,18 @@ class RunTables:
     burden: pd.DataFrame
     persons: pd.DataFrame
     alternatives: list[list[str]]
+    figures: report.RunFigures | None = None
 
 
-def report_tables(run_dir: str | Path, *, progress: Progress | None = None) -> RunTables:
+def report_tables(
+    run_dir: str | Path, *, progress: Progress | None = None, pool: Executor | None = None
+) -> RunTables:
     """Every table of an event-stream run's report, without writing anything.
 
     `build_report` writes these with the HTML; checks that need only the numbers
     (the significance check of ``benchmarks/``, tests) skip the figures, which
-    cost most of a report's time.
+    cost most of a report's time. Given a ``pool`` (`report.figure_pool`), each
+    figure starts there as soon as its table is ready (``figures``).
 
     Raises
     ------
@@ -121,6 +126,20 @@ def report_tables(run_dir: str | Path, *, progress: Progress | None = None) -> R
     cells = group_cells(persons, list(scenario.population.attributes))
     specs = _specs(scenario, galleries)
     settings = scenario.report
+    figures = None
+    if pool is not None:
+        # The metrics table lists the groups as `cells` does: the same colours.
+        figures = report.RunFigures(specs, report.group_colours(cells.labels), pool)
+    ready: dict[str, pd.DataFrame] = {}
+
+    def done(**tables: pd.DataFrame) -> None:
+        # Each figure starts as soon as its table is there: with a pool, the DET
+        # curves and heatmaps are drawn while the bootstraps run.
+        ready.update(tables)
+        if figures is not None:
+            for key, table in tables.items():
+                figures.table(key, table)
+
     report_progress(progress, "report", 1, _STEPS)
     counts = count_run(
         _row_groups(
@@ -137,6 +156,7 @@ def report_tables(run_dir: str | Path, *, progress: Progress | None = None) -> R
         fractions=settings.gallery_fractions,
         rng=rng_for(scenario.seed, Stream.REPORT, 3),
     )
+    done(det_points=det_points(counts, specs, cells))
     report_progress(progress, "report", 2, _STEPS)
     impostor_rng = rng_for(scenario.seed, Stream.REPORT, 1)
     impostors = {
@@ -150,6 +170,7 @@ def report_tables(run_dir: str | Path, *, progress: Progress | None = None) -> R
         for spec in specs
         if spec.searches_gallery
     }
+    done(impostor_fmr=impostor_heatmap(impostors, cells))
     metrics = group_metrics(
         tally,
         counts,
@@ -163,6 +184,11 @@ def report_tables(run_dir: str | Path, *, progress: Progress | None = None) -> R
         rng=rng_for(scenario.seed, Stream.REPORT),
         listed=scenario.population.values_by_attribute,
     )
+    done(
+        threshold_sweep=metrics.threshold_sweep,
+        gallery_sweep=metrics.gallery_sweep,
+        false_alert_shares=metrics.shares,
+    )
     report_progress(progress, "report", 3, _STEPS)
     deployments = [spec.name for spec in specs]
     alternatives = alternative_deployments(scenario.deployments)
@@ -173,20 +199,22 @@ def report_tables(run_dir: str | Path, *, progress: Progress | None = None) -> R
         costs=settings.costs,
         alternatives=alternatives,
     )
+    if figures is not None:
+        figures.lorenz(scenario, burden, persons)
     burden_groups = burden_by_group(burden, counted_deployments(deployments, alternatives), cells)
     report_progress(progress, "report", 4, _STEPS)
     tables = {
         "metrics": metrics.metrics,
         "disparities": metrics.disparities,
-        "false_alert_shares": metrics.shares,
-        "threshold_sweep": metrics.threshold_sweep,
-        "gallery_sweep": metrics.gallery_sweep,
-        "impostor_fmr": impostor_heatmap(impostors, cells),
-        "det_points": det_points(counts, specs, cells),
+        "false_alert_shares": ready["false_alert_shares"],
+        "threshold_sweep": ready["threshold_sweep"],
+        "gallery_sweep": ready["gallery_sweep"],
+        "impostor_fmr": ready["impostor_fmr"],
+        "det_points": ready["det_points"],
         "burden_by_group": burden_groups,
         "alternative_burden": alternative_burden(burden, deployments, alternatives, cells),
     }
-    return RunTables(scenario, specs, tables, burden, persons, alternatives)
+    return RunTables(scenario, specs, tables, burden, persons, alternatives, figures)
 
 
 def build_report(
@@ -211,7 +239,7 @@ def build_report(
     if "rendered" in manifest:
         return _build_video_report(run_dir, manifest, started)
     with report.figure_pool(figure_processes) as pool:
-        found = report_tables(run_dir, progress=progress)
+        found = report_tables(run_dir, progress=progress, pool=pool)
         scenario, tables = found.scenario, found.tables
         summary = report.run_summary(
             scenario,
@@ -233,7 +261,7 @@ def build_report(
                 persons=found.persons,
                 cameras=pd.read_parquet(run_dir / CAMERAS),
                 alternatives=found.alternatives,
-                pool=pool,
+                figures=found.figures,
             )
         )
     out = _write_report(run_dir, tables, html, summary, extra={"person_burden": found.burden})

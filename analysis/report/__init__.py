@@ -15,8 +15,10 @@ from ._html import figure as figure, render_report as render_report
 # Names whose modules draw figures (matplotlib loads only when a page is built) or
 # compute (a report's figure processes import this package and need neither).
 if TYPE_CHECKING:
+    from ._colours import group_colours as group_colours
     from ._compare_page import compare_context as compare_context
     from ._context import (
+        RunFigures as RunFigures,
         figure_pool as figure_pool,
         run_context as run_context,
         video_context as video_context,

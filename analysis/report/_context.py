@@ -7,11 +7,12 @@ chooses and arranges what a reader sees.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterator, Sequence
+import multiprocessing.forkserver
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
-from functools import partial
 from importlib import import_module
+from multiprocessing.context import BaseContext
 from typing import Any
 
 import pandas as pd
@@ -21,7 +22,7 @@ from riskclass import Scenario, group_label, records
 from .._burden import lorenz_curve
 from .._metrics import HIGHER_IS_WORSE, overall
 from .._run_counts import DeploymentSpec
-from . import _plots
+from ._colours import group_colours
 from ._format import fmt, ratio_interval, with_interval
 from ._html import figure
 from ._scenario import SIMULATION, scenario_panel, trials_of
@@ -44,26 +45,28 @@ _METRICS_SHOWN = (
 )
 
 
-# Each figure as a function of the deployment and the group colours, giving a
-# `_plots` function that takes the deployment's rows of the table: a process pool
-# sends it by name, and the process drawing it imports `_plots` alone.
-_Draw = Callable[[DeploymentSpec, dict[str, str]], Callable[[pd.DataFrame], bytes]]
-_FIGURES: list[tuple[str, _Draw, str, str]] = [
+# Each figure: the table it draws, the `_plots` function that draws a deployment's
+# rows of it, and that function's options as a function of the deployment and the
+# group colours. A process pool is sent the function's name, so that only the
+# processes that draw load matplotlib.
+_Options = Callable[[DeploymentSpec, dict[str, str]], dict[str, Any]]
+_FIGURES: list[tuple[str, str, _Options, str, str]] = [
     (
         "det_points",
-        lambda spec, colours: partial(
-            _plots.det_figure,
-            title=f"DET: {spec.name}",
-            threshold=spec.threshold,
-            colours=colours,
-        ),
+        "det_figure",
+        lambda spec, colours: {
+            "title": f"DET: {spec.name}",
+            "threshold": spec.threshold,
+            "colours": colours,
+        },
         "DET curves",
         "Missed match rate (FNIR) against false alert rate (FPIR) as the threshold moves, per "
         "group; the dot marks the deployment's operating threshold.",
     ),
     (
         "impostor_fmr",
-        lambda spec, colours: partial(_plots.heatmap_figure, title=f"Impostor FMR: {spec.name}"),
+        "heatmap_figure",
+        lambda spec, colours: {"title": f"Impostor FMR: {spec.name}"},
         "impostor heatmap",
         "False match rate per comparison between a probe of one group (row) and a list member "
         "of another (column), with its 95% interval (two-way bootstrap); one colour scale for "
@@ -71,42 +74,47 @@ _FIGURES: list[tuple[str, _Draw, str, str]] = [
     ),
     (
         "threshold_sweep",
-        lambda spec, colours: partial(
-            _plots.sweep_figure,
-            x="threshold",
-            metrics=["fpir", "fnir"],
-            title=f"Threshold sweep: {spec.name}",
-            xlabel="threshold",
-            colours=colours,
-            marker=spec.threshold,
-        ),
+        "sweep_figure",
+        lambda spec, colours: {
+            "x": "threshold",
+            "metrics": ["fpir", "fnir"],
+            "title": f"Threshold sweep: {spec.name}",
+            "xlabel": "threshold",
+            "colours": colours,
+            "marker": spec.threshold,
+        },
         "threshold sweep",
         "Per-group FPIR and FNIR at each swept threshold, with 95% intervals (log scale where "
         "rates span decades); the dashed line is the deployment's operating threshold.",
     ),
     (
         "gallery_sweep",
-        lambda spec, colours: partial(
-            _plots.sweep_figure,
-            x="gallery_size",
-            metrics=["fpir"],
-            title=f"Gallery-size sweep: {spec.name}",
-            xlabel="gallery size",
-            colours=colours,
-            marker=float(len(spec.members)),
-        ),
+        "sweep_figure",
+        lambda spec, colours: {
+            "x": "gallery_size",
+            "metrics": ["fpir"],
+            "title": f"Gallery-size sweep: {spec.name}",
+            "xlabel": "gallery size",
+            "colours": colours,
+            "marker": float(len(spec.members)),
+        },
         "gallery-size sweep",
         "Per-group FPIR on nested random subsamples of the gallery (searches of unlisted "
         "persons); the dashed line is the whole list.",
     ),
     (
         "false_alert_shares",
-        lambda spec, colours: partial(_plots.shares_figure, title=f"False alerts: {spec.name}"),
+        "shares_figure",
+        lambda spec, colours: {"title": f"False alerts: {spec.name}"},
         "false alert shares",
         "Each group's share of the false alerts, with its 95% interval (a bootstrap over "
         "persons), against its share of residents.",
     ),
 ]
+# The tables that figures draw, in the order `RunFigures` expects them.
+FIGURE_TABLES = tuple(dict.fromkeys(key for key, *_ in _FIGURES))
+_PLOTS = f"{__package__}._plots"
+
 
 EVENT_METHODS = [
     "How errors arise. Each simulated resident has a 128-dimensional face template; each "
@@ -223,7 +231,7 @@ def _intersections(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["attribute"].str.contains("&")]
 
 
-def _cell(row: pd.Series) -> tuple[str, str]:
+def _cell(row: Mapping[Any, Any]) -> tuple[str, str]:
     """A rate and its interval, flagged where it rests on few errors."""
     caution = CAUTION if row["n"] > 0 and row["count"] < FEW else ""
     rate, interval = with_interval(row)
@@ -232,9 +240,13 @@ def _cell(row: pd.Series) -> tuple[str, str]:
 
 def _group_rows(mine: pd.DataFrame, shown: Sequence[str], *, n_from: str) -> list[dict[str, Any]]:
     """One row per group: its trials (those of metric ``n_from``) and each shown rate."""
+    # Plain dicts, in the table's order of groups: a Series per row (``iterrows``)
+    # or a frame per group cost a second per report.
+    groups: dict[tuple[str, str], dict[str, dict[Any, Any]]] = {}
+    for row in mine.to_dict("records"):
+        groups.setdefault((row["attribute"], row["value"]), {})[row["metric"]] = row
     rows = []
-    for (attribute, value), group in mine.groupby(["attribute", "value"], sort=False):
-        by_metric = {row["metric"]: row for _, row in group.iterrows()}
+    for (attribute, value), by_metric in groups.items():
         n = int(by_metric[n_from]["n"]) if n_from in by_metric else 0
         cells = [(f"{n:,}", ""), *(_cell(by_metric[m]) for m in shown)]
         rows.append({"group": group_label(str(attribute), str(value)), "cells": cells})
@@ -382,28 +394,18 @@ def run_context(
     persons: pd.DataFrame,
     cameras: pd.DataFrame,
     alternatives: Sequence[Sequence[str]] = (),
-    pool: Executor | None = None,
+    figures: RunFigures | None = None,
 ) -> dict[str, Any]:
     """The template's context for a run's report.
 
-    ``pool``, where given, draws the figures (they cost most of the report's time)
-    while this process arranges the tables; without one they are drawn here. Either
-    way they are the same PNG bytes.
+    ``figures``: the figures, where the caller started them (see `RunFigures`);
+    without them they are drawn here. Either way they are the same PNG bytes.
     """
-    colours = _plots.group_colours(tables["metrics"])
-    drawing = {
-        spec.name: [
-            (
-                f"{alt}: {spec.name}",
-                caption,
-                _draw(pool, make(spec, colours), table[table["deployment"] == spec.name]),
-            )
-            for key, make, alt, caption in _FIGURES
-            if _has_rows(table := tables[key], spec.name)
-        ]
-        for spec in specs
-    }
-    burden_figures = _burden_figures(scenario, burden, persons, colours, pool)
+    if figures is None:
+        figures = RunFigures(specs, group_colours(tables["metrics"]))
+        for key in FIGURE_TABLES:
+            figures.table(key, tables[key])
+        figures.lorenz(scenario, burden, persons)
     deployments = []
     panel = scenario_panel(scenario, specs, persons, cameras, tables, alternatives)
     for spec, scene in zip(specs, panel["deployments"], strict=True):
@@ -422,11 +424,12 @@ def run_context(
             columns=[trials_of(spec), *(metric_name(m) for m in shown)],
             shown=shown,
             n_from="fta",
-            figures=[
-                figure(png(), alt=alt, caption=caption) for alt, caption, png in drawing[spec.name]
-            ],
+            figures=[],
         )
         deployments.append({**block, "scene": scene})
+    # Waited for last: this process arranges the tables while a pool draws.
+    for block in deployments:
+        block["figures"] = figures.of(block["name"])
     return {
         "scenario": scenario.name,
         "run_dir": run_dir,
@@ -442,20 +445,97 @@ def run_context(
         "deployments": deployments,
         "burden": _burden_rows(tables["burden_by_group"]),
         "alternative_burden": _alternative_rows(tables["alternative_burden"]),
-        "burden_figures": [
-            figure(png(), alt=alt, caption=caption) for alt, caption, png in burden_figures
-        ],
+        "burden_figures": figures.burden(),
         "costs": scenario.report.costs or "1 per wrongful consequence",
     }
 
 
-def _draw(pool: Executor | None, draw: Callable[..., bytes], *args: Any) -> Callable[[], bytes]:
-    """Start drawing a figure in ``pool`` (without one, draw it now); returns what
-    gives its PNG bytes, waiting for them where they are not drawn yet."""
+class RunFigures:
+    """A run report's figures, each started as soon as its table is ready.
+
+    With a ``pool`` (see `figure_pool`) they are drawn there while the caller goes
+    on computing (the DET curves and heatmaps while the bootstraps run); without one
+    each is drawn when started. Either way they are the same PNG bytes.
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[DeploymentSpec],
+        colours: dict[str, str],
+        pool: Executor | None = None,
+    ) -> None:
+        self._specs = list(specs)
+        self._colours = colours
+        self._pool = pool
+        self._started: dict[tuple[str, str], Callable[[], bytes]] = {}
+        self._lorenz: list[tuple[str, str, Callable[[], bytes]]] = []
+
+    def table(self, key: str, table: pd.DataFrame) -> None:
+        """Start each deployment's figure of the report table ``key`` (one of
+        `FIGURE_TABLES`), where it has rows to draw."""
+        for figure_key, name, options, _, _ in _FIGURES:
+            if figure_key != key:
+                continue
+            for spec in self._specs:
+                if _has_rows(table, spec.name):
+                    self._started[spec.name, key] = _draw(
+                        self._pool,
+                        name,
+                        options(spec, self._colours),
+                        table[table["deployment"] == spec.name],
+                    )
+
+    def lorenz(self, scenario: Scenario, burden: pd.DataFrame, persons: pd.DataFrame) -> None:
+        """Start the Lorenz curves of the risk burden (none where no one bears any)."""
+        if burden["burden"].sum() == 0:
+            return
+        values = burden["burden"].to_numpy()
+        curves = {"all residents": lorenz_curve(values)}
+        first = next(iter(scenario.population.attributes))
+        labels = persons[first].astype(str)
+        for value in sorted(labels.unique()):
+            curves[group_label(first, value)] = lorenz_curve(values[(labels == value).to_numpy()])
+        title = "Lorenz curves of the risk burden"
+        self._lorenz = [
+            (
+                title,
+                "How unevenly wrongful consequences fall: the further below the diagonal, the "
+                "more concentrated.",
+                _draw(self._pool, "lorenz_figure", {}, curves, title, self._colours),
+            )
+        ]
+
+    def of(self, deployment: str) -> list[dict[str, str]]:
+        """A deployment's figures for the template, in report order (waiting for
+        those not drawn yet)."""
+        return [
+            figure(self._started[deployment, key](), alt=f"{alt}: {deployment}", caption=caption)
+            for key, _, _, alt, caption in _FIGURES
+            if (deployment, key) in self._started
+        ]
+
+    def burden(self) -> list[dict[str, str]]:
+        """The burden's figures for the template."""
+        return [figure(png(), alt=alt, caption=caption) for alt, caption, png in self._lorenz]
+
+
+def _draw(
+    pool: Executor | None, name: str, options: dict[str, Any], *args: Any
+) -> Callable[[], bytes]:
+    """Start drawing `_plots`'s figure ``name`` in ``pool`` (without one, draw it
+    now); returns what gives its PNG bytes, waiting for them where they are not
+    drawn yet."""
     if pool is None:
-        png = draw(*args)
+        png = _drawn(name, options, *args)
         return lambda: png
-    return pool.submit(draw, *args).result
+    return pool.submit(_drawn, name, options, *args).result
+
+
+def _drawn(name: str, options: dict[str, Any], *args: Any) -> bytes:
+    # Matplotlib loads here, on first use: a process whose figures a pool draws
+    # never loads it.
+    draw: Callable[..., bytes] = getattr(import_module(_PLOTS), name)
+    return draw(*args, **options)
 
 
 def _has_rows(table: pd.DataFrame, deployment: str) -> bool:
@@ -521,33 +601,6 @@ def _glossary(metrics: Sequence[str]) -> list[dict[str, str]]:
     ] + [{"term": term, "denominator": over, "meaning": meaning} for term, over, meaning in TERMS]
 
 
-def _burden_figures(
-    scenario: Scenario,
-    burden: pd.DataFrame,
-    persons: pd.DataFrame,
-    colours: dict[str, str],
-    pool: Executor | None,
-) -> list[tuple[str, str, Callable[[], bytes]]]:
-    """The burden's figures, as ``(alt, caption, PNG)`` with the PNG as `_draw` gives it."""
-    if burden["burden"].sum() == 0:
-        return []
-    values = burden["burden"].to_numpy()
-    curves = {"all residents": lorenz_curve(values)}
-    first = next(iter(scenario.population.attributes))
-    labels = persons[first].astype(str)
-    for value in sorted(labels.unique()):
-        curves[group_label(first, value)] = lorenz_curve(values[(labels == value).to_numpy()])
-    title = "Lorenz curves of the risk burden"
-    return [
-        (
-            title,
-            "How unevenly wrongful consequences fall: the further below the diagonal, the "
-            "more concentrated.",
-            _draw(pool, _plots.lorenz_figure, curves, title, colours),
-        )
-    ]
-
-
 def video_context(
     *,
     run_dir: str,
@@ -562,7 +615,9 @@ def video_context(
     metrics = tables["metrics"]
     stratified = tables["stratified_disparities"]
     levels = {name: light.level for name, light in scenario.video.lighting.items()}
-    colours = _plots.group_colours(metrics)
+    from . import _plots
+
+    colours = group_colours(metrics)
     deployments = []
     for detector in dict.fromkeys(metrics["deployment"]):
         mine = metrics[metrics["deployment"] == detector]
@@ -624,26 +679,29 @@ def video_context(
 
 @contextmanager
 def figure_pool(processes: int) -> Iterator[Executor | None]:
-    """``processes`` fresh Python processes that draw figures for `run_context`'s
-    ``pool``; None (draw in this process) below 2, or inside a daemonic process (a
-    worker of some pool), which may not start processes of its own.
+    """``processes`` Python processes that draw figures for `RunFigures`; None
+    (draw in this process) below 2, or inside a daemonic process (a worker of some
+    pool), which may not start processes of its own.
 
-    Started at once, so that they load matplotlib while the caller computes the
-    tables (a process per figure would load it again each time). Fresh interpreters
-    ("spawn"), not copies of this one: a fork would copy the Parquet reader's
-    threads' locks in whatever state they are.
+    The processes are forked from a server process ("forkserver") that imports
+    `_plots` once, as soon as this starts: matplotlib loads while the caller
+    computes the tables, once for all of them. The server is a fresh interpreter,
+    not a copy of this one: a fork of this process would copy the Parquet reader's
+    threads' locks in whatever state they are. Where there is no forkserver
+    (Windows), each process is a fresh interpreter that imports `_plots` itself.
     """
     if processes < 2 or multiprocessing.current_process().daemon:
         yield None
         return
+    context: BaseContext
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([_PLOTS])
+        # Started now, without waiting: the first figure waits for its import instead.
+        multiprocessing.forkserver.ensure_running()
+    else:
+        context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        processes,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=import_module,
-        initargs=(_plots.__name__,),
+        processes, mp_context=context, initializer=import_module, initargs=(_PLOTS,)
     ) as pool:
-        # The pool starts a process per task submitted while none is idle: one
-        # trivial task each starts them all now.
-        for _ in range(processes):
-            pool.submit(int)
         yield pool

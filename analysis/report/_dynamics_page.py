@@ -8,6 +8,7 @@ from riskclass import ALL, group_label
 
 from .._dynamics import DynamicsTables
 from . import _plots
+from ._colours import group_colours
 from ._format import fmt
 from ._html import figure, render_report
 
@@ -50,7 +51,7 @@ def lorenz_figure(lorenz: pd.DataFrame) -> bytes:
 
 def dynamics_page(tables: DynamicsTables, *, title: str, feedback: bool) -> str:
     """HTML for a dynamics run: its trajectories, risk positions and classes."""
-    colours = _plots.group_colours(tables.trajectories)
+    colours = group_colours(tables.trajectories)
     singles = tables.trajectories[
         (tables.trajectories["attribute"] != ALL)
         & ~tables.trajectories["attribute"].str.contains("&")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -33,7 +35,7 @@ def ratio_interval(low: float, high: float) -> str:
     return f"{fmt(low)} to {'infinity' if high == math.inf else fmt(high)}"
 
 
-def with_interval(row: pd.Series) -> tuple[str, str]:
+def with_interval(row: pd.Series | Mapping[Any, Any]) -> tuple[str, str]:
     """The rate of a metrics row and its interval ``[low, high]``; ``n/a`` and its
     (zero) trials where it has none. Two strings, so that a table can set the
     interval on a line of its own."""

@@ -19,7 +19,6 @@ from riskclass import ALL, group_label
 from ._words import metric_short
 
 _DPI = 90
-_CYCLE = [f"C{i}" for i in range(10)]
 
 
 def _png(figure: Figure, *, tight: bool = True) -> bytes:
@@ -39,6 +38,8 @@ def _png(figure: Figure, *, tight: bool = True) -> bytes:
         dpi=_DPI,
         bbox_inches="tight" if tight else None,
         metadata={"Software": None},
+        # zlib's level 3 instead of 6: a third less time encoding, files 6% larger.
+        pil_kwargs={"compress_level": 3},
     )
     return buffer.getvalue()
 
@@ -60,19 +61,6 @@ def _panels(count: int, *, width: float = 4.2, height: float = 3.4) -> tuple[Fig
     for extra in axes.ravel()[count:]:
         extra.set_visible(False)
     return figure, list(axes.ravel()[:count])
-
-
-def group_colours(table: pd.DataFrame) -> dict[str, str]:
-    """One colour per group label (``attribute=value``), the same in every figure.
-
-    Values of one attribute get distinct colours from matplotlib's tab10 cycle, in
-    the order the table lists them; "all" is black."""
-    colours = {ALL: "black"}
-    singles = table[~table["attribute"].str.contains("&") & (table["attribute"] != ALL)]
-    for attribute, rows in singles.groupby("attribute", sort=False):
-        for i, value in enumerate(dict.fromkeys(rows["value"])):
-            colours[group_label(str(attribute), str(value))] = _CYCLE[i % len(_CYCLE)]
-    return colours
 
 
 def det_figure(

@@ -89,8 +89,8 @@ def _gallery(spec: DeploymentSpec, name: str, persons: pd.DataFrame, attributes:
     members = persons.set_index("person_id").loc[spec.members]
     listed = []
     for attribute in attributes:
-        population = persons[attribute].astype(str).value_counts(normalize=True).to_dict()
-        on_list = members[attribute].astype(str).value_counts(normalize=True).to_dict()
+        population = _shares(persons[attribute])
+        on_list = _shares(members[attribute])
         for value, share in on_list.items():
             over = share / population[value]
             if over >= 1.25:
@@ -99,6 +99,13 @@ def _gallery(spec: DeploymentSpec, name: str, persons: pd.DataFrame, attributes:
     listed.sort(reverse=True)
     composition = "; ".join(text for _, text in listed[:3]) or "listed like the population"
     return f"{name}: {len(spec.members):,} persons; {composition}"
+
+
+def _shares(values: pd.Series) -> dict[str, float]:
+    """Each value's share, named as text. Counted before converting: converting a
+    whole population's values to text cost a second per report."""
+    shares = values.value_counts(normalize=True)
+    return {str(value): float(share) for value, share in shares.items() if share > 0}
 
 
 def _cameras(deployment: Any, cameras: pd.DataFrame, persons: pd.DataFrame) -> str:

@@ -9,6 +9,7 @@ import pandas as pd
 from riskclass import group_label
 
 from . import _plots
+from ._colours import group_colours
 from ._format import fmt
 from ._html import figure, render_report
 
@@ -31,7 +32,7 @@ def sweep_page(table: pd.DataFrame, paths: Sequence[str], *, title: str) -> str:
         columns={"pooled": "rate", "denominator": "n"}
     )
     # One colour per group across the page, as in the run report.
-    colours = _plots.group_colours(singles)
+    colours = group_colours(singles)
     parts = list(singles.groupby(others, sort=False)) if others else [((), singles)]
     sections = []
     for combo, part in parts:
