@@ -139,11 +139,14 @@ def _moved(one: SweepRun, out: Path) -> Path:
 
 
 def _riskclass(*arguments: str) -> None:
-    subprocess.run(
+    """The command line, quietly (its summary and progress are not timed apart)."""
+    done = subprocess.run(
         [str(Path(sys.executable).parent / "riskclass"), *arguments],
-        check=True,
-        stdout=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
     )
+    if done.returncode:
+        raise SystemExit(f"riskclass {' '.join(arguments)} failed:\n{done.stderr}")
 
 
 if __name__ == "__main__":
