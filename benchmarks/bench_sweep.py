@@ -17,24 +17,34 @@ calibration cache (filled before any timing), four ways, each timed end to end:
 - ``sweep``: `riskclass.commands.sweep` in this process, and ``riskclass sweep``
   as a fresh process; both start their local cluster, and both write the combined
   ``sweep.csv`` and ``index.html`` inside the timing. The one-after-another sides
-  write no combined table or page.
+  write no combined table or page. The library sweeps of later sizes reuse the
+  fork server that the first started (it imported riskclass then), as sweeps
+  made in one process do; each ``riskclass sweep`` starts its own.
 
 Every run's files (all but the manifest, which records timings) are checked to
 be the same bytes on every side. Prints each time with the load average before
-it, and each baseline over each sweep.
+it and the CPU seconds the side used in all its processes (this one, the commands
+it waits for, and the fork server and workers of a local cluster, sampled every
+0.1 s: the last tenth of a second of each is missed), then each baseline over each
+sweep. On a busy machine the CPU seconds say more than the times: there each
+process gets a share of the cores by its runnable threads, whatever it does.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import psutil
 import yaml
 from _machine import REPO, machine_line
 
@@ -80,10 +90,14 @@ def _one_size(root: Path, persons: int, settings: int, seeds: int) -> None:
 
     def timed(label: str, work: Callable[[Path], object]) -> None:
         load = os.getloadavg()[0]
-        started = time.perf_counter()
-        work(root / label)
-        times[label] = time.perf_counter() - started
-        print(f"  {label}: {times[label]:.1f} s (load average {load:.1f} before)", flush=True)
+        with cpu_seconds() as cpu:
+            started = time.perf_counter()
+            work(root / label)
+            times[label] = time.perf_counter() - started
+        print(
+            f"  {label}: {times[label]:.1f} s, {cpu[0]:.1f} CPU s (load average {load:.1f} before)",
+            flush=True,
+        )
 
     def library(out: Path) -> None:
         for one in runs:
@@ -131,6 +145,50 @@ def _one_size(root: Path, persons: int, settings: int, seeds: int) -> None:
     for baseline in list(sides)[:3]:
         for label in list(sides)[3:]:
             print(f"  {baseline} / {label}: {times[baseline] / times[label]:.2f}x")
+
+
+@contextmanager
+def cpu_seconds() -> Iterator[list[float]]:
+    """User and system CPU seconds of this process and every process it starts
+    during the block; the list's one item is set when the block ends.
+
+    Direct children that this process waits for count exactly (the commands run
+    one after another); deeper ones (a local cluster's fork server and workers,
+    whose parent is not this process) are sampled, as they exit unwaited by it.
+    """
+    me = psutil.Process()
+
+    def used(process: psutil.Process) -> float:
+        times = process.cpu_times()
+        return float(times.user + times.system)
+
+    def waited() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    before = {p.pid for p in me.children(recursive=True)}
+    deeper: dict[int, float] = {}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.1):
+            direct = {p.pid for p in me.children()}
+            for process in me.children(recursive=True):
+                if process.pid not in before and process.pid not in direct:
+                    # It may exit between the listing and the reading.
+                    with suppress(psutil.Error):
+                        deeper[process.pid] = used(process)
+
+    own, children = used(me), waited()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    result = [0.0]
+    try:
+        yield result
+    finally:
+        done.set()
+        sampler.join()
+        result[0] = used(me) - own + waited() - children + sum(deeper.values())
 
 
 def _moved(one: SweepRun, out: Path) -> Path:
