@@ -153,8 +153,9 @@ def cpu_seconds() -> Iterator[list[float]]:
     during the block; the list's one item is set when the block ends.
 
     Direct children that this process waits for count exactly (the commands run
-    one after another); deeper ones (a local cluster's fork server and workers,
-    whose parent is not this process) are sampled, as they exit unwaited by it.
+    one after another); the others (a local cluster's fork server, and its
+    workers, whose parent is the fork server) are sampled, as this process does
+    not wait for them.
     """
     me = psutil.Process()
 
@@ -167,17 +168,18 @@ def cpu_seconds() -> Iterator[list[float]]:
         return usage.ru_utime + usage.ru_stime
 
     before = {p.pid for p in me.children(recursive=True)}
-    deeper: dict[int, float] = {}
+    sampled: dict[int, float] = {}
+    direct: set[int] = set()
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(0.1):
-            direct = {p.pid for p in me.children()}
+            direct.update(p.pid for p in me.children())
             for process in me.children(recursive=True):
-                if process.pid not in before and process.pid not in direct:
+                if process.pid not in before:
                     # It may exit between the listing and the reading.
                     with suppress(psutil.Error):
-                        deeper[process.pid] = used(process)
+                        sampled[process.pid] = used(process)
 
     own, children = used(me), waited()
     sampler = threading.Thread(target=sample, daemon=True)
@@ -188,7 +190,10 @@ def cpu_seconds() -> Iterator[list[float]]:
     finally:
         done.set()
         sampler.join()
-        result[0] = used(me) - own + waited() - children + sum(deeper.values())
+        alive = {p.pid for p in me.children()}
+        # A direct child that exited was waited for: it is in ``waited()`` already.
+        unwaited = sum(cpu for pid, cpu in sampled.items() if pid not in direct or pid in alive)
+        result[0] = used(me) - own + waited() - children + unwaited
 
 
 def _moved(one: SweepRun, out: Path) -> Path:
