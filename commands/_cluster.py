@@ -58,12 +58,25 @@ def _connect(scheduler: str | None, workers: int, stack: ExitStack) -> Any:
     logging.getLogger("distributed").setLevel(logging.ERROR)
 
     if scheduler is None:
-        # Workers forked from one server process that imported riskclass once,
-        # instead of spawned to import it each: on 2 cores the spawned workers'
-        # imports took both cores for seconds. Set for the whole cluster's life: a
-        # worker that dies is restarted the same way.
+        # Set for the whole cluster's life: a worker that dies is restarted the same way.
         stack.enter_context(
-            dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
+            dask.config.set(
+                {
+                    # Workers forked from one server process that imported riskclass
+                    # once, instead of spawned to import it each: on 2 cores the
+                    # spawned workers' imports took both cores for seconds.
+                    "distributed.worker.multiprocessing-method": "forkserver",
+                    # Dask puts these in this process's own environment before it
+                    # starts a worker, where they stay for every command it starts
+                    # afterwards. MALLOC_TRIM_THRESHOLD_ in particular stops glibc
+                    # from raising its mmap threshold, so every large array is mapped
+                    # and zeroed afresh. Runs limit their BLAS threads themselves.
+                    "distributed.nanny.pre-spawn-environ": {},
+                    # Sampling each worker's stack every 10 ms serves the dashboard,
+                    # which a local cluster does not show.
+                    "distributed.worker.profile.enabled": False,
+                }
+            )
         )
         _preload_forkserver()
         cluster = stack.enter_context(
