@@ -6,7 +6,8 @@ ordinary run (`riskclass.commands.run`) into its own directory under
 one HTML page. Runs are independent tasks on a Dask cluster: a local cluster of
 worker processes by default, or the scheduler at ``--scheduler``. Calibration
 depends only on the algorithm section and the seed, so it is computed once per
-distinct pair, as a task of its own whose result the runs share.
+distinct pair and shared by its runs: read here from the calibration cache while
+the workers start where the cache holds it, otherwise as a task of its own.
 
 A run whose directory already holds a complete manifest of the same config is
 kept: an interrupted sweep resumes where it stopped. A task that dies with its
