@@ -1,63 +1,220 @@
 """A sweep on a 2-worker local Dask cluster against the same runs one after another.
 
-    uv run python benchmarks/bench_sweep.py [--settings 4] [--seeds 3] [--persons 20000]
+    uv run python benchmarks/bench_sweep.py [--settings 4] [--seeds 3] [--sizes 20000 50000]
 
-Both sides run the same small scenario (configs/default.yaml scaled down) at
-``--settings`` street thresholds times ``--seeds`` seeds, with a warm calibration
-cache (each side's first pass fills it), so the ratio is about running the runs.
-Prints both wall times and their ratio, with the machine's CPU count.
+Each size runs one small scenario (configs/default.yaml at that many persons and 2
+days) at ``--settings`` street thresholds times ``--seeds`` seeds, with a warm
+calibration cache (filled before any timing), four ways, each timed end to end:
+
+- ``library, one after another``: `riskclass.commands.run` per run in this
+  process, its threads at their default (every CPU), each run reading its model
+  from the calibration cache;
+- ``library, calibration shared``: the same, with each seed's calibration read
+  once and passed to its runs, as the sweep shares it (the strict baseline: the
+  same work as the sweep's, minus the cluster and the combined page);
+- ``CLI, one after another``: ``riskclass run CONFIG --set ...`` per run, a fresh
+  process each (what a user does without the sweep command);
+- ``sweep``: `riskclass.commands.sweep` in this process, and ``riskclass sweep``
+  as a fresh process; both start their local cluster, and both write the combined
+  ``sweep.csv`` and ``index.html`` inside the timing. The one-after-another sides
+  write no combined table or page. The library sweeps of later sizes reuse the
+  fork server that the first started (it imported riskclass then), as sweeps
+  made in one process do; each ``riskclass sweep`` starts its own.
+
+Every run's files (all but the manifest, which records timings) are checked to
+be the same bytes on every side. Prints each time with the load average before
+it and the CPU seconds the side used in all its processes (this one, the commands
+it waits for, and the fork server and workers of a local cluster, sampled every
+0.1 s: the last tenth of a second of each is missed), then each baseline over each
+sweep. On a busy machine the CPU seconds say more than the times: there each
+process gets a share of the cores by its runnable threads, whatever it does.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import subprocess
+import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import psutil
 import yaml
+from _machine import REPO, machine_line
 
-from riskclass import load_config
-from riskclass.commands import Grid, RunOptions, plan, run, sweep
+from riskclass import THREADS_VARIABLE, worker_threads
+from riskclass.commands import Grid, RunOptions, SweepRun, calibrate_and_check, plan, run, sweep
+
+GRID_PATH = "deployments.street_watchlist.threshold"
+# Every file of a run but its manifest (which records timings).
+COMPARED = ("persons.parquet", "cameras.parquet", "events.parquet", "galleries.parquet",
+            "decisions.parquet", "hits.parquet", "person_outcomes.parquet", "per_group.csv",
+            "calibration.csv", "embedding_model.json")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", type=int, default=4)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--persons", type=int, default=20_000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 50_000])
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="riskclass-bench-sweep-") as scratch:
-        root = Path(scratch)
-        data = yaml.safe_load(Path("configs/default.yaml").read_text())
-        data["population"]["size"] = args.persons
-        data["days"] = 2
-        config = root / "small.yaml"
-        config.write_text(yaml.safe_dump(data, sort_keys=False))
-        thresholds = ",".join(f"{0.56 + 0.02 * i:g}" for i in range(args.settings))
-        grid = Grid.parse([f"deployments.street_watchlist.threshold={thresholds}"])
-        runs = plan(config, grid, seeds=args.seeds, out=root / "sequential")
-        # Warm the calibration cache for every seed, outside the timings.
-        for seed_run in runs[: args.seeds]:
-            run(
-                load_config(config, [f"seed={seed_run.seed}"]),
-                root / "warm",
-                RunOptions(force=True),
-            )
-        started = time.perf_counter()
-        for one in runs:
-            run(one.scenario, one.out, RunOptions(force=True))
-        sequential = time.perf_counter() - started
-        started = time.perf_counter()
-        sweep(config, grid, seeds=args.seeds, out=root / "swept", workers=2)
-        swept = time.perf_counter() - started
+    print(machine_line())
     print(
-        f"{len(runs)} runs of {args.persons:,} persons x 2 days on {len(os.sched_getaffinity(0))} "
-        f"CPUs (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}): "
-        f"one after another {sequential:.1f} s, sweep on 2 local workers {swept:.1f} s, "
-        f"ratio {sequential / swept:.2f}x"
+        f"threads: {worker_threads()} in this process and in each `riskclass run`; "
+        f"1 in each sweep worker ({THREADS_VARIABLE}=1); 2 workers"
     )
+    for persons in args.sizes:
+        with tempfile.TemporaryDirectory(prefix="riskclass-bench-sweep-") as scratch:
+            _one_size(Path(scratch), persons, args.settings, args.seeds)
+
+
+def _one_size(root: Path, persons: int, settings: int, seeds: int) -> None:
+    data = yaml.safe_load((REPO / "configs" / "default.yaml").read_text())
+    data["population"]["size"] = persons
+    data["days"] = 2
+    config = root / "small.yaml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    values = [f"{0.56 + 0.02 * i:g}" for i in range(settings)]
+    grid = Grid.parse([f"{GRID_PATH}={','.join(values)}"])
+    runs = plan(config, grid, seeds=seeds, out=root / "x")
+    # Warm the calibration cache for every seed, outside the timings.
+    for seed_run in runs[:seeds]:
+        calibrate_and_check(seed_run.scenario.with_mechanisms_applied())
+    times: dict[str, float] = {}
+
+    def timed(label: str, work: Callable[[Path], object]) -> None:
+        load = os.getloadavg()[0]
+        with cpu_seconds() as cpu:
+            started = time.perf_counter()
+            work(root / label)
+            times[label] = time.perf_counter() - started
+        print(
+            f"  {label}: {times[label]:.1f} s, {cpu[0]:.1f} CPU s (load average {load:.1f} before)",
+            flush=True,
+        )
+
+    def library(out: Path) -> None:
+        for one in runs:
+            run(one.scenario, _moved(one, out), RunOptions(force=True))
+
+    def shared(out: Path) -> None:
+        calibrations = {}
+        for one in runs:
+            key = one.calibration_key
+            if key not in calibrations:
+                calibrations[key] = calibrate_and_check(one.scenario.with_mechanisms_applied())
+            run(
+                one.scenario,
+                _moved(one, out),
+                RunOptions(force=True),
+                calibration=calibrations[key],
+            )
+
+    def cli(out: Path) -> None:
+        for one in runs:
+            setting = grid.settings()[one.setting][GRID_PATH]
+            _riskclass("run", str(config), "--out", str(_moved(one, out)), "--set",
+                       f"{GRID_PATH}={setting}", "--set", f"seed={one.seed}")  # fmt: skip
+
+    def swept(out: Path) -> None:
+        sweep(config, grid, seeds=seeds, out=out, workers=2)
+
+    def swept_cli(out: Path) -> None:
+        _riskclass("sweep", str(config), "--grid", f"{GRID_PATH}={','.join(values)}",
+                   "--seeds", str(seeds), "--out", str(out), "--workers", "2")  # fmt: skip
+
+    print(f"{len(runs)} runs of {persons:,} persons x 2 days ({settings} x {seeds} seeds):")
+    sides = {
+        "library, one after another": library,
+        "library, calibration shared": shared,
+        "CLI, one after another": cli,
+        "sweep (library)": swept,
+        "sweep (CLI)": swept_cli,
+    }
+    for label, work in sides.items():
+        timed(label, work)
+    reference = root / "library, one after another"
+    for label in list(sides)[1:]:
+        for one in runs:
+            for name in COMPARED:
+                mine = _moved(one, root / label) / name
+                if mine.read_bytes() != (_moved(one, reference) / name).read_bytes():
+                    raise SystemExit(f"{label}: {one.out.name}/{name} differs")
+    print("  every run's files are the same bytes on every side")
+    for baseline in list(sides)[:3]:
+        for label in list(sides)[3:]:
+            print(f"  {baseline} / {label}: {times[baseline] / times[label]:.2f}x")
+
+
+@contextmanager
+def cpu_seconds() -> Iterator[list[float]]:
+    """User and system CPU seconds of this process and every process it starts
+    during the block; the list's one item is set when the block ends.
+
+    Direct children that this process waits for count exactly (the commands run
+    one after another); the others (a local cluster's fork server, and its
+    workers, whose parent is the fork server) are sampled, as this process does
+    not wait for them.
+    """
+    me = psutil.Process()
+
+    def used(process: psutil.Process) -> float:
+        times = process.cpu_times()
+        return float(times.user + times.system)
+
+    def waited() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    before = {p.pid for p in me.children(recursive=True)}
+    sampled: dict[int, float] = {}
+    direct: set[int] = set()
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.1):
+            direct.update(p.pid for p in me.children())
+            for process in me.children(recursive=True):
+                if process.pid not in before:
+                    # It may exit between the listing and the reading.
+                    with suppress(psutil.Error):
+                        sampled[process.pid] = used(process)
+
+    own, children = used(me), waited()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    result = [0.0]
+    try:
+        yield result
+    finally:
+        done.set()
+        sampler.join()
+        alive = {p.pid for p in me.children()}
+        # A direct child that exited was waited for: it is in ``waited()`` already.
+        unwaited = sum(cpu for pid, cpu in sampled.items() if pid not in direct or pid in alive)
+        result[0] = used(me) - own + waited() - children + unwaited
+
+
+def _moved(one: SweepRun, out: Path) -> Path:
+    """Where ``one`` goes under ``out``: as a sweep into ``out`` places it."""
+    return out / one.out.parent.name / one.out.name
+
+
+def _riskclass(*arguments: str) -> None:
+    """The command line, quietly (its summary and progress are not timed apart)."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "riskclass"), *arguments],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise SystemExit(f"riskclass {' '.join(arguments)} failed:\n{done.stderr}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ ordinary run (`riskclass.commands.run`) into its own directory under
 one HTML page. Runs are independent tasks on a Dask cluster: a local cluster of
 worker processes by default, or the scheduler at ``--scheduler``. Calibration
 depends only on the algorithm section and the seed, so it is computed once per
-distinct pair, as a task of its own whose result the runs share.
+distinct pair and shared by its runs: read here from the calibration cache while
+the workers start where the cache holds it, otherwise as a task of its own.
 
 A run whose directory already holds a complete manifest of the same config is
 kept: an interrupted sweep resumes where it stopped. A task that dies with its
@@ -19,6 +20,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +42,8 @@ from riskclass import (
     write_file_atomically,
 )
 
-from ._cache import calibration_key
-from ._cluster import RETRIES, dask_client
+from . import _cache
+from ._cluster import RETRIES, client_starting
 from ._options import RunOptions
 from ._run import Calibration, calibrate_and_check, run
 
@@ -119,7 +121,7 @@ class SweepRun:
         that `_calibrate` calibrates (mechanisms applied: ``equal_error_rates``
         changes it) and the seed."""
         calibrated = self.scenario.with_mechanisms_applied()
-        return calibration_key(calibrated.algorithm, calibrated.seed)
+        return _cache.calibration_key(calibrated.algorithm, calibrated.seed)
 
 
 @dataclass
@@ -195,13 +197,27 @@ def sweep(
     out = Path(out)
     runs = plan(config, grid, seeds=seeds, out=out, overrides=overrides)
     pending = [r for r in runs if not _finished(r)]
-    with dask_client(scheduler, workers) as client:
-        calibrations: dict[str, Any] = {}
-        for r in pending:
-            if r.calibration_key not in calibrations:
-                calibrations[r.calibration_key] = client.submit(
-                    _calibrate, r.scenario, key=f"calibrate-{len(calibrations)}", retries=RETRIES
-                )
+    # The first pending run of each distinct calibration stands for all its runs.
+    calibrated: dict[str, SweepRun] = {}
+    for r in pending:
+        calibrated.setdefault(r.calibration_key, r)
+    with client_starting(scheduler, workers) as starting:
+        # While the workers start, this process reads what the calibration cache
+        # holds (a second each: the model's tables are rebuilt); the rest, and
+        # whatever is left when the cluster is up, are tasks.
+        read = {}
+        for key, r in calibrated.items():
+            if starting.done() or _cache.load(key) is None:
+                break
+            read[key] = _calibrate(r.scenario)
+        client = starting.result()
+        calibrations = {
+            # A list of one: scatter would send a tuple's items apart.
+            key: client.scatter([read[key]])[0]
+            if key in read
+            else client.submit(_calibrate, r.scenario, key=f"calibrate-{i}", retries=RETRIES)
+            for i, (key, r) in enumerate(calibrated.items())
+        }
         futures = [
             client.submit(
                 _run_task,
@@ -214,8 +230,9 @@ def sweep(
             for r in pending
         ]
         _wait(futures, len(runs) - len(pending), len(runs), progress)
-    table = combine(runs, grid)
-    _write_summary(out, runs, grid, table)
+        table = combine(runs, grid)
+        # The workers are idle now: they draw the page's figures (most of its time).
+        _write_summary(out, runs, grid, table, pool=client.get_executor(retries=RETRIES))
     return SweepSummary(
         out, len(runs), len(pending), len(runs) - len(pending), len(calibrations), table
     )
@@ -276,7 +293,7 @@ def combine(runs: Sequence[SweepRun], grid: Grid) -> pd.DataFrame:
     a person's repeated sightings inside each replicate; with one seed there is no
     such interval and ``ci_low``/``ci_high`` are empty.
     """
-    from scipy import stats  # the t quantile: only when combining
+    from scipy.special import stdtrit  # the t quantile (what scipy.stats.t.ppf calls)
 
     frames = []
     for r in runs:
@@ -290,39 +307,55 @@ def combine(runs: Sequence[SweepRun], grid: Grid) -> pd.DataFrame:
         frames.append(table)
     every = pd.concat(frames, ignore_index=True)
     keys = ["setting", "deployment", "attribute", "value"]
-    rows = []
+    tables = []
     for metric, numerator, denominator in _RATES:
         with np.errstate(divide="ignore", invalid="ignore"):
             every["rate"] = every[numerator] / every[denominator].where(every[denominator] > 0)
-        for key, group in every.groupby(keys, sort=False):
-            seeds = len(group)
-            num, den = float(group[numerator].sum()), float(group[denominator].sum())
-            pooled = num / den if den > 0 else np.nan
-            rates = group["rate"].dropna()
-            sd = float(rates.std(ddof=1)) if len(rates) > 1 else np.nan
-            if len(rates) > 1:
-                half = stats.t.ppf(0.975, len(rates) - 1) * sd / np.sqrt(len(rates))
-                low, high = max(pooled - half, 0.0), pooled + half
-            else:
-                low = high = np.nan
-            mean = float(rates.mean()) if len(rates) else np.nan
-            interval = "t over seeds" if len(rates) > 1 else ""
-            rows.append((*key, metric, seeds, mean, sd, pooled, low, high, interval, num, den))
-    table = pd.DataFrame(rows, columns=list(SWEEP_COLUMNS))
+        groups = every.groupby(keys, sort=False)
+        table = groups.agg(
+            seeds=("rate", "size"),
+            rated=("rate", "count"),
+            mean=("rate", "mean"),
+            sd=("rate", "std"),
+            numerator=(numerator, "sum"),
+            denominator=(denominator, "sum"),
+        ).reset_index()
+        table.insert(4, "metric", metric)
+        table[["numerator", "denominator"]] = table[["numerator", "denominator"]].astype(float)
+        den = table["denominator"]
+        table["pooled"] = (table["numerator"] / den.where(den > 0)).astype(float)
+        # An interval needs two seeds' rates at least (the standard deviation is NaN below).
+        several = table["rated"] > 1
+        rated = table["rated"].where(several)
+        half = stdtrit(rated - 1, 0.975) * table["sd"] / np.sqrt(rated)
+        table["ci_low"] = (table["pooled"] - half).clip(lower=0.0)
+        table["ci_high"] = table["pooled"] + half
+        table["interval"] = np.where(several, "t over seeds", "")
+        tables.append(table)
+    table = pd.concat(tables, ignore_index=True)[list(SWEEP_COLUMNS)]
     settings = pd.DataFrame(grid.settings()).rename_axis("setting").reset_index()
     return settings.merge(table, on="setting")
 
 
-def _write_summary(out: Path, runs: Sequence[SweepRun], grid: Grid, table: pd.DataFrame) -> None:
-    """``settings.csv``, ``sweep.csv`` and ``index.html``, beside ``runs/``, atomically each."""
+def _write_summary(
+    out: Path,
+    runs: Sequence[SweepRun],
+    grid: Grid,
+    table: pd.DataFrame,
+    *,
+    pool: Executor | None = None,
+) -> None:
+    """``settings.csv``, ``sweep.csv`` and ``index.html``, beside ``runs/``, atomically
+    each; ``pool``, where given, draws the page's figures."""
     from riskclass.analysis.report import sweep_page
 
     settings = pd.DataFrame(
         [{"run": r.out.name, "setting": r.setting, "seed": r.seed} for r in runs]
     ).merge(pd.DataFrame(grid.settings()).rename_axis("setting").reset_index(), on="setting")
+    page = sweep_page(table, list(grid.paths), title=f"Sweep of {runs[0].scenario.name}", pool=pool)
     for name, text in (
         (SETTINGS_TABLE, settings.to_csv(index=False)),
         (SWEEP_TABLE, table.to_csv(index=False)),
-        (HTML, sweep_page(table, list(grid.paths), title=f"Sweep of {runs[0].scenario.name}")),
+        (HTML, page),
     ):
         write_file_atomically(out / name, text)

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     )
     from ._loading import load_config as load_config, validate_config as validate_config
     from ._parallel import (
+        THREADS_VARIABLE as THREADS_VARIABLE,
         in_threads as in_threads,
         one_blas_thread as one_blas_thread,
         worker_threads as worker_threads,

@@ -18,6 +18,11 @@ _Result = TypeVar("_Result")
 # the loaded libraries (about 13 ms here), so a limit already in force is kept.
 _limit = threading.Lock()
 _depth = 0
+# Caps how many threads `in_threads` runs at once, not how work is split (blocks
+# follow `worker_threads`, and what a block computes can depend on its size): a
+# process sharing the CPUs with others that do the same, such as the workers of a
+# local Dask cluster, sets it to 1 and computes the same bytes.
+THREADS_VARIABLE = "RISKCLASS_THREADS"
 
 
 def worker_threads() -> int:
@@ -51,8 +56,12 @@ def in_threads(
     work: Callable[[_Item], _Result], items: Sequence[_Item], threads: int | None = None
 ) -> list[_Result]:
     """``[work(item) for item in items]``, on up to ``threads`` threads (default:
-    `worker_threads`), in order, each on one BLAS thread (see `one_blas_thread`)."""
+    `worker_threads`; at most ``RISKCLASS_THREADS`` where that environment variable
+    is a positive number), in order, each on one BLAS thread (see `one_blas_thread`)."""
     threads = worker_threads() if threads is None else threads
+    cap = os.environ.get(THREADS_VARIABLE, "")
+    if cap.isdigit() and int(cap) > 0:
+        threads = min(threads, int(cap))
     with one_blas_thread():
         if threads <= 1 or len(items) <= 1:
             return [work(item) for item in items]

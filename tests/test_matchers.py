@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskclass import ConfigError, load_config, validate_config
+from riskclass import THREADS_VARIABLE, ConfigError, in_threads, load_config, validate_config
 from riskclass.commands import EXIT_USAGE, main, run, run_bench
 from riskclass.pipeline import ExactMatcher, FaissMatcher
 
@@ -43,6 +44,23 @@ def test_exact_top_k_and_hits_match_brute_force(threads: int) -> None:
     wanted = [(i, j) for i in range(len(probes)) for j in expected[i, :4] if scores[i, j] >= 0.28]
     assert list(zip(hits.probe.tolist(), hits.position.tolist(), strict=True)) == wanted
     assert len(wanted) > 100, "the floor must leave hits to compare"
+
+
+def test_a_thread_cap_runs_the_same_blocks_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Local Dask workers cap their threads at 1; their runs must equal runs made alone.
+    rng = np.random.default_rng(6)
+    gallery, probes = _unit(rng, 5_000), _unit(rng, 3_001)
+    matcher = ExactMatcher(gallery, threads=4)
+    uncapped = matcher.search_hits(probes, 0.2, limit=3)
+    monkeypatch.setenv(THREADS_VARIABLE, "1")
+    capped = matcher.search_hits(probes, 0.2, limit=3)
+    assert (
+        in_threads(lambda _: threading.get_ident(), range(4), threads=4)
+        == [threading.get_ident()] * 4
+    )
+    for field in ("best", "best_score", "probe", "position", "score"):
+        assert getattr(capped, field).tobytes() == getattr(uncapped, field).tobytes(), field
+    assert len(uncapped.score) > 1000, "the floor must leave hits to compare"
 
 
 def test_bench_methods_agree_with_exact_search(tmp_path: Path) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
 
 import pandas as pd
 
 from riskclass import group_label
 
-from . import _plots
 from ._colours import group_colours
+from ._context import _draw
 from ._format import fmt
 from ._html import figure, render_report
 
@@ -21,11 +22,15 @@ SWEPT_METRICS = {
 }
 
 
-def sweep_page(table: pd.DataFrame, paths: Sequence[str], *, title: str) -> str:
+def sweep_page(
+    table: pd.DataFrame, paths: Sequence[str], *, title: str, pool: Executor | None = None
+) -> str:
     """HTML for a sweep's combined table (see `riskclass.commands.combine`).
 
     The first swept path is the x axis; every combination of the others gets its
     own figures. Bands are 95% intervals over seeds where there are several.
+    ``pool``, where given, draws the figures (most of the page's time), all at
+    once; without one they are drawn here. Either way they are the same PNG bytes.
     """
     x, others = paths[0], list(paths[1:])
     singles = table[~table["attribute"].str.contains("&")].rename(
@@ -34,27 +39,35 @@ def sweep_page(table: pd.DataFrame, paths: Sequence[str], *, title: str) -> str:
     # One colour per group across the page, as in the run report.
     colours = group_colours(singles)
     parts = list(singles.groupby(others, sort=False)) if others else [((), singles)]
-    sections = []
+    drawn = []
     for combo, part in parts:
         values = combo if isinstance(combo, tuple) else (combo,)
         fixed = ", ".join(f"{path} = {value}" for path, value in zip(others, values, strict=True))
         for deployment, rows in part.groupby("deployment", sort=False):
             heading = f"{deployment}" + (f" ({fixed})" if fixed else "")
-            image = _plots.sweep_figure(
-                rows, x, list(SWEPT_METRICS), f"{heading}: against {x}", xlabel=x, colours=colours
+            image = _draw(
+                pool,
+                "sweep_figure",
+                {"xlabel": x, "colours": colours},
+                rows,
+                x,
+                list(SWEPT_METRICS),
+                f"{heading}: against {x}",
             )
-            sections.append(
-                {
-                    "heading": heading,
-                    "figure": figure(
-                        image,
-                        alt=f"rates of {heading} against {x}",
-                        caption="Pooled rate over seeds per group, with its 95% interval over "
-                        "seeds (Student's t; none with one seed).",
-                    ),
-                    "rows": _rows(rows, paths),
-                }
-            )
+            drawn.append((heading, image, rows))
+    sections = [
+        {
+            "heading": heading,
+            "figure": figure(
+                image(),
+                alt=f"rates of {heading} against {x}",
+                caption="Pooled rate over seeds per group, with its 95% interval over "
+                "seeds (Student's t; none with one seed).",
+            ),
+            "rows": _rows(rows, paths),
+        }
+        for heading, image, rows in drawn
+    ]
     return render_report(
         {"title": title, "paths": list(paths), "metrics": SWEPT_METRICS, "sections": sections},
         template="sweep.html.j2",
