@@ -211,11 +211,15 @@ def sweep(
                 break
             read[key] = _calibrate(r.scenario)
         client = starting.result()
+        # A calibration read here travels inside its task rather than scattered:
+        # scattered data dies with the worker holding it, and the runs that needed
+        # it would be lost with it; a task is run again.
         calibrations = {
-            # A list of one: scatter would send a tuple's items apart.
-            key: client.scatter([read[key]])[0]
-            if key in read
-            else client.submit(_calibrate, r.scenario, key=f"calibrate-{i}", retries=RETRIES)
+            key: client.submit(
+                *((_given, read[key]) if key in read else (_calibrate, r.scenario)),
+                key=f"calibrate-{i}",
+                retries=RETRIES,
+            )
             for i, (key, r) in enumerate(calibrated.items())
         }
         futures = [
@@ -251,6 +255,10 @@ def _calibrate(scenario: Scenario) -> Calibration:
     return calibrate_and_check(scenario.with_mechanisms_applied())
 
 
+def _given(calibration: Calibration) -> Calibration:
+    return calibration
+
+
 def _run_task(scenario: Scenario, out: Path, calibration: Calibration) -> str:
     run(scenario, out, RunOptions(force=True), calibration=calibration)
     return str(out)
@@ -265,6 +273,8 @@ def _wait(futures: list[Any], kept: int, total: int, progress: Progress | None) 
     for future in as_completed(futures):  # type: ignore[no-untyped-call]
         if future.status == "error":
             failures.append((future.key, future.exception()))
+        elif future.status != "finished":  # lost or cancelled: it did not run to the end
+            failures.append((future.key, f"the task was {future.status}"))
         done += 1
         report_progress(progress, _status(total - done, len(failures)), done, total)
     if failures:
