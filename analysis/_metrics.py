@@ -213,16 +213,22 @@ def _metrics_of(
         Metric("fpir", c["nonmated_alerts"], nonmated),
         Metric("fnir", mated - c["true_alerts"], mated),
         Metric("alert_precision", c["true_alerts"], c["alerts"]),
+    ]
+    # A batch search's trials are photos, each searched once, not residents seen over
+    # days: FPIR counts its false alerts per photo, and a rate per resident per day
+    # would name the wrong denominator.
+    if not spec.info.batch:
         # Over residents the deployment's cameras can sight at all: the others bear
         # none of its errors.
-        Metric(
-            "false_alerts_per_1000_per_day",
-            c["false_alerts"] * 1000.0 / days,
-            c["searchable"],
-            proportion=False,
-            per_count=1000.0 / days,
-        ),
-    ]
+        metrics.append(
+            Metric(
+                "false_alerts_per_1000_per_day",
+                c["false_alerts"] * 1000.0 / days,
+                c["searchable"],
+                proportion=False,
+                per_count=1000.0 / days,
+            )
+        )
     if spec.info.search == "claim":
         # At a gate every comparison is 1:1: the identification rates are FMR and FNMR.
         metrics += [

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from riskclass import ALL
+from riskclass import ALL, Deployment
 
 PER_GROUP_COLUMNS = (
     "deployment",
@@ -32,7 +32,12 @@ _SUMMED = ("events", "detected", "mated_searches", "nonmated_searches", "alerts"
 
 
 def per_group_table(
-    tally: pd.DataFrame, persons: pd.DataFrame, *, attributes: Sequence[str], days: int
+    tally: pd.DataFrame,
+    persons: pd.DataFrame,
+    *,
+    attributes: Sequence[str],
+    days: int,
+    deployments: Sequence[Deployment],
 ) -> pd.DataFrame:
     """Aggregate per-person decision counts to every group and pair of groups.
 
@@ -49,6 +54,8 @@ def per_group_table(
         intersections, plus an ``all`` row per deployment.
     days:
         Days simulated, for rates per resident per day.
+    deployments:
+        The scenario's deployments, for what their kinds count (`KindInfo`).
 
     Returns
     -------
@@ -56,8 +63,9 @@ def per_group_table(
     searches over non-mated searches; FNIR is mated searches whose mate was not
     returned at rank 1 at or above threshold, over mated searches; false alerts per
     1,000 residents per day count over the group's ``searchable`` residents (those
-    the deployment's cameras can sight), not all its ``persons``; rates with no
-    searches are NaN.
+    the deployment's cameras can sight), not all its ``persons``, and are NaN for
+    batch kinds, whose trials are photos searched once; rates with no searches are
+    NaN.
     """
     frame = tally.merge(persons[["person_id", *attributes]], on="person_id", how="left")
     frame["persons"] = 1
@@ -73,7 +81,8 @@ def per_group_table(
         mated = table["mated_searches"].where(table["mated_searches"] > 0)
         table["fpir"] = table["nonmated_alerts"] / nonmated
         table["fnir"] = 1 - table["true_alerts"] / mated
-        residents = table["searchable"].where(table["searchable"] > 0)
+        batch = table["deployment"].isin([d.name for d in deployments if d.info.batch])
+        residents = table["searchable"].where((table["searchable"] > 0) & ~batch)
         table["false_alerts_per_1000_per_day"] = 1000 * table["false_alerts"] / residents / days
     return table[list(PER_GROUP_COLUMNS)]
 

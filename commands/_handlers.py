@@ -211,7 +211,7 @@ def _print_per_group(
                 f"{row.events:,}",
                 f"{detection:.1%}",
                 f"{row.false_alerts:,}",
-                f"{row.false_alerts_per_1000_per_day:.3f}",
+                fmt(row.false_alerts_per_1000_per_day),
                 fmt(row.fpir),
                 fmt(row.fnir),
             )

@@ -251,7 +251,11 @@ def run(
         write_parquet(tally, staging / PERSON_OUTCOMES)
         attributes = list(scenario.population.attributes)
         summary.per_group = per_group_table(
-            tally, persons, attributes=attributes, days=scenario.days
+            tally,
+            persons,
+            attributes=attributes,
+            days=scenario.days,
+            deployments=scenario.deployments,
         )
         (staging / PER_GROUP).write_text(summary.per_group.to_csv(index=False), encoding="utf-8")
     return summary

@@ -146,6 +146,13 @@ def test_the_report_speaks_of_duplicate_flags_and_leaves_fnir_out(deduplicated: 
     metrics = pd.read_csv(deduplicated / "report" / "metrics.csv")
     fnir = metrics[metrics["metric"] == "fnir"]
     assert len(fnir) and (fnir["n"] == 0).all() and fnir["rate"].isna().all()
-    # Its trials are photos, not residents over days: no column of a rate per resident
-    # per day (the default scenario's report has one per deployment).
+    # Its trials are photos, not residents over days: no rate per resident per day in
+    # the analysis's tables, nor a column of it in the report (the default scenario's
+    # report has one per deployment).
+    per_resident = "false_alerts_per_1000_per_day"
+    assert per_resident not in set(metrics["metric"])
+    assert per_resident not in set(
+        pd.read_csv(deduplicated / "report" / "disparities.csv")["metric"]
+    )
+    assert pd.read_csv(deduplicated / "per_group.csv")[per_resident].isna().all()
     assert "<th>false alerts per 1,000 residents per day</th>" not in html

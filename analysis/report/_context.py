@@ -412,21 +412,14 @@ def run_context(
         mine = _event_counts(
             tables["metrics"][tables["metrics"]["deployment"] == spec.name], scenario.days
         )
-        # A batch search's trials are photos, each searched once, not residents seen
-        # over days: FPIR counts its false alerts per photo, and a rate per resident
-        # per day would name the wrong denominator.
-        dropped = [PER_RESIDENT] if spec.info.batch else []
-        shown = [m for m in _shown_metrics(mine, _METRICS_SHOWN) if m not in dropped]
-        disparities = tables["disparities"]
+        shown = _shown_metrics(mine, _METRICS_SHOWN)
         block = _deployment_block(
             name=spec.name,
             kind=scene["kind"],
             note=spec.info.note,
             metrics=mine,
             disparities=overall(
-                disparities[
-                    (disparities["deployment"] == spec.name) & ~disparities["metric"].isin(dropped)
-                ]
+                tables["disparities"][tables["disparities"]["deployment"] == spec.name]
             ),
             columns=[trials_of(spec), *(metric_name(m) for m in shown)],
             shown=shown,
