@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
+from riskclass import Scenario
+from riskclass.commands import run
+
 if TYPE_CHECKING:
     from distributed import LocalCluster
 
@@ -43,6 +46,14 @@ def scaled_default(size: int, days: int | None = None) -> dict[str, Any]:
     if days is not None:
         data["days"] = days
     return data
+
+
+def run_once(factory: pytest.TempPathFactory, name: str, scenario: Scenario) -> Path:
+    """Run ``scenario`` into a new directory, for a module-scoped fixture whose tests
+    all read the same run."""
+    out = factory.mktemp(name) / "run"
+    run(scenario, out)
+    return out
 
 
 @pytest.fixture(scope="session", autouse=True)

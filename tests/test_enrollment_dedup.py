@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from riskclass import KINDS, ConfigError, load_config
+from riskclass import KINDS, ConfigError, load_config, validate_config
 from riskclass.commands import build_report, run
 from riskclass.pipeline import expected_fpir
 from riskclass.synthetic import calibrate
+
+from .conftest import run_once
 
 KIND = "enrollment_dedup"
 # Members per group are a few thousand and FMR is high enough that each group has
@@ -57,11 +59,7 @@ Z = 4.5
 
 @pytest.fixture(scope="module")
 def deduplicated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("dedup") / "config.yaml"
-    path.write_text(yaml.safe_dump(SCENARIO, sort_keys=False))
-    out = path.parent / "run"
-    run(load_config(path), out)
-    return out
+    return run_once(tmp_path_factory, "dedup", validate_config(SCENARIO))
 
 
 def test_every_member_is_searched_once_against_the_others_and_every_flag_is_false(
@@ -96,7 +94,7 @@ def test_false_flags_per_group_follow_the_closed_form_over_the_other_members(
     covaries, and these add at most ``n x`` (expected matches per search,
     ``-log(1 - p)``).
     """
-    scenario = load_config(deduplicated.parent / "config.yaml")
+    scenario = validate_config(SCENARIO)
     model = calibrate(scenario.algorithm, seed=scenario.seed)
     persons = pd.read_parquet(deduplicated / "persons.parquet")
     groups = model.group_index(persons)

@@ -24,7 +24,7 @@ from riskclass.synthetic import (
     condition_deficits,
 )
 
-from .conftest import CONFIGS, load_yaml
+from .conftest import CONFIGS, load_yaml, run_once
 
 CONFIDENCE = 0.95
 
@@ -43,9 +43,7 @@ def _wilson(hits: int, n: int) -> tuple[float, float]:
 
 @pytest.fixture(scope="module")
 def aclu(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("aclu") / "run"
-    run(load_config(CONFIGS / "aclu_2018.yaml"), out)
-    return out
+    return run_once(tmp_path_factory, "aclu", load_config(CONFIGS / "aclu_2018.yaml"))
 
 
 def test_aclu_searches_each_member_of_congress_once_against_arrest_photos_only(
@@ -335,9 +333,7 @@ def npl(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = load_yaml("npl_2023.yaml")
     data["population"]["size"], data["days"] = NPL_REDUCED
     data["deployments"] = [d for d in data["deployments"] if d["threshold"] == 0.6]
-    out = tmp_path_factory.mktemp("npl") / "run"
-    run(validate_config(data), out)
-    return out
+    return run_once(tmp_path_factory, "npl", validate_config(data))
 
 
 @pytest.mark.parametrize("deployment", sorted(NPL_FPIR))

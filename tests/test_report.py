@@ -25,7 +25,7 @@ from riskclass.analysis import (
 )
 from riskclass.commands import EXIT_USAGE, build_report, main, report_tables, run
 
-from .conftest import load_yaml
+from .conftest import load_yaml, run_once
 from .test_run_pipeline import _scenario
 
 STREET = "street_watchlist"
@@ -34,10 +34,9 @@ THRESHOLD = 0.6
 
 @pytest.fixture(scope="module")
 def reported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("report") / "run"
     data = _scenario()
     data["report"] = {"thresholds": [0.56, 0.58, 0.6, 0.64], "costs": {"police_stop": 2.0}}
-    run(validate_config(data), out)
+    out = run_once(tmp_path_factory, "report", validate_config(data))
     # As the command line draws them on two or more CPUs: in other processes.
     build_report(out, figure_processes=2)
     return out

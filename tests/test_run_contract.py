@@ -17,17 +17,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from riskclass import SCHEMA_VERSION, config_digest, read_manifest, validate_config
-from riskclass.commands import EXIT_USAGE, main, run
+from riskclass.commands import EXIT_USAGE, main
 
-from .conftest import scaled_default
+from .conftest import run_once, scaled_default
 
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = scaled_default(2000, days=1)
-    out = tmp_path_factory.mktemp("contract") / "run"
-    run(validate_config(data), out)
-    return out
+    return run_once(tmp_path_factory, "contract", validate_config(scaled_default(2000, days=1)))
 
 
 def _edit_manifest(change: Callable[[dict[str, Any]], object], *, digest: bool = False) -> Any:

@@ -18,7 +18,7 @@ import pytest
 from riskclass import validate_config
 from riskclass.commands import EXIT_USAGE, main, run
 
-from .conftest import REPO, load_yaml, scaled_default
+from .conftest import REPO, load_yaml, run_once, scaled_default
 
 FAST_ALGORITHM = {
     "threshold": 0.6,
@@ -57,9 +57,7 @@ def _scenario(**changes: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("run") / "out"
-    run(validate_config(_scenario()), out)
-    return out
+    return run_once(tmp_path_factory, "run", validate_config(_scenario()))
 
 
 def test_run_writes_every_output(small_run: Path) -> None:

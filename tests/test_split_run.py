@@ -25,7 +25,7 @@ from riskclass.synthetic import (
     place_cameras,
 )
 
-from .conftest import FAST_ALGORITHM, killing_a_worker_once, scaled_default
+from .conftest import FAST_ALGORITHM, killing_a_worker_once, run_once, scaled_default
 
 # Three days of one band of persons: three chunk tasks.
 DAYS = 3
@@ -68,9 +68,7 @@ def split_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def alone(split_config: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The manifest of the single-process run."""
-    out = tmp_path_factory.mktemp("alone") / "run"
-    run(load_config(split_config), out)
-    return _manifest(out)
+    return _manifest(run_once(tmp_path_factory, "alone", load_config(split_config)))
 
 
 def _manifest(out: Path) -> dict[str, Any]:
