@@ -85,7 +85,12 @@ def threshold_for_fpir(
         reach = fpir(high), fpir(low)
         raise ConfigError(
             SCENARIO,
-            [(field, f"FPIR {target:g} is out of reach against this gallery: thresholds in (0, 1) "
-                     f"give {reach[0]:.3g} to {reach[1]:.3g}")],
-        )  # fmt: skip
+            [
+                (
+                    field,
+                    f"FPIR {target:g} is out of reach against this gallery: thresholds in (0, 1) "
+                    f"give {reach[0]:.3g} to {reach[1]:.3g}",
+                )
+            ],
+        )
     return float(brentq(gap, low, high, xtol=_TOLERANCE))

@@ -71,9 +71,11 @@ class _BoundedLoader(yaml.SafeLoader):
             size = 1 + sum(self._expanded[id(child)] for child in children)
             if size > MAX_NODES:
                 raise ComposerError(
-                    None, None, f"more than {MAX_NODES:,} values once aliases are expanded",
+                    None,
+                    None,
+                    f"more than {MAX_NODES:,} values once aliases are expanded",
                     node.start_mark,
-                )  # fmt: skip
+                )
             self._expanded[id(node)] = size
         return node
 
@@ -86,9 +88,11 @@ class _BoundedLoader(yaml.SafeLoader):
             key = self.construct_object(key_node)
             if key in seen:
                 raise ConstructorError(
-                    "while constructing a mapping", node.start_mark,
-                    f"found duplicate key {_quote.repr(key)}", key_node.start_mark,
-                )  # fmt: skip
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {_quote.repr(key)}",
+                    key_node.start_mark,
+                )
             seen.add(key)
         return super().construct_mapping(node, deep)
 
@@ -99,9 +103,12 @@ def _short_number(
     def construct_short(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
         if len(node.value) > MAX_NUMBER_CHARS:
             raise ConstructorError(
-                None, None, f"a number of {len(node.value):,} characters; at most "
-                f"{MAX_NUMBER_CHARS} are allowed", node.start_mark,
-            )  # fmt: skip
+                None,
+                None,
+                f"a number of {len(node.value):,} characters; at most "
+                f"{MAX_NUMBER_CHARS} are allowed",
+                node.start_mark,
+            )
         return construct(loader, node)
 
     return construct_short

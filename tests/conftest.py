@@ -115,8 +115,11 @@ def killing_a_worker_once(address: str, prefix: str) -> Iterator[list[int]]:
         with Client(address) as client:
             pids = client.run(os.getpid)
             while not stop.is_set():
-                busy = [w for w, keys in client.processing().items()
-                        if any(str(k).startswith(prefix) for k in keys)]  # fmt: skip
+                busy = [
+                    w
+                    for w, keys in client.processing().items()
+                    if any(str(k).startswith(prefix) for k in keys)
+                ]
                 if busy:
                     os.kill(pids[busy[0]], signal.SIGKILL)
                     killed.append(pids[busy[0]])

@@ -178,9 +178,10 @@ def _replay(directory: Path, settings: dict[str, Any], feedback: bool) -> None:
         initial[index, galleries.loc[galleries["gallery"] == name, "person_id"]] = True
 
     # Every record has an outcome that makes one: here each alert always does.
-    assert (outcomes["records"] == outcomes[
-        ["rightful_alerts", "wrongful_alerts", "false_alerts"]
-    ].sum(axis=1)).all()  # fmt: skip
+    assert (
+        outcomes["records"]
+        == outcomes[["rightful_alerts", "wrongful_alerts", "false_alerts"]].sum(axis=1)
+    ).all()
     assert (outcomes["rightful_records"] == outcomes["rightful_alerts"]).all()
     # Damages: each wrongful alert costs 1 (report.costs unset).
     assert np.allclose(outcomes["damages"], outcomes["wrongful_alerts"] + outcomes["false_alerts"])
@@ -340,8 +341,14 @@ def test_the_command_prints_amplification_and_risk_classes(
     assert (tmp_path / "run" / "report" / "index.html").is_file()
     # Same config and seed, same bytes.
     assert main(["dynamics", str(config), "--out", str(tmp_path / "again")]) == 0
-    for name in (STANDING, LISTINGS, PERIOD_OUTCOMES, "report/trajectories.csv",
-                 "report/risk_classes.csv", "report/index.html"):  # fmt: skip
+    for name in (
+        STANDING,
+        LISTINGS,
+        PERIOD_OUTCOMES,
+        "report/trajectories.csv",
+        "report/risk_classes.csv",
+        "report/index.html",
+    ):
         assert (tmp_path / "run" / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
     assert main(["dynamics", str(CONFIGS / "default.yaml"), "--out", str(tmp_path / "x")]) == 2
     assert "needs a 'dynamics' section" in capsys.readouterr().err
