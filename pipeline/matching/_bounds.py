@@ -14,14 +14,14 @@ CPUs before VNNI), onnxruntime multiplies with an instruction that saturates
 range. For each probe and each slice of `SLICE` consecutive gallery vectors,
 the largest code product gives an upper bound on the slice's best score and a
 lower bound on it (the vector that attains it scores at least that).
+`riskclass.pipeline.ExactMatcher` scores in float32 only the slices that can
+hold a probe's best candidates, so its results stay exact.
 
 Codes are taken of rotated vectors (probes and gallery by one fixed random
 rotation, in float64, which leaves every inner product as it is): a vector's
 code step follows its largest coordinate, and the synthetic embeddings keep a
 few large coordinates (their group centres) that would make every step, and
 every bound, coarser. Rotated, the coordinates are spread evenly.
-`riskclass.pipeline.ExactMatcher` scores in float32 only the slices that can
-hold a probe's best candidates, so its results stay exact.
 """
 
 from __future__ import annotations
