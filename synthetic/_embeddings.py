@@ -31,8 +31,11 @@ The geometry, in an un-rotated basis of ``DIMENSIONS`` coordinates:
   chance of a false match against a random identity, and FPIR against a gallery
   of N follows ``1 - (1 - FMR)^N`` rather than being dominated by a few unlucky
   probes;
-- a fixed random rotation, derived from the seed, turns the result into a
-  ``DIMENSIONS``-d unit vector that looks like any other embedding.
+- the vectors stay in this basis. Scores, inner products, are the same in any
+  orthonormal basis, so rotating every vector (as the model once did, at a 128 x
+  128 product per face) would change no score beyond float32 rounding; the one
+  consumer that needs coordinates spread evenly, the int8 bounds of large
+  galleries (`riskclass.pipeline.matching.Int8Bounds`), rotates its own copies.
 
 Scores are cosine similarities (inner products of the unit vectors); their
 distributions have closed forms (see `pair_fmr`). The parameters are solved for by
@@ -158,18 +161,12 @@ class EmbeddingModel:
     family_weight: npt.NDArray[np.float64]
     mismatch: npt.NDArray[np.float64]
     _centres: npt.NDArray[np.float64] = field(init=False, repr=False)
-    _rotation: npt.NDArray[np.float32] = field(init=False, repr=False)
     _family_column: npt.NDArray[np.intp] = field(init=False, repr=False)
     _drift: npt.NDArray[np.float64] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Frozen dataclass: derived arrays are set once, here.
         object.__setattr__(self, "_centres", np.linalg.cholesky(self.kappa))
-        gaussian = rng_for(self.seed, Stream.IDENTITIES, 0).standard_normal(
-            (DIMENSIONS, DIMENSIONS)
-        )
-        # Captures are rotated in float32, as they are stored.
-        object.__setattr__(self, "_rotation", np.linalg.qr(gaussian)[0].astype(np.float32))
         shaped = shaped_groups(self.algorithm)
         columns = [len(self.groups) + shaped.index(k) if k in shaped else -1 for k in self.groups]
         object.__setattr__(self, "_family_column", np.array(columns, dtype=np.intp))
@@ -272,7 +269,7 @@ class EmbeddingModel:
     def identities(
         self, groups: npt.NDArray[np.intp], rng: np.random.Generator
     ) -> npt.NDArray[np.float32]:
-        """Identity vectors (un-rotated) for persons of the given groups."""
+        """Identity vectors for persons of the given groups."""
         n_groups = len(self.groups)
         first_free = DIMENSIONS - self.free_dims
         z = unit_rows(rng.standard_normal((len(groups), self.free_dims), dtype=np.float32))
@@ -346,8 +343,9 @@ class EmbeddingModel:
         def encode(block: tuple[int, np.random.Generator]) -> None:
             part = slice(block[0], block[0] + OBSERVE_BLOCK)
             # Each block gathers its own identities (in its thread, while they fit
-            # in cache) and leaves its result in ``out``: no copy of the whole batch.
-            observed = np.empty_like(out[part])
+            # in cache) into ``out`` and makes them into embeddings there: no copy
+            # of the whole batch.
+            observed = out[part]
             if rows is None:
                 observed[...] = identities[part]
             else:
@@ -357,7 +355,6 @@ class EmbeddingModel:
             self._observe_block(
                 observed, groups[part], sigma[part], shift[part], block[1], enrollment
             )
-            np.matmul(observed, self._rotation, out=out[part])
 
         in_threads(encode, list(zip(starts, rng.spawn(len(starts)), strict=True)))
         return out
@@ -372,7 +369,7 @@ class EmbeddingModel:
         enrollment: bool,
     ) -> None:
         """`observe` of one block, in place: ``observed`` (a copy of the identities)
-        made into embeddings before the rotation, with noise from ``rng``."""
+        made into embeddings, with noise from ``rng``."""
         first_free = DIMENSIONS - self.free_dims
         if not enrollment and self._shaped:
             column = self._enrollment_column
@@ -415,9 +412,11 @@ class EmbeddingModel:
         shift = weighted_deficit(self.algorithm.fmr_effects, deficits)
         i, a = _grid_position(_DRIFT_SCALES, scale)
         j, b = _grid_position(_DRIFT_LOG_SHIFTS, np.broadcast_to(shift, groups.shape))
-        table = self._drift
-        drift = (1 - a) * ((1 - b) * table[groups, i, j] + b * table[groups, i, j + 1]) + a * (
-            (1 - b) * table[groups, i + 1, j] + b * table[groups, i + 1, j + 1]
+        # The four corners by flat position: one index each instead of three.
+        table, width = self._drift.reshape(-1), self._drift.shape[2]
+        at = (groups * self._drift.shape[1] + i) * width + j
+        drift = (1 - a) * ((1 - b) * table[at] + b * table[at + 1]) + a * (
+            (1 - b) * table[at + width] + b * table[at + width + 1]
         )
         return scale, drift
 
@@ -473,7 +472,14 @@ class EmbeddingModel:
 def _grid_position(
     grid: npt.NDArray[np.float64], values: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
-    """Cell index of each value on a grid and its position in the cell (0 to 1), clamped."""
+    """Cell index of each value on an evenly spaced grid and its position in the
+    cell (0 to 1), clamped."""
     clamped = np.clip(values, grid[0], grid[-1])
-    index = np.clip(np.searchsorted(grid, clamped, side="right") - 1, 0, len(grid) - 2)
+    # The cell from the spacing, moved by one where rounding put it across an edge:
+    # the cells a binary search (`searchsorted`) finds, at a fraction of its cost.
+    last = len(grid) - 2
+    step = (grid[-1] - grid[0]) / (len(grid) - 1)
+    index = np.clip(((clamped - grid[0]) / step).astype(np.intp), 0, last)
+    index -= grid[index] > clamped
+    index += (index < last) & (grid[np.minimum(index + 1, last + 1)] <= clamped)
     return index, (clamped - grid[index]) / (grid[index + 1] - grid[index])

@@ -16,6 +16,12 @@ the largest code product gives an upper bound on the slice's best score and a
 lower bound on it (the vector that attains it scores at least that).
 `riskclass.pipeline.ExactMatcher` scores in float32 only the slices that can
 hold a probe's best candidates, so its results stay exact.
+
+Codes are taken of rotated vectors (probes and gallery by one fixed random
+rotation, in float64, which leaves every inner product as it is): a vector's
+code step follows its largest coordinate, and the synthetic embeddings keep a
+few large coordinates (their group centres) that would make every step, and
+every bound, coarser. Rotated, the coordinates are spread evenly.
 """
 
 from __future__ import annotations
@@ -66,8 +72,10 @@ class Int8Bounds:
         self._probe_levels = probe_levels or cpu_probe_levels()
         self._codes: list[npt.NDArray[np.int8]] = []
         scales, norm_max, residual_max = [], [], []
+        self._rotation = _rotation(gallery.shape[1])
         for start in range(0, len(gallery), _CODE_TILE):
             tile = np.asarray(gallery[start : start + _CODE_TILE], dtype=np.float64)
+            tile = tile @ self._rotation
             scale = _scale(tile.reshape(1, -1), _LEVELS)[0]
             codes = _codes(tile, scale, _LEVELS)
             slices = np.arange(0, len(tile), SLICE)
@@ -95,7 +103,7 @@ class Int8Bounds:
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """``(upper, lower)``, each ``(probes, slices)``: every score of a probe in a
         slice is at most ``upper``, and the slice's best score is at least ``lower``."""
-        block = np.asarray(probes, dtype=np.float64)
+        block = np.asarray(probes, dtype=np.float64) @ self._rotation
         levels = self._probe_levels
         scale = _scale(block, levels)
         codes = _codes(block, scale[:, None], levels)
@@ -132,6 +140,15 @@ def _scale(rows: npt.NDArray[np.float64], levels: int) -> npt.NDArray[np.float64
 
 def _codes(rows: npt.NDArray[np.float64], scale: Any, levels: int) -> npt.NDArray[np.int8]:
     return np.clip(np.rint(rows / scale), -levels, levels).astype(np.int8)
+
+
+@cache
+def _rotation(dims: int) -> npt.NDArray[np.float64]:
+    """A fixed random orthogonal ``(dims, dims)`` matrix (the same in every run:
+    bounds are exact in any basis, so it need not follow a scenario's seed)."""
+    gaussian = np.random.default_rng(dims).standard_normal((dims, dims))
+    rotation: npt.NDArray[np.float64] = np.linalg.qr(gaussian)[0]
+    return rotation
 
 
 @cache
