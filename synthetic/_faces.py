@@ -25,16 +25,20 @@ import numpy.typing as npt
 from ._camera import F32, Camera
 
 # Colours are linear RGB reflectances (0..1).
-# Hair: black, dark brown, brown, blond, and last grey (which comes with age).
+# Hair pigment: black, dark brown, brown, blond.
 _HAIR = np.array(
     [
         [0.03, 0.025, 0.02],
         [0.08, 0.05, 0.03],
         [0.16, 0.1, 0.06],
         [0.55, 0.42, 0.24],
-        [0.5, 0.5, 0.5],
     ]
 )
+# Grey hair comes with age, whatever the skin: the share of identities whose scalp
+# hair and beard have greyed (the population has no ages; a chosen share, the same
+# for every group). Brows and lashes grey decades later, so they keep the pigment.
+_GREY = np.array([0.5, 0.5, 0.5])
+_GREY_SHARE = 0.15
 # Skin hue at unit luminance: a warm tone, tinted per identity.
 _SKIN_HUE = np.array([1.0, 0.8, 0.66])
 _LUMA = np.array([0.299, 0.587, 0.114])
@@ -80,6 +84,10 @@ _SHADOW_STEPS = np.linspace(0.004, 0.12, 8, dtype=np.float32)
 # depth is measured against, and a point this much deeper reflects 1/e as much.
 _OCCLUSION_RADIUS = 0.01
 _OCCLUSION_DEPTH = 0.004
+# The eyeball: radius (an adult's is about 12 mm) and how far its front lies
+# behind the lid margins (metres).
+_EYEBALL_RADIUS = 0.012
+_LID_MARGIN = 0.0015
 # Normalised face coordinates (v up, 1 = crown) of the face box's top and bottom:
 # brow line to chin, cheek to cheek, roughly the box dlib's HOG detector draws.
 _BOX_TOP, _BOX_BOTTOM, _BOX_SIDE = 0.3, -0.88, 0.8
@@ -112,7 +120,8 @@ class FaceParams:
     jaw: float  # how much the lower face narrows
     hairline: float
     hair_volume: float  # metres
-    hair_colour: int
+    hair_colour: int  # pigment, an index into _HAIR
+    grey: bool
     iris_colour: int
     facial_hair: int  # index into _FACIAL_HAIR_SHARES
     tint: float  # skin hue: -1 more yellow .. 1 more red
@@ -161,6 +170,7 @@ class FaceParams:
             hairline=rng.uniform(0.72, 0.8) if bald else rng.uniform(0.42, 0.56),
             hair_volume=0.0 if bald else rng.uniform(0.004, 0.02),
             hair_colour=_hair_colour(rng, skin_reflectance),
+            grey=bool(rng.random() < _GREY_SHARE),
             iris_colour=int(rng.integers(0, len(_IRIS))),
             facial_hair=int(rng.choice(len(_FACIAL_HAIR_SHARES), p=_FACIAL_HAIR_SHARES)),
             tint=rng.uniform(-1.0, 1.0),
@@ -292,14 +302,13 @@ def _master(face: FaceParams) -> HeadModel:
 
 
 def _hair_colour(rng: np.random.Generator, skin_reflectance: float) -> int:
-    """An index into `_HAIR`, uniform over the shades that go with this skin. Hair and
-    skin take their colour from the same melanin, so pigmented hair is no lighter
-    than the skin (fair hair comes only with fair skin); grey hair, from age, goes
-    with any. Drawn independently of the skin, 5 of 25 dark-skinned (0.12) identities
-    had blond hair, and dlib's face score on their portraits was about half the
-    others' (median 0.58 against 1.08)."""
-    grey = np.arange(len(_HAIR)) == len(_HAIR) - 1
-    allowed = np.flatnonzero((skin_reflectance >= _HAIR @ _LUMA) | grey)
+    """An index into `_HAIR`, uniform over the pigments that go with this skin. Hair
+    and skin take their colour from the same melanin, so hair is no lighter than the
+    skin (fair hair comes only with fair skin; black, the darkest, goes with any).
+    Drawn independently of the skin, 5 of 25 dark-skinned (0.12) identities had
+    blond hair, and dlib's face score on their portraits was about half the others'
+    (median 0.58 against 1.08)."""
+    allowed = np.flatnonzero((skin_reflectance >= _HAIR @ _LUMA) | (np.arange(len(_HAIR)) == 0))
     return int(allowed[rng.integers(0, len(allowed))])
 
 
@@ -412,6 +421,7 @@ def _surface(
     chin = face.chin * _bump(u, v, 0.0, chin_y + 0.1, 0.28, 0.12)
     jaw = -face.jaw * a * _smooth(-v, 0.3, 1.0) * au**2
     features = nose + alae - sockets + brow + cheeks + lips + mouth_line + chin
+    features = features - _eyeballs(face, u, v, a, b)
     if face.mask:  # cloth over nose and mouth: the features under it are smoothed away
         covered = _smooth(tip_y + 0.15 - v, 0.0, 0.05) * _smooth(0.85 - au, 0.0, 0.1)
         features = features * (1 - covered) + covered * (0.6 * nose + 0.012 * (1 - u**2))
@@ -426,7 +436,8 @@ def _surface(
     skin = face.skin_colour.astype(np.float32)
     albedo = np.broadcast_to(skin, (*u.shape, 3)).astype(np.float32)
     specular = np.full(u.shape, 0.12, np.float32) + 0.1 * _bump(u, v, 0, tip_y + 0.1, 0.15, 0.2)
-    hair_rgb = _HAIR[face.hair_colour]
+    pigment = _HAIR[face.hair_colour]
+    hair_rgb = _GREY if face.grey else pigment
     lips_mask = front * _bump(u, v, 0.0, face.mouth_y, face.mouth_width * 0.8, 0.05) ** 2
     albedo = _mix(albedo, skin * np.array([0.7, 0.42, 0.45]), lips_mask)
     # The parting of the lips and the nostrils stay dark under any light.
@@ -453,12 +464,12 @@ def _surface(
         pupil = ((u - side_u) ** 2 + (v - eye_y) ** 2) < (0.5 * face.eye_height) ** 2
         albedo = _mix(albedo, np.array([0.02, 0.02, 0.02]), front * pupil)
         lashes = (eye < 1.4) & (eye > 0.8) & (v > eye_y)
-        albedo = _mix(albedo, hair_rgb * 0.3, front * lashes)
+        albedo = _mix(albedo, pigment * 0.3, front * lashes)
         specular = np.where(front * (eye < 1.0) > 0.5, 0.6, specular)
         brow_band = (np.abs(v - brow_y + 0.3 * (u - side_u) ** 2) < face.brow_thickness) & (
             np.abs(u - side_u) < 0.26
         )
-        albedo = _mix(albedo, np.minimum(hair_rgb, skin * 0.35), front * brow_band)
+        albedo = _mix(albedo, pigment, 0.85 * front * brow_band)
         if face.glasses:
             ring = np.sqrt(((u - side_u) / 0.24) ** 2 + ((v - eye_y) / 0.14) ** 2)
             albedo = _mix(albedo, np.array([0.03, 0.03, 0.03]), front * (np.abs(ring - 1) < 0.1))
@@ -484,6 +495,21 @@ def _surface(
         specular = specular * (1 - crown) + 0.05 * crown
     in_box = (v < _BOX_TOP) & (v > _BOX_BOTTOM) & (au < _BOX_SIDE) & (w > 0.0)
     return radius.astype(np.float32), albedo, specular, in_box
+
+
+def _eyeballs(face: FaceParams, u: F32, v: F32, a: np.float32, b: np.float32) -> F32:
+    """How far (metres) the surface inside each eye's opening lies behind the lids:
+    the eyeball, a sphere of `_EYEBALL_RADIUS`, shows through the opening with its
+    front `_LID_MARGIN` behind the lid margins and curves away towards the corners,
+    so the sclera there faces sideways and sees less of the light and the sky."""
+    depth = np.zeros_like(u)
+    for side_u in (-face.eye_spacing, face.eye_spacing):
+        x, y = (u - side_u) * a, (v - face.eye_y) * b
+        opening = ((u - side_u) / face.eye_width) ** 2 + ((v - face.eye_y) / face.eye_height) ** 2
+        inside = _smooth(np.asarray(1.0 - opening, np.float32), 0.0, 0.15)
+        off_axis = np.minimum(x * x + y * y, _EYEBALL_RADIUS**2)
+        depth += inside * (_LID_MARGIN + _EYEBALL_RADIUS - np.sqrt(_EYEBALL_RADIUS**2 - off_axis))
+    return depth
 
 
 def _mix(base: F32, colour: npt.ArrayLike, weight: npt.ArrayLike) -> F32:
