@@ -88,6 +88,14 @@ _OCCLUSION_DEPTH = 0.004
 # behind the lid margins (metres).
 _EYEBALL_RADIUS = 0.012
 _LID_MARGIN = 0.0015
+# A cap: its crown's lower edge (face units above the brows), and its brim's reach
+# forward (metres), half-span round the head (radians of azimuth), downward dip
+# (radians) and thickness (metres).
+_CAP_EDGE = 0.2
+_BRIM_REACH = 0.05
+_BRIM_SPAN = 1.1
+_BRIM_DIP = 0.15
+_BRIM_THICKNESS = 0.004
 # Normalised face coordinates (v up, 1 = crown) of the face box's top and bottom:
 # brow line to chin, cheek to cheek, roughly the box dlib's HOG detector draws.
 _BOX_TOP, _BOX_BOTTOM, _BOX_SIDE = 0.3, -0.88, 0.8
@@ -230,6 +238,9 @@ class HeadModel:
     channels: F32
     coarse_radius: F32  # _COARSE radius map (elevation, azimuth) for shadow rays
     coarse_start: F32  # (3, *_COARSE): where shadow rays start, just off the surface
+    # Points off the grid, ``(13, n)`` in the same channels: a cap's brim, which
+    # overhangs the forehead, so no radius per direction can describe it.
+    extra: F32
 
     @property
     def rows(self) -> int:
@@ -276,7 +287,7 @@ def _master(face: FaceParams) -> HeadModel:
     """``face``'s surface sampled every `_TEXTURE_STEP` radians."""
     azimuth = _grid_angles(-_AZIMUTH, _AZIMUTH)
     elevation = _grid_angles(*_ELEVATION)
-    radius, albedo, specular, face_region = _surface(face, elevation, azimuth)
+    radius, albedo, specular, face_region, brim = _surface(face, elevation, azimuth)
     # Ambient occlusion, approximated: a point below the mean surface around it (eye
     # sockets, the sides of the nose, the parting of the lips) sees less of the sky
     # and of the light, so it reflects less of both.
@@ -292,13 +303,23 @@ def _master(face: FaceParams) -> HeadModel:
         [points, normals, albedo, specular[..., None], face_region[..., None]], axis=-1
     ).transpose(2, 1, 0)
     _finish(channels, azimuth, elevation)
-    coarse = np.asarray(cv2.resize(radius, _COARSE[::-1], interpolation=cv2.INTER_AREA), np.float32)
+    # The brim is drawn as its own plate (`_brim`), but it shades the eyes: shadow
+    # rays see it as a band standing out of the forehead.
+    coarse: F32 = np.asarray(
+        cv2.resize(radius + brim, _COARSE[::-1], interpolation=cv2.INTER_AREA), np.float32
+    )
     coarse_elevation, coarse_azimuth = (
         np.linspace(low, high, count, dtype=np.float32)
         for low, high, count in ((*_ELEVATION, _COARSE[0]), (-_AZIMUTH, _AZIMUTH, _COARSE[1]))
     )
     start = (coarse[:, :, None] + 0.002) * _directions(coarse_elevation, coarse_azimuth)
-    return HeadModel(azimuth, channels, coarse, np.ascontiguousarray(np.moveaxis(start, -1, 0)))
+    return HeadModel(
+        azimuth,
+        channels,
+        coarse,
+        np.ascontiguousarray(np.moveaxis(start, -1, 0)),
+        _brim(face, _TEXTURE_STEP),
+    )
 
 
 def _hair_colour(rng: np.random.Generator, skin_reflectance: float) -> int:
@@ -338,7 +359,9 @@ def head_model(face: FaceParams, step: float) -> HeadModel:
         for low, old, new in ((-_AZIMUTH, columns, size[1]), (_ELEVATION[0], rows, size[0]))
     )
     _finish(channels, azimuth, elevation)
-    return dataclasses.replace(master, azimuth=azimuth.astype(np.float32), channels=channels)
+    return dataclasses.replace(
+        master, azimuth=azimuth.astype(np.float32), channels=channels, extra=_brim(face, step)
+    )
 
 
 def _finish(
@@ -381,8 +404,9 @@ def _smooth(x: F32, lo: float, hi: float) -> F32:
 
 def _surface(
     face: FaceParams, elevation: F32, azimuth: F32
-) -> tuple[F32, F32, F32, npt.NDArray[np.bool_]]:
-    """Radius (metres), albedo, specular strength and face-box region on the grid."""
+) -> tuple[F32, F32, F32, npt.NDArray[np.bool_], F32]:
+    """Radius (metres), albedo, specular strength and face-box region on the grid,
+    and how far a cap's brim stands out of it (metres; 0 without a cap)."""
     d = _directions(elevation, azimuth)
     a, b, c = (np.float32(x) for x in (face.half_width, face.half_height, face.half_depth))
     r0 = 1.0 / np.sqrt((d[..., 0] / a) ** 2 + (d[..., 1] / b) ** 2 + (d[..., 2] / c) ** 2)
@@ -431,7 +455,10 @@ def _surface(
     ears = 0.012 * np.exp(-0.5 * ((side / 0.12) ** 2 + ((v - tip_y - 0.1) / 0.18) ** 2))
     hairline = face.hairline - 0.25 * u**2 + 0.35 * _smooth(-w, -0.2, 0.4)
     hair = _smooth(v - hairline, 0.0, 0.06)
-    radius = r0 + displacement + ears + face.hair_volume * hair
+    # The hair's volume builds up over a wider band than its colour: risen as
+    # steeply (2 cm within 7 mm of scalp), it left the splats gaps along the hairline.
+    volume = face.hair_volume * _smooth(v - hairline, 0.0, 0.25)
+    radius = r0 + displacement + ears + volume
 
     skin = face.skin_colour.astype(np.float32)
     albedo = np.broadcast_to(skin, (*u.shape, 3)).astype(np.float32)
@@ -482,19 +509,78 @@ def _surface(
     if face.mask:
         albedo = _mix(albedo, _MASKS[face.mask_colour], front * covered)
         specular = specular * (1 - front * covered) + 0.03 * front * covered
-    if face.cap:  # a crown over the hair and a brim that shades the eyes
-        crown = _smooth(v - (brow_y + 0.2), 0.0, 0.04)
+    brim = np.zeros_like(radius)
+    if face.cap:  # a crown over the hair; the brim is a plate of its own (`_brim`)
+        crown = _smooth(v - (brow_y + _CAP_EDGE), 0.0, 0.04)
         brim = (
-            _smooth(v - (brow_y + 0.14), 0.0, 0.02)
-            * _smooth(brow_y + 0.3 - v, 0.0, 0.04)
+            _BRIM_REACH
+            * _smooth(v - (brow_y + _CAP_EDGE - 0.06), 0.0, 0.02)
+            * _smooth(brow_y + _CAP_EDGE + 0.1 - v, 0.0, 0.04)
             * _smooth(w, 0.3, 0.6)
         )
-        radius = radius + 0.012 * crown + 0.05 * brim
-        cap_rgb = _CLOTHES[face.cap_colour]
-        albedo = _mix(albedo, cap_rgb, np.maximum(crown, brim))
+        radius = radius + 0.012 * crown
+        albedo = _mix(albedo, _CLOTHES[face.cap_colour], crown)
         specular = specular * (1 - crown) + 0.05 * crown
     in_box = (v < _BOX_TOP) & (v > _BOX_BOTTOM) & (au < _BOX_SIDE) & (w > 0.0)
-    return radius.astype(np.float32), albedo, specular, in_box
+    return radius.astype(np.float32), albedo, specular, in_box, brim.astype(np.float32)
+
+
+def _brim(face: FaceParams, step: float) -> F32:
+    """A cap's brim as points in `HeadModel` channels (none without a cap): a plate
+    `_BRIM_THICKNESS` thick that leaves the crown's lower edge and reaches
+    `_BRIM_REACH` forward, less at the sides, dipping `_BRIM_DIP` radians. Its top
+    faces up and its underside down; points lie about ``step`` radians apart, as
+    seen from the head's centre, like the grid's. Drawn as a steep step of the
+    radius map (as it was), the brim's front left a band of holes between the cap
+    and the forehead that the splats could not cover."""
+    if not face.cap:
+        return np.zeros((13, 0), np.float32)
+    a, b, c = face.half_width, face.half_height, face.half_depth
+    edge_v = face.eye_y + face.brow_gap + _CAP_EDGE
+    height = edge_v * b
+    # Where the crown's edge meets the skull (the ellipsoid's horizontal section at
+    # that height) plus the hair under the cap.
+    section = math.sqrt(max(1.0 - edge_v**2, 0.0))
+    spacing = 0.1 * step
+    azimuth = np.arange(-_BRIM_SPAN, _BRIM_SPAN, step, dtype=np.float32)
+    base = section / np.sqrt((np.sin(azimuth) / a) ** 2 + (np.cos(azimuth) / c) ** 2)
+    base = base + face.hair_volume + 0.012
+    reach = _BRIM_REACH * np.sqrt(np.maximum(np.cos(azimuth / _BRIM_SPAN * (math.pi / 2)), 0.0))
+    out = np.arange(0.0, _BRIM_REACH + spacing / 2, spacing, dtype=np.float32)
+    # (azimuth, out) grid, the out-distance scaled to each azimuth's reach.
+    t = out[None, :] / _BRIM_REACH * reach[:, None]
+    radial = base[:, None] + t * math.cos(_BRIM_DIP)
+    x = radial * np.sin(azimuth)[:, None]
+    z = radial * np.cos(azimuth)[:, None]
+    y = height - t * math.sin(_BRIM_DIP)
+    points = []
+    # Top and underside, each facing away from the other.
+    for offset, sign in ((0.0, 1.0), (-_BRIM_THICKNESS, -1.0)):
+        position = np.stack([x, y + offset, z], axis=0).reshape(3, -1)
+        up = np.array([0.0, math.cos(_BRIM_DIP), 0.0], np.float32)
+        outward = math.sin(_BRIM_DIP) * np.stack([np.sin(azimuth), np.cos(azimuth)])
+        normal = np.empty_like(position)
+        normal[0] = np.repeat(outward[0], len(out))
+        normal[1] = up[1]
+        normal[2] = np.repeat(outward[1], len(out))
+        points.append(np.concatenate([position, sign * normal]))
+    geometry = np.concatenate(points, axis=1)
+    n = geometry.shape[1]
+    channels = np.empty((13, n), np.float32)
+    channels[:6] = geometry
+    channels[_ALBEDO] = _CLOTHES[face.cap_colour][:, None]
+    # The underside sees little of the sky: the head and the brim's own shade.
+    underside = np.arange(n) >= n // 2
+    channels[_ALBEDO][:, underside] *= 0.5
+    channels[_SPECULAR] = 0.05
+    channels[_FACE] = 0.0
+    px, py, pz = channels[0], channels[1], channels[2]
+    channels[_REACH] = channels[3] * px + channels[4] * py + channels[5] * pz
+    elevation = np.arctan2(py, np.hypot(px, pz))
+    cell_row = _fine_cell(elevation, *_ELEVATION, _COARSE[0])
+    cell_column = _fine_cell(np.arctan2(px, pz), -_AZIMUTH, _AZIMUTH, _COARSE[1])
+    channels[_SHADOW_CELL] = cell_column * (_COARSE[0] * _SHADOW_FINE) + cell_row
+    return channels
 
 
 def _eyeballs(face: FaceParams, u: F32, v: F32, a: np.float32, b: np.float32) -> F32:
@@ -601,6 +687,8 @@ def render_head(
     # Only the half of the grid that faces the camera can be seen: a run of columns.
     first, last = np.searchsorted(model.azimuth, [view_azimuth - 1.75, view_azimuth + 1.75])
     window = model.channels[:, first:last].reshape(len(model.channels), -1)
+    if model.extra.shape[1]:
+        window = np.concatenate([window, model.extra], axis=1)
     ex, ey, ez = (np.float32(v) for v in to_eye)
     normal = window[_NORMAL]
     facing = np.flatnonzero(normal[0] * ex + normal[1] * ey + normal[2] * ez > window[_REACH])

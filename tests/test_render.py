@@ -212,3 +212,25 @@ def test_standardising_pose_removes_a_gap_that_pose_explains() -> None:
     ].set_index("bin")
     assert turned.loc["0-15", "rate"] == pytest.approx(0.6) and turned.loc["45-60", "rate"] == 0.0
     assert turned.loc["0-15", "ci_low"] < 0.6 < turned.loc["0-15", "ci_high"]
+
+
+def test_a_cap_brim_leaves_no_holes_between_cap_and_forehead() -> None:
+    camera = Camera.looking(400, 400, 30.0, 1.6, 0.0)
+    light = make_light(1.0, 30.0, 0.0, 5500.0, 0.4)
+    centre = np.array([0.0, 1.6, 1.0], np.float32)
+    for seed in range(3):
+        face = dataclasses.replace(FaceParams.sample(np.random.default_rng(seed), 0.3), cap=True)
+        for pitch in (0.0, -0.25, 0.25):
+            head = draw_head(face, rotation(math.pi, pitch, 0.0), centre, light, camera)
+            assert head is not None
+            covered = head.rgba[..., 3] > 0.5
+            width = covered.shape[1]
+            band = covered[:, width // 2 - width // 5 : width // 2 + width // 5]
+            # In each column of the head's middle, the uncovered pixels between its
+            # first and last covered one. A brim drawn as a step of the radius map
+            # left 470 to 1,900 here (a band between cap and forehead); now 0 to 17.
+            rows = np.arange(len(band))[:, None]
+            first = np.argmax(band, axis=0)
+            last = len(band) - 1 - np.argmax(band[::-1], axis=0)
+            holes = int((~band & (rows > first) & (rows < last)).sum())
+            assert holes < 100, (seed, pitch, holes)
