@@ -88,6 +88,10 @@ _OCCLUSION_DEPTH = 0.004
 # behind the lid margins (metres).
 _EYEBALL_RADIUS = 0.012
 _LID_MARGIN = 0.0015
+# Skin texture: standard deviations of the albedo's relative variation in blotches
+# and in grain.
+_BLOTCHES = 0.05
+_GRAIN = 0.03
 # A cap: its crown's lower edge (face units above the brows), and its brim's reach
 # forward (metres), half-span round the head (radians of azimuth), downward dip
 # (radians) and thickness (metres).
@@ -140,6 +144,7 @@ class FaceParams:
     glasses: bool
     mask_colour: int
     cap_colour: int
+    texture_seed: int
 
     @classmethod
     def sample(
@@ -189,6 +194,7 @@ class FaceParams:
             glasses=bool(rng.random() < glasses),
             mask_colour=int(rng.integers(0, len(_MASKS))),
             cap_colour=int(rng.integers(0, len(_CLOTHES))),
+            texture_seed=int(rng.integers(0, 2**31)),
         )
 
     def as_dict(self) -> dict[str, float | int | bool]:
@@ -461,7 +467,7 @@ def _surface(
     radius = r0 + displacement + ears + volume
 
     skin = face.skin_colour.astype(np.float32)
-    albedo = np.broadcast_to(skin, (*u.shape, 3)).astype(np.float32)
+    albedo = skin * _skin_texture(face.texture_seed, u.shape)[..., None]
     specular = np.full(u.shape, 0.12, np.float32) + 0.1 * _bump(u, v, 0, tip_y + 0.1, 0.15, 0.2)
     pigment = _HAIR[face.hair_colour]
     hair_rgb = _GREY if face.grey else pigment
@@ -581,6 +587,22 @@ def _brim(face: FaceParams, step: float) -> F32:
     cell_column = _fine_cell(np.arctan2(px, pz), -_AZIMUTH, _AZIMUTH, _COARSE[1])
     channels[_SHADOW_CELL] = cell_column * (_COARSE[0] * _SHADOW_FINE) + cell_row
     return channels
+
+
+def _skin_texture(seed: int, shape: tuple[int, ...]) -> F32:
+    """A skin's own pattern, a factor around 1 on the albedo: blotches of uneven
+    pigment some millimetres across and a fine grain of pores, from ``seed``."""
+    rng = np.random.default_rng(seed)
+    blotches = cv2.GaussianBlur(rng.standard_normal(shape, dtype=np.float32), (0, 0), 4.0)
+    grain = cv2.GaussianBlur(rng.standard_normal(shape, dtype=np.float32), (0, 0), 0.7)
+    # Blurring white noise over sigma cells leaves a standard deviation of about
+    # 1 / (2 sqrt(pi) sigma): rescale each to its own amplitude.
+    return np.asarray(
+        1.0
+        + _BLOTCHES * blotches * (2 * math.sqrt(math.pi) * 4.0)
+        + _GRAIN * grain * (2 * math.sqrt(math.pi) * 0.7),
+        np.float32,
+    )
 
 
 def _eyeballs(face: FaceParams, u: F32, v: F32, a: np.float32, b: np.float32) -> F32:
