@@ -1,11 +1,13 @@
 """Rendered heads: identity parameters, a 3D head, its shading and its rasterisation.
 
 A head is a star-shaped surface around its centre: an ellipsoid skull whose
-radius the identity's features push in and out (brow ridge, eye sockets, nose,
-cheeks, lips, chin, jaw, ears, hair volume, a cap's brim). The surface is a grid
-over azimuth and elevation, so each vertex has a position, a normal, an albedo
-(skin from the group's reflectance, lips, eyes, brows, hair, beard, cap, mask,
-glasses) and a specular strength. Each frame rotates it to the person's pose,
+radius the identity's features push in and out (brow ridge, eye sockets and the
+eyeballs behind the lids, nose, cheeks, lips, chin, jaw, ears, hair volume, a
+cap's crown). The surface is a grid over azimuth and elevation, so each vertex
+has a position, a normal, an albedo (skin from the group's reflectance with a
+texture of its own, lips, eyes, brows, hair, beard, cap, mask, glasses) and a
+specular strength; a cap's brim, which overhangs, is a plate of points beside
+the grid. Each frame rotates it to the person's pose,
 shades it from the scene's light (Lambert, Blinn-Phong highlights, shadows cast
 by the brow, nose and brim found by marching from each point towards the light
 through the head's radius map) and splats it through the camera's perspective
