@@ -82,7 +82,9 @@ def best_score(detector: object, image: np.ndarray) -> float:
     return float(max(scores)) if len(scores) else float("nan")
 
 
-def portraits(directory: Path) -> None:
+def portraits(directory: Path) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """Print the portraits' numbers; return the rendered identities' encodings and
+    the distances between them (impostor pairs)."""
     face_recognition = load_face_recognition()
     import dlib
 
@@ -118,6 +120,7 @@ def portraits(directory: Path) -> None:
         if a.split("_")[0] != b.split("_")[0]
     ]
     print(f"real impostor distances: {', '.join(f'{d:.3f}' for d in cross)}")
+    return encodings, distances
 
 
 def frames_to(directory: Path, folder: Path) -> None:

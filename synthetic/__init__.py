@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         GROUND_TRUTH as GROUND_TRUTH,
         VideoSummary as VideoSummary,
         render_video as render_video,
+        write_portrait as write_portrait,
     )
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, __file__, globals())

@@ -1,11 +1,13 @@
 """Rendered heads: identity parameters, a 3D head, its shading and its rasterisation.
 
 A head is a star-shaped surface around its centre: an ellipsoid skull whose
-radius the identity's features push in and out (brow ridge, eye sockets, nose,
-cheeks, lips, chin, jaw, ears, hair volume, a cap's brim). The surface is a grid
-over azimuth and elevation, so each vertex has a position, a normal, an albedo
-(skin from the group's reflectance, lips, eyes, brows, hair, beard, cap, mask,
-glasses) and a specular strength. Each frame rotates it to the person's pose,
+radius the identity's features push in and out (brow ridge, eye sockets and the
+eyeballs behind the lids, nose, cheeks, lips, chin, jaw, ears, hair volume, a
+cap's crown). The surface is a grid over azimuth and elevation, so each vertex
+has a position, a normal, an albedo (skin from the group's reflectance with a
+texture of its own, lips, eyes, brows, hair, beard, cap, mask, glasses) and a
+specular strength; a cap's brim, which overhangs, is a plate of points beside
+the grid. Each frame rotates it to the person's pose,
 shades it from the scene's light (Lambert, Blinn-Phong highlights, shadows cast
 by the brow, nose and brim found by marching from each point towards the light
 through the head's radius map) and splats it through the camera's perspective
@@ -25,16 +27,20 @@ import numpy.typing as npt
 from ._camera import F32, Camera
 
 # Colours are linear RGB reflectances (0..1).
-# Hair: black, dark brown, brown, blond, and last grey (which comes with age).
+# Hair pigment: black, dark brown, brown, blond.
 _HAIR = np.array(
     [
         [0.03, 0.025, 0.02],
         [0.08, 0.05, 0.03],
         [0.16, 0.1, 0.06],
         [0.55, 0.42, 0.24],
-        [0.5, 0.5, 0.5],
     ]
 )
+# Grey hair comes with age, whatever the skin: the share of identities whose scalp
+# hair and beard have greyed (the population has no ages; a chosen share, the same
+# for every group). Brows and lashes grey decades later, so they keep the pigment.
+_GREY = np.array([0.5, 0.5, 0.5])
+_GREY_SHARE = 0.15
 # Skin hue at unit luminance: a warm tone, tinted per identity.
 _SKIN_HUE = np.array([1.0, 0.8, 0.66])
 _LUMA = np.array([0.299, 0.587, 0.114])
@@ -80,6 +86,22 @@ _SHADOW_STEPS = np.linspace(0.004, 0.12, 8, dtype=np.float32)
 # depth is measured against, and a point this much deeper reflects 1/e as much.
 _OCCLUSION_RADIUS = 0.01
 _OCCLUSION_DEPTH = 0.004
+# The eyeball: radius (an adult's is about 12 mm) and how far its front lies
+# behind the lid margins (metres).
+_EYEBALL_RADIUS = 0.012
+_LID_MARGIN = 0.0015
+# Skin texture: standard deviations of the albedo's relative variation in blotches
+# and in grain.
+_BLOTCHES = 0.05
+_GRAIN = 0.03
+# A cap: its crown's lower edge (face units above the brows), and its brim's reach
+# forward (metres), half-span round the head (radians of azimuth), downward dip
+# (radians) and thickness (metres).
+_CAP_EDGE = 0.2
+_BRIM_REACH = 0.05
+_BRIM_SPAN = 1.1
+_BRIM_DIP = 0.15
+_BRIM_THICKNESS = 0.004
 # Normalised face coordinates (v up, 1 = crown) of the face box's top and bottom:
 # brow line to chin, cheek to cheek, roughly the box dlib's HOG detector draws.
 _BOX_TOP, _BOX_BOTTOM, _BOX_SIDE = 0.3, -0.88, 0.8
@@ -112,7 +134,8 @@ class FaceParams:
     jaw: float  # how much the lower face narrows
     hairline: float
     hair_volume: float  # metres
-    hair_colour: int
+    hair_colour: int  # pigment, an index into _HAIR
+    grey: bool
     iris_colour: int
     facial_hair: int  # index into _FACIAL_HAIR_SHARES
     tint: float  # skin hue: -1 more yellow .. 1 more red
@@ -123,6 +146,7 @@ class FaceParams:
     glasses: bool
     mask_colour: int
     cap_colour: int
+    texture_seed: int
 
     @classmethod
     def sample(
@@ -161,6 +185,7 @@ class FaceParams:
             hairline=rng.uniform(0.72, 0.8) if bald else rng.uniform(0.42, 0.56),
             hair_volume=0.0 if bald else rng.uniform(0.004, 0.02),
             hair_colour=_hair_colour(rng, skin_reflectance),
+            grey=bool(rng.random() < _GREY_SHARE),
             iris_colour=int(rng.integers(0, len(_IRIS))),
             facial_hair=int(rng.choice(len(_FACIAL_HAIR_SHARES), p=_FACIAL_HAIR_SHARES)),
             tint=rng.uniform(-1.0, 1.0),
@@ -171,6 +196,7 @@ class FaceParams:
             glasses=bool(rng.random() < glasses),
             mask_colour=int(rng.integers(0, len(_MASKS))),
             cap_colour=int(rng.integers(0, len(_CLOTHES))),
+            texture_seed=int(rng.integers(0, 2**31)),
         )
 
     def as_dict(self) -> dict[str, float | int | bool]:
@@ -220,6 +246,9 @@ class HeadModel:
     channels: F32
     coarse_radius: F32  # _COARSE radius map (elevation, azimuth) for shadow rays
     coarse_start: F32  # (3, *_COARSE): where shadow rays start, just off the surface
+    # Points off the grid, ``(13, n)`` in the same channels: a cap's brim, which
+    # overhangs the forehead, so no radius per direction can describe it.
+    extra: F32
 
     @property
     def rows(self) -> int:
@@ -266,7 +295,7 @@ def _master(face: FaceParams) -> HeadModel:
     """``face``'s surface sampled every `_TEXTURE_STEP` radians."""
     azimuth = _grid_angles(-_AZIMUTH, _AZIMUTH)
     elevation = _grid_angles(*_ELEVATION)
-    radius, albedo, specular, face_region = _surface(face, elevation, azimuth)
+    radius, albedo, specular, face_region, brim = _surface(face, elevation, azimuth)
     # Ambient occlusion, approximated: a point below the mean surface around it (eye
     # sockets, the sides of the nose, the parting of the lips) sees less of the sky
     # and of the light, so it reflects less of both.
@@ -282,24 +311,33 @@ def _master(face: FaceParams) -> HeadModel:
         [points, normals, albedo, specular[..., None], face_region[..., None]], axis=-1
     ).transpose(2, 1, 0)
     _finish(channels, azimuth, elevation)
-    coarse = np.asarray(cv2.resize(radius, _COARSE[::-1], interpolation=cv2.INTER_AREA), np.float32)
+    # The brim is drawn as its own plate (`_brim`), but it shades the eyes: shadow
+    # rays see it as a band standing out of the forehead.
+    coarse: F32 = np.asarray(
+        cv2.resize(radius + brim, _COARSE[::-1], interpolation=cv2.INTER_AREA), np.float32
+    )
     coarse_elevation, coarse_azimuth = (
         np.linspace(low, high, count, dtype=np.float32)
         for low, high, count in ((*_ELEVATION, _COARSE[0]), (-_AZIMUTH, _AZIMUTH, _COARSE[1]))
     )
     start = (coarse[:, :, None] + 0.002) * _directions(coarse_elevation, coarse_azimuth)
-    return HeadModel(azimuth, channels, coarse, np.ascontiguousarray(np.moveaxis(start, -1, 0)))
+    return HeadModel(
+        azimuth,
+        channels,
+        coarse,
+        np.ascontiguousarray(np.moveaxis(start, -1, 0)),
+        _brim(face, _TEXTURE_STEP),
+    )
 
 
 def _hair_colour(rng: np.random.Generator, skin_reflectance: float) -> int:
-    """An index into `_HAIR`, uniform over the shades that go with this skin. Hair and
-    skin take their colour from the same melanin, so pigmented hair is no lighter
-    than the skin (fair hair comes only with fair skin); grey hair, from age, goes
-    with any. Drawn independently of the skin, 5 of 25 dark-skinned (0.12) identities
-    had blond hair, and dlib's face score on their portraits was about half the
-    others' (median 0.58 against 1.08)."""
-    grey = np.arange(len(_HAIR)) == len(_HAIR) - 1
-    allowed = np.flatnonzero((skin_reflectance >= _HAIR @ _LUMA) | grey)
+    """An index into `_HAIR`, uniform over the pigments that go with this skin. Hair
+    and skin take their colour from the same melanin, so hair is no lighter than the
+    skin (fair hair comes only with fair skin; black, the darkest, goes with any).
+    Drawn independently of the skin, 5 of 25 dark-skinned (0.12) identities had
+    blond hair, and dlib's face score on their portraits was about half the others'
+    (median 0.58 against 1.08)."""
+    allowed = np.flatnonzero((skin_reflectance >= _HAIR @ _LUMA) | (np.arange(len(_HAIR)) == 0))
     return int(allowed[rng.integers(0, len(allowed))])
 
 
@@ -329,7 +367,9 @@ def head_model(face: FaceParams, step: float) -> HeadModel:
         for low, old, new in ((-_AZIMUTH, columns, size[1]), (_ELEVATION[0], rows, size[0]))
     )
     _finish(channels, azimuth, elevation)
-    return dataclasses.replace(master, azimuth=azimuth.astype(np.float32), channels=channels)
+    return dataclasses.replace(
+        master, azimuth=azimuth.astype(np.float32), channels=channels, extra=_brim(face, step)
+    )
 
 
 def _finish(
@@ -372,8 +412,9 @@ def _smooth(x: F32, lo: float, hi: float) -> F32:
 
 def _surface(
     face: FaceParams, elevation: F32, azimuth: F32
-) -> tuple[F32, F32, F32, npt.NDArray[np.bool_]]:
-    """Radius (metres), albedo, specular strength and face-box region on the grid."""
+) -> tuple[F32, F32, F32, npt.NDArray[np.bool_], F32]:
+    """Radius (metres), albedo, specular strength and face-box region on the grid,
+    and how far a cap's brim stands out of it (metres; 0 without a cap)."""
     d = _directions(elevation, azimuth)
     a, b, c = (np.float32(x) for x in (face.half_width, face.half_height, face.half_depth))
     r0 = 1.0 / np.sqrt((d[..., 0] / a) ** 2 + (d[..., 1] / b) ** 2 + (d[..., 2] / c) ** 2)
@@ -412,6 +453,7 @@ def _surface(
     chin = face.chin * _bump(u, v, 0.0, chin_y + 0.1, 0.28, 0.12)
     jaw = -face.jaw * a * _smooth(-v, 0.3, 1.0) * au**2
     features = nose + alae - sockets + brow + cheeks + lips + mouth_line + chin
+    features = features - _eyeballs(face, u, v, a, b)
     if face.mask:  # cloth over nose and mouth: the features under it are smoothed away
         covered = _smooth(tip_y + 0.15 - v, 0.0, 0.05) * _smooth(0.85 - au, 0.0, 0.1)
         features = features * (1 - covered) + covered * (0.6 * nose + 0.012 * (1 - u**2))
@@ -421,12 +463,16 @@ def _surface(
     ears = 0.012 * np.exp(-0.5 * ((side / 0.12) ** 2 + ((v - tip_y - 0.1) / 0.18) ** 2))
     hairline = face.hairline - 0.25 * u**2 + 0.35 * _smooth(-w, -0.2, 0.4)
     hair = _smooth(v - hairline, 0.0, 0.06)
-    radius = r0 + displacement + ears + face.hair_volume * hair
+    # The hair's volume builds up over a wider band than its colour: risen as
+    # steeply (2 cm within 7 mm of scalp), it left the splats gaps along the hairline.
+    volume = face.hair_volume * _smooth(v - hairline, 0.0, 0.25)
+    radius = r0 + displacement + ears + volume
 
     skin = face.skin_colour.astype(np.float32)
-    albedo = np.broadcast_to(skin, (*u.shape, 3)).astype(np.float32)
+    albedo = skin * _skin_texture(face.texture_seed, u.shape)[..., None]
     specular = np.full(u.shape, 0.12, np.float32) + 0.1 * _bump(u, v, 0, tip_y + 0.1, 0.15, 0.2)
-    hair_rgb = _HAIR[face.hair_colour]
+    pigment = _HAIR[face.hair_colour]
+    hair_rgb = _GREY if face.grey else pigment
     lips_mask = front * _bump(u, v, 0.0, face.mouth_y, face.mouth_width * 0.8, 0.05) ** 2
     albedo = _mix(albedo, skin * np.array([0.7, 0.42, 0.45]), lips_mask)
     # The parting of the lips and the nostrils stay dark under any light.
@@ -453,12 +499,12 @@ def _surface(
         pupil = ((u - side_u) ** 2 + (v - eye_y) ** 2) < (0.5 * face.eye_height) ** 2
         albedo = _mix(albedo, np.array([0.02, 0.02, 0.02]), front * pupil)
         lashes = (eye < 1.4) & (eye > 0.8) & (v > eye_y)
-        albedo = _mix(albedo, hair_rgb * 0.3, front * lashes)
+        albedo = _mix(albedo, pigment * 0.3, front * lashes)
         specular = np.where(front * (eye < 1.0) > 0.5, 0.6, specular)
         brow_band = (np.abs(v - brow_y + 0.3 * (u - side_u) ** 2) < face.brow_thickness) & (
             np.abs(u - side_u) < 0.26
         )
-        albedo = _mix(albedo, np.minimum(hair_rgb, skin * 0.35), front * brow_band)
+        albedo = _mix(albedo, pigment, 0.85 * front * brow_band)
         if face.glasses:
             ring = np.sqrt(((u - side_u) / 0.24) ** 2 + ((v - eye_y) / 0.14) ** 2)
             albedo = _mix(albedo, np.array([0.03, 0.03, 0.03]), front * (np.abs(ring - 1) < 0.1))
@@ -471,19 +517,109 @@ def _surface(
     if face.mask:
         albedo = _mix(albedo, _MASKS[face.mask_colour], front * covered)
         specular = specular * (1 - front * covered) + 0.03 * front * covered
-    if face.cap:  # a crown over the hair and a brim that shades the eyes
-        crown = _smooth(v - (brow_y + 0.2), 0.0, 0.04)
+    brim = np.zeros_like(radius)
+    if face.cap:  # a crown over the hair; the brim is a plate of its own (`_brim`)
+        crown = _smooth(v - (brow_y + _CAP_EDGE), 0.0, 0.04)
         brim = (
-            _smooth(v - (brow_y + 0.14), 0.0, 0.02)
-            * _smooth(brow_y + 0.3 - v, 0.0, 0.04)
+            _BRIM_REACH
+            * _smooth(v - (brow_y + _CAP_EDGE - 0.06), 0.0, 0.02)
+            * _smooth(brow_y + _CAP_EDGE + 0.1 - v, 0.0, 0.04)
             * _smooth(w, 0.3, 0.6)
         )
-        radius = radius + 0.012 * crown + 0.05 * brim
-        cap_rgb = _CLOTHES[face.cap_colour]
-        albedo = _mix(albedo, cap_rgb, np.maximum(crown, brim))
+        radius = radius + 0.012 * crown
+        albedo = _mix(albedo, _CLOTHES[face.cap_colour], crown)
         specular = specular * (1 - crown) + 0.05 * crown
     in_box = (v < _BOX_TOP) & (v > _BOX_BOTTOM) & (au < _BOX_SIDE) & (w > 0.0)
-    return radius.astype(np.float32), albedo, specular, in_box
+    return radius.astype(np.float32), albedo, specular, in_box, brim.astype(np.float32)
+
+
+def _brim(face: FaceParams, step: float) -> F32:
+    """A cap's brim as points in `HeadModel` channels (none without a cap): a plate
+    `_BRIM_THICKNESS` thick that leaves the crown's lower edge and reaches
+    `_BRIM_REACH` forward, less at the sides, dipping `_BRIM_DIP` radians. Its top
+    faces up and its underside down; points lie about ``step`` radians apart, as
+    seen from the head's centre, like the grid's. Drawn as a steep step of the
+    radius map (as it was), the brim's front left a band of holes between the cap
+    and the forehead that the splats could not cover."""
+    if not face.cap:
+        return np.zeros((13, 0), np.float32)
+    a, b, c = face.half_width, face.half_height, face.half_depth
+    edge_v = face.eye_y + face.brow_gap + _CAP_EDGE
+    height = edge_v * b
+    # Where the crown's edge meets the skull (the ellipsoid's horizontal section at
+    # that height) plus the hair under the cap.
+    section = math.sqrt(max(1.0 - edge_v**2, 0.0))
+    spacing = 0.1 * step
+    azimuth = np.arange(-_BRIM_SPAN, _BRIM_SPAN, step, dtype=np.float32)
+    base = section / np.sqrt((np.sin(azimuth) / a) ** 2 + (np.cos(azimuth) / c) ** 2)
+    base = base + face.hair_volume + 0.012
+    reach = _BRIM_REACH * np.sqrt(np.maximum(np.cos(azimuth / _BRIM_SPAN * (math.pi / 2)), 0.0))
+    out = np.arange(0.0, _BRIM_REACH + spacing / 2, spacing, dtype=np.float32)
+    # (azimuth, out) grid, the out-distance scaled to each azimuth's reach.
+    t = out[None, :] / _BRIM_REACH * reach[:, None]
+    radial = base[:, None] + t * math.cos(_BRIM_DIP)
+    x = radial * np.sin(azimuth)[:, None]
+    z = radial * np.cos(azimuth)[:, None]
+    y = height - t * math.sin(_BRIM_DIP)
+    points = []
+    # Top and underside, each facing away from the other.
+    for offset, sign in ((0.0, 1.0), (-_BRIM_THICKNESS, -1.0)):
+        position = np.stack([x, y + offset, z], axis=0).reshape(3, -1)
+        up = np.array([0.0, math.cos(_BRIM_DIP), 0.0], np.float32)
+        outward = math.sin(_BRIM_DIP) * np.stack([np.sin(azimuth), np.cos(azimuth)])
+        normal = np.empty_like(position)
+        normal[0] = np.repeat(outward[0], len(out))
+        normal[1] = up[1]
+        normal[2] = np.repeat(outward[1], len(out))
+        points.append(np.concatenate([position, sign * normal]))
+    geometry = np.concatenate(points, axis=1)
+    n = geometry.shape[1]
+    channels = np.empty((13, n), np.float32)
+    channels[:6] = geometry
+    channels[_ALBEDO] = _CLOTHES[face.cap_colour][:, None]
+    # The underside sees little of the sky: the head and the brim's own shade.
+    underside = np.arange(n) >= n // 2
+    channels[_ALBEDO][:, underside] *= 0.5
+    channels[_SPECULAR] = 0.05
+    channels[_FACE] = 0.0
+    px, py, pz = channels[0], channels[1], channels[2]
+    channels[_REACH] = channels[3] * px + channels[4] * py + channels[5] * pz
+    elevation = np.arctan2(py, np.hypot(px, pz))
+    cell_row = _fine_cell(elevation, *_ELEVATION, _COARSE[0])
+    cell_column = _fine_cell(np.arctan2(px, pz), -_AZIMUTH, _AZIMUTH, _COARSE[1])
+    channels[_SHADOW_CELL] = cell_column * (_COARSE[0] * _SHADOW_FINE) + cell_row
+    return channels
+
+
+def _skin_texture(seed: int, shape: tuple[int, ...]) -> F32:
+    """A skin's own pattern, a factor around 1 on the albedo: blotches of uneven
+    pigment some millimetres across and a fine grain of pores, from ``seed``."""
+    rng = np.random.default_rng(seed)
+    blotches = cv2.GaussianBlur(rng.standard_normal(shape, dtype=np.float32), (0, 0), 4.0)
+    grain = cv2.GaussianBlur(rng.standard_normal(shape, dtype=np.float32), (0, 0), 0.7)
+    # Blurring white noise over sigma cells leaves a standard deviation of about
+    # 1 / (2 sqrt(pi) sigma): rescale each to its own amplitude.
+    return np.asarray(
+        1.0
+        + _BLOTCHES * blotches * (2 * math.sqrt(math.pi) * 4.0)
+        + _GRAIN * grain * (2 * math.sqrt(math.pi) * 0.7),
+        np.float32,
+    )
+
+
+def _eyeballs(face: FaceParams, u: F32, v: F32, a: np.float32, b: np.float32) -> F32:
+    """How far (metres) the surface inside each eye's opening lies behind the lids:
+    the eyeball, a sphere of `_EYEBALL_RADIUS`, shows through the opening with its
+    front `_LID_MARGIN` behind the lid margins and curves away towards the corners,
+    so the sclera there faces sideways and sees less of the light and the sky."""
+    depth = np.zeros_like(u)
+    for side_u in (-face.eye_spacing, face.eye_spacing):
+        x, y = (u - side_u) * a, (v - face.eye_y) * b
+        opening = ((u - side_u) / face.eye_width) ** 2 + ((v - face.eye_y) / face.eye_height) ** 2
+        inside = _smooth(np.asarray(1.0 - opening, np.float32), 0.0, 0.15)
+        off_axis = np.minimum(x * x + y * y, _EYEBALL_RADIUS**2)
+        depth += inside * (_LID_MARGIN + _EYEBALL_RADIUS - np.sqrt(_EYEBALL_RADIUS**2 - off_axis))
+    return depth
 
 
 def _mix(base: F32, colour: npt.ArrayLike, weight: npt.ArrayLike) -> F32:
@@ -575,6 +711,8 @@ def render_head(
     # Only the half of the grid that faces the camera can be seen: a run of columns.
     first, last = np.searchsorted(model.azimuth, [view_azimuth - 1.75, view_azimuth + 1.75])
     window = model.channels[:, first:last].reshape(len(model.channels), -1)
+    if model.extra.shape[1]:
+        window = np.concatenate([window, model.extra], axis=1)
     ex, ey, ez = (np.float32(v) for v in to_eye)
     normal = window[_NORMAL]
     facing = np.flatnonzero(normal[0] * ex + normal[1] * ey + normal[2] * ez > window[_REACH])

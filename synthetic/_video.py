@@ -76,7 +76,11 @@ _DEFAULT_REFLECTANCE = 0.3
 _PORTRAIT_PX = 400
 _PORTRAIT_FACE_PX = 170
 _PORTRAIT_NOISE = 1.0
-_PORTRAIT_BACKDROP = 0.55
+# The backdrop's reflectance: 18% grey, as NIST's Best Practice Recommendation for
+# the Capture of Mugshots (1997) and ANSI/NIST-ITL 1-2011 Annex E ask. A brighter
+# one (it was 0.55) clips to white behind a dark face once the camera exposes for
+# the face, and its outline then dominates the detector's gradient features.
+_PORTRAIT_BACKDROP = 0.18
 _PORTRAIT_QUALITY = 95
 _FOURCC = "mp4v"
 # Walkers: head-centre height (metres, mean and sd), speed (m/s), how long a
@@ -141,7 +145,7 @@ def render_video(
     )
     (out / ENROLL_DIR).mkdir()
     for pid, face in faces.items():
-        _write_portrait(
+        write_portrait(
             out / ENROLL_DIR / f"{pid}.png", face, rng_for(scenario.seed, Stream.VIDEO, 2, pid)
         )
     (out / SCENES_DIR).mkdir()
@@ -191,18 +195,27 @@ def scene_light(light: VideoLight) -> Light:
     )
 
 
-def _write_portrait(path: Path, face: FaceParams, rng: np.random.Generator) -> None:
-    """An ID photo: frontal, large, evenly lit, on a plain light backdrop, no cap or
-    mask, exposed for the face (as ID-photo standards ask: neither under- nor
-    over-exposed, whatever the skin)."""
+def write_portrait(
+    path: Path,
+    face: FaceParams,
+    rng: np.random.Generator,
+    *,
+    yaw_deg: float = 0.0,
+    light_azimuth_deg: float = 0.0,
+) -> None:
+    """An ID photo: frontal, large, evenly lit, on a plain 18% grey backdrop, no cap
+    or mask, exposed for the face (as ID-photo standards ask: neither under- nor
+    over-exposed, whatever the skin). ``yaw_deg`` turns the head and
+    ``light_azimuth_deg`` moves the light, for another capture of the same person
+    (enrollment portraits use neither)."""
     face = dataclasses.replace(face, cap=False, mask=False)
     camera = Camera.looking(_PORTRAIT_PX, _PORTRAIT_PX, 30.0, _HEAD_HEIGHT[0], 0.0)
     distance = camera.focal * face.box_height_m / _PORTRAIT_FACE_PX
-    light = make_light(1.0, 20.0, 0.0, 5500.0, 0.5)
+    light = make_light(1.0, 20.0, light_azimuth_deg, 5500.0, 0.5)
     head = np.array([0.0, _HEAD_HEIGHT[0], distance], np.float32)
     frame = np.empty((_PORTRAIT_PX, _PORTRAIT_PX, 3), np.float32)
     frame[:] = _PORTRAIT_BACKDROP * light.colour
-    turn = rotation(math.pi, 0.0, 0.0)
+    turn = rotation(math.pi + math.radians(yaw_deg), 0.0, 0.0)
     _, face_pixels, _ = _draw_walker(
         frame, face, Body(head, math.pi, turn), camera, light, (0.0, 0.0)
     )
