@@ -85,7 +85,8 @@ _FIGURES: list[tuple[str, str, _Options, str, str]] = [
         },
         "threshold sweep",
         "Per-group FPIR and FNIR at each swept threshold, with 95% intervals (log scale where "
-        "rates span decades); the dashed line is the deployment's operating threshold.",
+        "rates span decades); the dashed line is the deployment's operating threshold. Each "
+        "attribute's groups are named in its first panel.",
     ),
     (
         "gallery_sweep",
