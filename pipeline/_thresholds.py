@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import brentq
 
 from riskclass import SCENARIO, ConfigError
 from riskclass.synthetic import EmbeddingModel
@@ -88,4 +87,7 @@ def threshold_for_fpir(
             [(field, f"FPIR {target:g} is out of reach against this gallery: thresholds in (0, 1) "
                      f"give {reach[0]:.3g} to {reach[1]:.3g}")],
         )  # fmt: skip
+    # Loaded here: half a second of a command's start, for scenarios with FPIR targets only.
+    from scipy.optimize import brentq
+
     return float(brentq(gap, low, high, xtol=_TOLERANCE))
