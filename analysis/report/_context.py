@@ -685,6 +685,25 @@ def video_context(
     }
 
 
+def start_figure_server() -> BaseContext:
+    """Start the server process that `figure_pool`'s processes are forked from, if
+    it is not running, without waiting for it to import the plotting; returns the
+    context that forks from it (where there is none, Windows: fresh interpreters).
+
+    `figure_pool` starts it itself; a command that will report after other work
+    (``run --report``) starts it first, so that matplotlib loads while that work
+    leaves a core idle. The server's imports are fixed when it starts: a command
+    whose other processes fork from a server with imports of their own (a Dask
+    cluster's workers) must not start it first.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([_PLOTS])
+    multiprocessing.forkserver.ensure_running()
+    return context
+
+
 @contextmanager
 def figure_pool(processes: int) -> Iterator[Executor | None]:
     """``processes`` Python processes that draw figures for `RunFigures`; None
@@ -701,14 +720,7 @@ def figure_pool(processes: int) -> Iterator[Executor | None]:
     if processes < 2 or multiprocessing.current_process().daemon:
         yield None
         return
-    context: BaseContext
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([_PLOTS])
-        # Started now, without waiting: the first figure waits for its import instead.
-        multiprocessing.forkserver.ensure_running()
-    else:
-        context = multiprocessing.get_context("spawn")
+    context = start_figure_server()
     with ProcessPoolExecutor(
         processes, mp_context=context, initializer=import_module, initargs=(_PLOTS,)
     ) as pool:
