@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.forkserver
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from importlib import import_module
 from multiprocessing.context import BaseContext
@@ -721,7 +721,30 @@ def figure_pool(processes: int) -> Iterator[Executor | None]:
         yield None
         return
     context = start_figure_server()
-    with ProcessPoolExecutor(
-        processes, mp_context=context, initializer=import_module, initargs=(_PLOTS,)
-    ) as pool:
-        yield pool
+    with (
+        ProcessPoolExecutor(
+            processes, mp_context=context, initializer=import_module, initargs=(_PLOTS,)
+        ) as pool,
+        ThreadPoolExecutor(_HANDING_THREADS) as threads,
+    ):
+        yield _HandedOn(pool, threads)
+
+
+# Threads that hand figures to the processes (see `_HandedOn`): more than a report
+# draws at once, so that none waits for another's figure.
+_HANDING_THREADS = 16
+
+
+class _HandedOn(Executor):
+    """Submits each task to a process pool from a thread, so that submitting never
+    waits: the pool starts its processes on its first tasks, and processes forked
+    from the figure server cannot start before the server has imported the
+    plotting, which is the first second or two of a report (the caller would
+    otherwise wait there instead of going on with the bootstraps)."""
+
+    def __init__(self, pool: Executor, threads: Executor) -> None:
+        self._pool = pool
+        self._threads = threads
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return self._threads.submit(lambda: self._pool.submit(fn, *args, **kwargs).result())
