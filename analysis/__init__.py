@@ -43,7 +43,11 @@ if TYPE_CHECKING:
         compare_runs as compare_runs,
         config_differences as config_differences,
     )
-    from ._det import DET_COLUMNS as DET_COLUMNS, det_points as det_points
+    from ._det import (
+        DET_COLUMNS as DET_COLUMNS,
+        det_curve as det_curve,
+        det_points as det_points,
+    )
     from ._dynamics import (
         AMPLIFICATION_COLUMNS as AMPLIFICATION_COLUMNS,
         CLASS_COLUMNS as CLASS_COLUMNS,
@@ -82,6 +86,7 @@ if TYPE_CHECKING:
         FDR as FDR,
         RatioEvidence as RatioEvidence,
         adjust_ratios as adjust_ratios,
+        benjamini_hochberg as benjamini_hochberg,
         reference_groups as reference_groups,
     )
     from ._video_table import (

@@ -324,7 +324,8 @@ def _disparities(
             continue
         index = group.index.to_numpy()
         values = group["value"].to_list()
-        ref = index[values.index(references[str(attribute)])]
+        reference = values.index(references[str(attribute)])
+        ref = index[reference]
         for m, metric in enumerate(metrics):
             if metric.gallery_fraction is not None or np.isnan(point[index, m]).all():
                 continue
@@ -358,7 +359,7 @@ def _disparities(
                         metric.lighting,
                         attribute,
                         values[j],
-                        labels.at[ref, "value"],
+                        values[reference],
                         point[cell, m],
                         point[ref, m],
                         ratio[j] if finite else np.nan,

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import brentq
 
 from riskclass import SCENARIO, ConfigError
 from riskclass.synthetic import EmbeddingModel
@@ -93,4 +92,7 @@ def threshold_for_fpir(
                 )
             ],
         )
+    # Loaded here: half a second of a command's start, for scenarios with FPIR targets only.
+    from scipy.optimize import brentq
+
     return float(brentq(gap, low, high, xtol=_TOLERANCE))

@@ -25,7 +25,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import brentq, least_squares
 
 from riskclass import (
     CROSS_GROUP_SEPARATOR,
@@ -188,6 +187,10 @@ def _fit_tail(
     follows from FNMR in closed form. A fit that misses any point by more than
     `TAIL_TOLERANCE` is refused rather than realized off target.
     """
+    # scipy.optimize is half a second of a command's start, and a run whose model
+    # comes from the calibration cache solves nothing.
+    from scipy import optimize
+
     thresholds = np.array(list(points))
     wanted = np.array(list(points.values()))
 
@@ -220,7 +223,7 @@ def _fit_tail(
         # every group and so narrows what cross-group FMR can reach, so it is tried
         # only when no fit without it comes within _GOOD_FIT.
         ceiling = 1.0 if mismatch else 1e-12
-        fit = least_squares(
+        fit = optimize.least_squares(
             residuals,
             [mismatch, rho_share, weight, share],
             bounds=([0.0, 0.0, 0.0, -9.0], [ceiling, 1.0, 1.0, 0.0]),
@@ -304,6 +307,8 @@ def _solve_kappa(
             target=target, pair=pair, threshold=algorithm.threshold, low=low, high=high
         )
         raise ConfigError(SCENARIO, [(f"algorithm.{field}", message)])
+    from scipy.optimize import brentq  # only when solving: see `_fit_tail`
+
     return float(brentq(log_gap, -1.0, 1.0, xtol=1e-12))
 
 

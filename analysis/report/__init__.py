@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         RunFigures as RunFigures,
         figure_pool as figure_pool,
         run_context as run_context,
+        start_figure_server as start_figure_server,
         video_context as video_context,
     )
     from ._dynamics_page import dynamics_page as dynamics_page

@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.forkserver
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from importlib import import_module
 from multiprocessing.context import BaseContext
@@ -85,7 +85,8 @@ _FIGURES: list[tuple[str, str, _Options, str, str]] = [
         },
         "threshold sweep",
         "Per-group FPIR and FNIR at each swept threshold, with 95% intervals (log scale where "
-        "rates span decades); the dashed line is the deployment's operating threshold.",
+        "rates span decades); the dashed line is the deployment's operating threshold. Each "
+        "attribute's groups are named in its first panel.",
     ),
     (
         "gallery_sweep",
@@ -677,6 +678,25 @@ def video_context(
     }
 
 
+def start_figure_server() -> BaseContext:
+    """Start the server process that `figure_pool`'s processes are forked from, if
+    it is not running, without waiting for it to import the plotting; returns the
+    context that forks from it (where there is none, Windows: fresh interpreters).
+
+    `figure_pool` starts it itself; a command that will report after other work
+    (``run --report``) starts it first, so that matplotlib loads while that work
+    leaves a core idle. The server's imports are fixed when it starts: a command
+    whose other processes fork from a server with imports of their own (a Dask
+    cluster's workers) must not start it first.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([_PLOTS])
+    multiprocessing.forkserver.ensure_running()
+    return context
+
+
 @contextmanager
 def figure_pool(processes: int) -> Iterator[Executor | None]:
     """``processes`` Python processes that draw figures for `RunFigures`; None
@@ -693,15 +713,31 @@ def figure_pool(processes: int) -> Iterator[Executor | None]:
     if processes < 2 or multiprocessing.current_process().daemon:
         yield None
         return
-    context: BaseContext
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([_PLOTS])
-        # Started now, without waiting: the first figure waits for its import instead.
-        multiprocessing.forkserver.ensure_running()
-    else:
-        context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        processes, mp_context=context, initializer=import_module, initargs=(_PLOTS,)
-    ) as pool:
-        yield pool
+    context = start_figure_server()
+    with (
+        ProcessPoolExecutor(
+            processes, mp_context=context, initializer=import_module, initargs=(_PLOTS,)
+        ) as pool,
+        ThreadPoolExecutor(_HANDING_THREADS) as threads,
+    ):
+        yield _HandedOn(pool, threads)
+
+
+# Threads that hand figures to the processes (see `_HandedOn`): more than a report
+# draws at once, so that none waits for another's figure.
+_HANDING_THREADS = 16
+
+
+class _HandedOn(Executor):
+    """Submits each task to a process pool from a thread, so that submitting never
+    waits: the pool starts its processes on its first tasks, and processes forked
+    from the figure server cannot start before the server has imported the
+    plotting, which is the first second or two of a report (the caller would
+    otherwise wait there instead of going on with the bootstraps)."""
+
+    def __init__(self, pool: Executor, threads: Executor) -> None:
+        self._pool = pool
+        self._threads = threads
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return self._threads.submit(lambda: self._pool.submit(fn, *args, **kwargs).result())
