@@ -121,10 +121,13 @@ def _run_scenario(args: argparse.Namespace) -> int:
         )
     kinds = {deployment.name: deployment.kind for deployment in scenario.deployments}
     _print_per_group(summary.per_group, list(scenario.population.attributes), kinds)
-    _say(
-        f"{summary.rows['decisions']:,} decisions; pipeline ran at "
-        f"{summary.performance['events_per_second']:,.0f} events/s end to end"
+    # A run of batch kinds only searches photos: it has no camera events to time.
+    speed = (
+        f"; pipeline ran at {summary.performance['events_per_second']:,.0f} events/s end to end"
+        if summary.rows["events"]
+        else " (photos searched once each; no camera events)"
     )
+    _say(f"{summary.rows['decisions']:,} decisions{speed}")
     if args.report:
         with _progress_bar() as progress:
             report = build_report(args.out, progress=progress, figure_processes=figure_processes())

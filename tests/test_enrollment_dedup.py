@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from riskclass import KINDS, ConfigError, load_config, validate_config
-from riskclass.commands import build_report, run
+from riskclass.commands import build_report, main, run
 from riskclass.pipeline import expected_fpir
 from riskclass.synthetic import calibrate
 
@@ -154,3 +154,15 @@ def test_the_report_speaks_of_duplicate_flags_and_leaves_fnir_out(deduplicated: 
     )
     assert pd.read_csv(deduplicated / "per_group.csv")[per_resident].isna().all()
     assert "<th>false alerts per 1,000 residents per day</th>" not in html
+
+
+def test_the_terminal_says_a_dedup_run_has_no_camera_events_to_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Its searches are photos, not camera sightings: "0 events/s" would read as a stall.
+    config = tmp_path / "dedup.yaml"
+    config.write_text(yaml.safe_dump(SCENARIO), encoding="utf-8")
+    assert main(["run", str(config), "--out", str(tmp_path / "run")]) == 0
+    printed = capsys.readouterr().out
+    assert "photos searched once each; no camera events" in printed
+    assert "events/s" not in printed
