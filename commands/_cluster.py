@@ -15,8 +15,14 @@ RETRIES = 2
 _CONNECT_TIMEOUT_S = 10
 # What a local cluster's workers import once, in the process they are forked from:
 # the modules of every task the commands submit (runs, chunks of a split run, a
-# sweep's figures).
-_PRELOAD = ("distributed", "riskclass.commands._sweep", "riskclass.analysis.report._plots")
+# sweep's figures: `_context` draws them with `_plots`, and imports scipy.stats,
+# which each worker would otherwise import again for the page).
+_PRELOAD = (
+    "distributed",
+    "riskclass.commands._sweep",
+    "riskclass.analysis.report._context",
+    "riskclass.analysis.report._plots",
+)
 
 
 @contextmanager

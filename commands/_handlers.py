@@ -241,8 +241,9 @@ def _sweep_command(args: argparse.Namespace) -> int:
             progress=progress,
         )
     _say(
-        f"wrote {summary.out}: {summary.runs} runs ({summary.ran} run now, {summary.kept} kept "
-        f"from before), {summary.calibrations} calibrations; sweep.csv, settings.csv, index.html"
+        f"wrote {summary.out}: {summary.runs} runs ({summary.ran} run now in {summary.tasks} "
+        f"tasks, {summary.kept} kept from before), {summary.calibrations} calibrations; "
+        "sweep.csv, settings.csv, index.html"
     )
     return 0
 
