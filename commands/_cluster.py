@@ -116,6 +116,18 @@ def _connect(scheduler: str | None, workers: int, stack: ExitStack) -> Any:
     return client
 
 
+def start_forkserver() -> None:
+    """Start now the fork server that a local cluster's workers are forked from
+    (where there is one): it imports `_PRELOAD` while the caller imports the same
+    modules and plans its tasks, rather than after. A server already running is
+    kept, and `dask_client` uses it."""
+    import multiprocessing.forkserver
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        multiprocessing.get_context("forkserver").set_forkserver_preload(list(_PRELOAD))
+        multiprocessing.forkserver.ensure_running()
+
+
 def _preload_forkserver() -> None:
     """Have the fork server that starts local workers import `_PRELOAD` first.
 

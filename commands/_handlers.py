@@ -227,6 +227,11 @@ def _table(title: str, columns: Sequence[str], *, labels: int = 1) -> Table:
 
 
 def _sweep_command(args: argparse.Namespace) -> int:
+    from ._cluster import start_forkserver
+
+    if args.scheduler is None:
+        # Its imports (seconds) then run beside this process's, on the other core.
+        start_forkserver()
     from ._sweep import Grid, sweep
 
     with _progress_bar() as progress:
