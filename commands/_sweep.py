@@ -3,11 +3,14 @@
 Every combination of the grid's values, for each of ``seeds`` seeds, is one
 ordinary run (`riskclass.commands.run`) into its own directory under
 ``OUT/runs/``; the sweep then combines their ``per_group.csv`` into one table and
-one HTML page. Runs are independent tasks on a Dask cluster: a local cluster of
-worker processes by default, or the scheduler at ``--scheduler``. Calibration
-depends only on the algorithm section and the seed, so it is computed once per
-distinct pair and shared by its runs: read here from the calibration cache while
-the workers start where the cache holds it, otherwise as a task of its own.
+one HTML page. Runs are tasks on a Dask cluster: a local cluster of worker
+processes by default, or the scheduler at ``--scheduler``. Calibration depends only
+on the algorithm section and the seed, so it is computed once per distinct pair and
+shared by its runs: read here from the calibration cache while the workers start
+where the cache holds it, otherwise as a task of its own. Runs that differ only in
+deployments' thresholds (`riskclass.pipeline.alike_key`) are made together, in one
+task (`riskclass.commands.run_alike`): their world, events, enrollment, captures and
+searches are made once, and each run's files are still those of the run alone.
 
 A run whose directory already holds a complete manifest of the same config is
 kept: an interrupted sweep resumes where it stopped. A task that dies with its
@@ -188,9 +191,10 @@ def sweep(
 ) -> SweepSummary:
     """Run every setting of ``grid`` for ``seeds`` seeds and combine the results.
 
-    Without ``scheduler`` a local cluster of ``workers`` processes runs the tasks.
-    Writes ``OUT/runs/setting-NNN-seed-S/`` (each an ordinary run directory),
-    ``OUT/settings.csv``, ``OUT/sweep.csv`` and ``OUT/index.html``.
+    Without ``scheduler`` a local cluster of ``workers`` processes runs the tasks:
+    one per group of runs alike (see `_tasks`). Writes ``OUT/runs/setting-NNN-seed-S/``
+    (each an ordinary run directory), ``OUT/settings.csv``, ``OUT/sweep.csv`` and
+    ``OUT/index.html``.
 
     Raises
     ------
