@@ -4,14 +4,17 @@
 
 Each size runs one small scenario (configs/default.yaml at that many persons and 2
 days) at ``--settings`` street thresholds times ``--seeds`` seeds, with a warm
-calibration cache (filled before any timing), four ways, each timed end to end:
+calibration cache (filled before any timing), six ways, each timed end to end:
 
 - ``library, one after another``: `riskclass.commands.run` per run in this
   process, its threads at their default (every CPU), each run reading its model
   from the calibration cache;
 - ``library, calibration shared``: the same, with each seed's calibration read
-  once and passed to its runs, as the sweep shares it (the strict baseline: the
-  same work as the sweep's, minus the cluster and the combined page);
+  once and passed to its runs, as the sweep shares it (the strict baseline);
+- ``library, runs alike shared``: the same, each seed's runs made together by
+  `riskclass.commands.run_alike`, which makes their world, events, enrollment,
+  captures and searches once (the stricter baseline: the sweep's work done in one
+  process, minus the cluster and the combined page);
 - ``CLI, one after another``: ``riskclass run CONFIG --set ...`` per run, a fresh
   process each (what a user does without the sweep command);
 - ``sweep``: `riskclass.commands.sweep` in this process, and ``riskclass sweep``
@@ -49,7 +52,16 @@ import yaml
 from _machine import REPO, machine_line
 
 from riskclass import THREADS_VARIABLE, worker_threads
-from riskclass.commands import Grid, RunOptions, SweepRun, calibrate_and_check, plan, run, sweep
+from riskclass.commands import (
+    Grid,
+    RunOptions,
+    SweepRun,
+    calibrate_and_check,
+    plan,
+    run,
+    run_alike,
+    sweep,
+)
 
 GRID_PATH = "deployments.street_watchlist.threshold"
 # Every file of a run but its manifest (which records timings).
@@ -116,6 +128,17 @@ def _one_size(root: Path, persons: int, settings: int, seeds: int) -> None:
                 calibration=calibrations[key],
             )
 
+    def alike(out: Path) -> None:
+        for seed in range(seeds):
+            mine = [one for one in runs if one.seed == runs[0].seed + seed]
+            calibration = calibrate_and_check(mine[0].scenario.with_mechanisms_applied())
+            run_alike(
+                [one.scenario for one in mine],
+                [_moved(one, out) for one in mine],
+                RunOptions(force=True),
+                calibration=calibration,
+            )
+
     def cli(out: Path) -> None:
         for one in runs:
             setting = grid.settings()[one.setting][GRID_PATH]
@@ -133,6 +156,7 @@ def _one_size(root: Path, persons: int, settings: int, seeds: int) -> None:
     sides = {
         "library, one after another": library,
         "library, calibration shared": shared,
+        "library, runs alike shared": alike,
         "CLI, one after another": cli,
         "sweep (library)": swept,
         "sweep (CLI)": swept_cli,
@@ -147,8 +171,8 @@ def _one_size(root: Path, persons: int, settings: int, seeds: int) -> None:
                 if mine.read_bytes() != (_moved(one, reference) / name).read_bytes():
                     raise SystemExit(f"{label}: {one.out.name}/{name} differs")
     print("  every run's files are the same bytes on every side")
-    for baseline in list(sides)[:3]:
-        for label in list(sides)[3:]:
+    for baseline in list(sides)[:4]:
+        for label in list(sides)[4:]:
             print(f"  {baseline} / {label}: {times[baseline] / times[label]:.2f}x")
 
 

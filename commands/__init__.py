@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         calibrate_and_check as calibrate_and_check,
         generate as generate,
         run as run,
+        run_alike as run_alike,
     )
     from ._split import ChunkTaskError as ChunkTaskError
     from ._sweep import (

@@ -15,8 +15,14 @@ RETRIES = 2
 _CONNECT_TIMEOUT_S = 10
 # What a local cluster's workers import once, in the process they are forked from:
 # the modules of every task the commands submit (runs, chunks of a split run, a
-# sweep's figures).
-_PRELOAD = ("distributed", "riskclass.commands._sweep", "riskclass.analysis.report._plots")
+# sweep's figures: `_context` draws them with `_plots`, and imports scipy.stats,
+# which each worker would otherwise import again for the page).
+_PRELOAD = (
+    "distributed",
+    "riskclass.commands._sweep",
+    "riskclass.analysis.report._context",
+    "riskclass.analysis.report._plots",
+)
 
 
 @contextmanager
@@ -108,6 +114,18 @@ def _connect(scheduler: str | None, workers: int, stack: ExitStack) -> Any:
             ) from None
     stack.callback(client.close)
     return client
+
+
+def start_forkserver() -> None:
+    """Start now the fork server that a local cluster's workers are forked from
+    (where there is one): it imports `_PRELOAD` while the caller imports the same
+    modules and plans its tasks, rather than after. A server already running is
+    kept, and `dask_client` uses it."""
+    import multiprocessing.forkserver
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        multiprocessing.get_context("forkserver").set_forkserver_preload(list(_PRELOAD))
+        multiprocessing.forkserver.ensure_running()
 
 
 def _preload_forkserver() -> None:

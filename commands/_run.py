@@ -8,9 +8,10 @@ run-directory contract.
 from __future__ import annotations
 
 import io
+import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from riskclass import (
     PER_GROUP,
     PERSON_OUTCOMES,
     PERSONS,
+    ChunkWriter,
     ConfigError,
     Progress,
     Scenario,
@@ -48,6 +50,7 @@ from riskclass.pipeline import (
     ChunkResult,
     Pipeline,
     member_weights,
+    process_alike,
 )
 from riskclass.synthetic import (
     EVENT_SCHEMA,
@@ -183,82 +186,175 @@ def run(
     cluster (see `riskclass.commands._split`); the files are the same, byte for
     byte, and only the manifest's timings differ.
     """
-    if not scenario.deployments:
-        raise ConfigError(options.config_path or scenario.name, [("deployments", _NO_DEPLOYMENTS)])
+    if scheduler is None and workers is None:
+        return run_alike([scenario], [out], options, calibration=calibration)[0]
+    _check_deployments(scenario, options)
     scenario = scenario.with_mechanisms_applied()
     # The cluster first: an unreachable scheduler is reported before any work.
-    cluster = (
-        nullcontext(None)
-        if scheduler is None and workers is None
-        else dask_client(scheduler, workers or 1)
-    )
     with (
-        cluster as client,
+        dask_client(scheduler, workers or 1) as client,
         _staged(scenario, out, options) as (staging, summary),
     ):
         persons, cameras, model = world_and_model(scenario, staging, summary, options, calibration)
-        started = time.perf_counter()
-        pipeline = Pipeline(scenario=scenario, model=model, persons=persons, cameras=cameras)
-        write_parquet(_gallery_table(pipeline.members), staging / GALLERIES)
-        summary.seconds["enrollment"] = time.perf_counter() - started
-
-        rows = {"decisions": 0, "hits": 0}
-        with (
-            parquet_writer(staging / DECISIONS, DECISION_SCHEMA) as decision_writer,
-            parquet_writer(staging / HITS, HITS_SCHEMA) as hit_writer,
-        ):
-
-            def write(result: ChunkResult, *, empty_hits: bool = True) -> None:
-                decision_writer.write_table(result.decisions)
-                # An empty table still adds a row group: after the events, where the
-                # investigations have no hits, it is left out.
-                if empty_hits or result.hits.num_rows:
-                    hit_writer.write_table(result.hits)
-                rows["decisions"] += result.decisions.num_rows
-                rows["hits"] += result.hits.num_rows
-
-            if client is None:
-
-                def decide(chunk: pa.Table, index: int) -> None:
-                    write(pipeline.process(chunk, index))
-
+        pipeline = _enrolled(scenario, model, persons, cameras, staging, summary)
+        with _decision_files(staging) as files:
+            with split_run(client, scenario, staging, pipeline, options.progress) as split:
                 _stream_events(
-                    scenario, persons, cameras, staging, summary, options.progress, on_chunk=decide
+                    scenario,
+                    persons,
+                    cameras,
+                    staging,
+                    summary,
+                    options.progress,
+                    on_chunk=lambda chunk, index: files.write(split.decided()),
+                    source=split.events,
                 )
-            else:
-                with split_run(client, scenario, staging, pipeline, options.progress) as split:
-                    _stream_events(
-                        scenario,
-                        persons,
-                        cameras,
-                        staging,
-                        summary,
-                        options.progress,
-                        on_chunk=lambda chunk, index: write(split.decided()),
-                        source=split.events,
-                    )
-            for result in pipeline.finish():
-                write(result, empty_hits=False)
-        summary.rows.update(rows, searches_cut=pipeline.searches_cut)
-        summary.thresholds = pipeline.thresholds
-        summary.performance["events_per_second"] = round(
-            summary.rows["events"] / summary.seconds["events"]
-        )
-
-        tally = pipeline.tally.frame()
-        # Deployment-major, as the tally's rows: per-resident rates count only these.
-        tally["searchable"] = pipeline.searchable(cameras).ravel()
-        write_parquet(tally, staging / PERSON_OUTCOMES)
-        attributes = list(scenario.population.attributes)
-        summary.per_group = per_group_table(
-            tally,
-            persons,
-            attributes=attributes,
-            days=scenario.days,
-            deployments=scenario.deployments,
-        )
-        (staging / PER_GROUP).write_text(summary.per_group.to_csv(index=False), encoding="utf-8")
+            files.finish(pipeline)
+        _tally(scenario, pipeline, files.rows, persons, cameras, staging, summary)
     return summary
+
+
+def run_alike(
+    scenarios: Sequence[Scenario],
+    outs: Sequence[str | Path],
+    options: RunOptions = RunOptions(),
+    *,
+    calibration: Calibration | None = None,
+) -> list[RunSummary]:
+    """`run` of each of ``scenarios`` into its directory of ``outs``, for scenarios
+    alike: differing in their deployments' thresholds at most (the same
+    `riskclass.pipeline.alike_key`), as a sweep of thresholds makes them. Only
+    decisions read a threshold, so the world, calibration, events, enrollment and
+    each chunk's captures and searches are made once, by the first; each run's
+    files are those of its run alone.
+
+    Raises
+    ------
+    ValueError
+        If the scenarios are not alike.
+    """
+    for scenario in scenarios:
+        _check_deployments(scenario, options)
+    scenarios = [scenario.with_mechanisms_applied() for scenario in scenarios]
+    with ExitStack() as stack:
+        runs = [
+            stack.enter_context(_staged(s, out, options))
+            for s, out in zip(scenarios, outs, strict=True)
+        ]
+        (staging, summary), others = runs[0], runs[1:]
+        persons, cameras, model = world_and_model(
+            scenarios[0], staging, summary, options, calibration
+        )
+        pipelines = [_enrolled(scenarios[0], model, persons, cameras, staging, summary)]
+        for scenario, (other, other_summary) in zip(scenarios[1:], others, strict=True):
+            for name in (PERSONS, CAMERAS, CALIBRATION, EMBEDDING_MODEL):
+                shutil.copyfile(staging / name, other / name)
+            other_summary.rows.update(summary.rows)
+            other_summary.seconds.update(summary.seconds)
+            other_summary.calibration = summary.calibration
+            other_summary.calibration_cache = summary.calibration_cache
+            pipelines.append(pipelines[0].alike(scenario, persons, cameras))
+            write_parquet(_gallery_table(pipelines[-1].members), other / GALLERIES)
+        files = [stack.enter_context(_decision_files(other)) for other, _ in runs]
+
+        def decide(chunk: pa.Table, index: int) -> None:
+            for mine, result in zip(files, process_alike(pipelines, chunk, index), strict=True):
+                mine.write(result)
+
+        _stream_events(
+            scenarios[0], persons, cameras, staging, summary, options.progress, on_chunk=decide
+        )
+        for (other, other_summary), pipeline, mine in zip(runs, pipelines, files, strict=True):
+            if other != staging:
+                shutil.copyfile(staging / EVENTS, other / EVENTS)
+                other_summary.rows["events"] = summary.rows["events"]
+                other_summary.seconds["events"] = summary.seconds["events"]
+                other_summary.districts = summary.districts
+            mine.finish(pipeline)
+        for scenario, (other, other_summary), pipeline, mine in zip(
+            scenarios, runs, pipelines, files, strict=True
+        ):
+            _tally(scenario, pipeline, mine.rows, persons, cameras, other, other_summary)
+    return [summary for _, summary in runs]
+
+
+def _check_deployments(scenario: Scenario, options: RunOptions) -> None:
+    if not scenario.deployments:
+        raise ConfigError(options.config_path or scenario.name, [("deployments", _NO_DEPLOYMENTS)])
+
+
+def _enrolled(
+    scenario: Scenario,
+    model: EmbeddingModel,
+    persons: pd.DataFrame,
+    cameras: pd.DataFrame,
+    staging: Path,
+    summary: RunSummary,
+) -> Pipeline:
+    """The run's pipeline, its galleries written."""
+    started = time.perf_counter()
+    pipeline = Pipeline(scenario=scenario, model=model, persons=persons, cameras=cameras)
+    write_parquet(_gallery_table(pipeline.members), staging / GALLERIES)
+    summary.seconds["enrollment"] = time.perf_counter() - started
+    return pipeline
+
+
+@dataclass
+class _DecisionFiles:
+    """A run's decisions and hits, written a chunk at a time; ``rows`` counts them."""
+
+    decisions: ChunkWriter
+    hits: ChunkWriter
+    rows: dict[str, int] = field(default_factory=lambda: {"decisions": 0, "hits": 0})
+
+    def write(self, result: ChunkResult, *, empty_hits: bool = True) -> None:
+        self.decisions.write_table(result.decisions)
+        # An empty table still adds a row group: after the events, where the
+        # investigations have no hits, it is left out.
+        if empty_hits or result.hits.num_rows:
+            self.hits.write_table(result.hits)
+        self.rows["decisions"] += result.decisions.num_rows
+        self.rows["hits"] += result.hits.num_rows
+
+    def finish(self, pipeline: Pipeline) -> None:
+        """The decisions made once every chunk is seen (`Pipeline.finish`)."""
+        for result in pipeline.finish():
+            self.write(result, empty_hits=False)
+
+
+@contextmanager
+def _decision_files(staging: Path) -> Iterator[_DecisionFiles]:
+    with (
+        parquet_writer(staging / DECISIONS, DECISION_SCHEMA) as decisions,
+        parquet_writer(staging / HITS, HITS_SCHEMA) as hits,
+    ):
+        yield _DecisionFiles(decisions, hits)
+
+
+def _tally(
+    scenario: Scenario,
+    pipeline: Pipeline,
+    rows: dict[str, int],
+    persons: pd.DataFrame,
+    cameras: pd.DataFrame,
+    staging: Path,
+    summary: RunSummary,
+) -> None:
+    """The run's counts per person and per group, written, and its summary completed."""
+    summary.rows.update(rows, searches_cut=pipeline.searches_cut)
+    summary.thresholds = pipeline.thresholds
+    summary.performance["events_per_second"] = round(
+        summary.rows["events"] / summary.seconds["events"]
+    )
+    tally = pipeline.tally.frame()
+    # Deployment-major, as the tally's rows: per-resident rates count only these.
+    tally["searchable"] = pipeline.searchable(cameras).ravel()
+    write_parquet(tally, staging / PERSON_OUTCOMES)
+    attributes = list(scenario.population.attributes)
+    summary.per_group = per_group_table(
+        tally, persons, attributes=attributes, days=scenario.days, deployments=scenario.deployments
+    )
+    (staging / PER_GROUP).write_text(summary.per_group.to_csv(index=False), encoding="utf-8")
 
 
 def world_and_model(

@@ -3,11 +3,14 @@
 Every combination of the grid's values, for each of ``seeds`` seeds, is one
 ordinary run (`riskclass.commands.run`) into its own directory under
 ``OUT/runs/``; the sweep then combines their ``per_group.csv`` into one table and
-one HTML page. Runs are independent tasks on a Dask cluster: a local cluster of
-worker processes by default, or the scheduler at ``--scheduler``. Calibration
-depends only on the algorithm section and the seed, so it is computed once per
-distinct pair and shared by its runs: read here from the calibration cache while
-the workers start where the cache holds it, otherwise as a task of its own.
+one HTML page. Runs are tasks on a Dask cluster: a local cluster of worker
+processes by default, or the scheduler at ``--scheduler``. Calibration depends only
+on the algorithm section and the seed, so it is computed once per distinct pair and
+shared by its runs: read here from the calibration cache while the workers start
+where the cache holds it, otherwise as a task of its own. Runs that differ only in
+deployments' thresholds (`riskclass.pipeline.alike_key`) are made together, in one
+task (`riskclass.commands.run_alike`): their world, events, enrollment, captures and
+searches are made once, and each run's files are still those of the run alone.
 
 A run whose directory already holds a complete manifest of the same config is
 kept: an interrupted sweep resumes where it stopped. A task that dies with its
@@ -41,11 +44,12 @@ from riskclass import (
     report_progress,
     write_file_atomically,
 )
+from riskclass.pipeline import alike_key
 
 from . import _cache
 from ._cluster import RETRIES, client_starting
 from ._options import RunOptions
-from ._run import Calibration, calibrate_and_check, run
+from ._run import Calibration, calibrate_and_check, run_alike
 
 RUNS_DIR = "runs"
 SWEEP_TABLE = "sweep.csv"
@@ -133,6 +137,8 @@ class SweepSummary:
     ran: int
     kept: int
     calibrations: int
+    # Tasks that made the runs: runs alike share one (see `_alike`).
+    tasks: int
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
@@ -185,9 +191,10 @@ def sweep(
 ) -> SweepSummary:
     """Run every setting of ``grid`` for ``seeds`` seeds and combine the results.
 
-    Without ``scheduler`` a local cluster of ``workers`` processes runs the tasks.
-    Writes ``OUT/runs/setting-NNN-seed-S/`` (each an ordinary run directory),
-    ``OUT/settings.csv``, ``OUT/sweep.csv`` and ``OUT/index.html``.
+    Without ``scheduler`` a local cluster of ``workers`` processes runs the tasks:
+    one per group of runs alike (see `_tasks`). Writes ``OUT/runs/setting-NNN-seed-S/``
+    (each an ordinary run directory), ``OUT/settings.csv``, ``OUT/sweep.csv`` and
+    ``OUT/index.html``.
 
     Raises
     ------
@@ -203,13 +210,14 @@ def sweep(
         calibrated.setdefault(r.calibration_key, r)
     with client_starting(scheduler, workers) as starting:
         # While the workers start, this process reads what the calibration cache
-        # holds (a second each: the model's tables are rebuilt); the rest, and
-        # whatever is left when the cluster is up, are tasks.
+        # holds (a second each: the model's tables are rebuilt) and groups the runs
+        # alike; the rest, and whatever is left when the cluster is up, are tasks.
         read = {}
         for key, r in calibrated.items():
             if starting.done() or _cache.load(key) is None:
                 break
             read[key] = _calibrate(r.scenario)
+        alike = _alike(pending)
         client = starting.result()
         # A calibration read here travels inside its task rather than scattered:
         # scattered data dies with the worker holding it, and the runs that needed
@@ -222,24 +230,57 @@ def sweep(
             )
             for i, (key, r) in enumerate(calibrated.items())
         }
+        tasks = _tasks(alike, len(client.nthreads()))
         futures = [
-            client.submit(
-                _run_task,
-                r.scenario,
-                r.out,
-                calibrations[r.calibration_key],
-                key=f"run-{r.out.name}",
-                retries=RETRIES,
+            (
+                client.submit(
+                    _runs_task,
+                    [r.scenario for r in task],
+                    [r.out for r in task],
+                    calibrations[task[0].calibration_key],
+                    key=f"run-{task[0].out.name}",
+                    retries=RETRIES,
+                ),
+                len(task),
             )
-            for r in pending
+            for task in tasks
         ]
         _wait(futures, len(runs) - len(pending), len(runs), progress)
         table = combine(runs, grid)
         # The workers are idle now: they draw the page's figures (most of its time).
         _write_summary(out, runs, grid, table, pool=client.get_executor(retries=RETRIES))
     return SweepSummary(
-        out, len(runs), len(pending), len(runs) - len(pending), len(calibrations), table
+        out, len(runs), len(pending), len(runs) - len(pending), len(calibrations), len(tasks), table
     )
+
+
+def _alike(pending: Sequence[SweepRun]) -> list[list[SweepRun]]:
+    """The runs grouped by what they share (`riskclass.pipeline.alike_key`): runs of
+    one seed that differ in deployments' thresholds only, largest group first."""
+    groups: dict[str, list[SweepRun]] = {}
+    for r in pending:
+        groups.setdefault(alike_key(r.scenario.with_mechanisms_applied()), []).append(r)
+    return sorted(groups.values(), key=len, reverse=True)
+
+
+def _tasks(groups: list[list[SweepRun]], workers: int) -> list[list[SweepRun]]:
+    """The tasks that run ``groups``: one per group, the largest split in halves
+    until the tasks are a multiple of the ``workers`` (or each is one run), so that
+    no worker idles while another runs a whole group; largest first.
+
+    Examples
+    --------
+    >>> [len(task) for task in _tasks([[1, 2, 3, 4]] * 3, workers=2)]
+    [4, 4, 2, 2]
+    >>> [len(task) for task in _tasks([[1, 2]], workers=4)]
+    [1, 1]
+    """
+    tasks = sorted(groups, key=len, reverse=True)
+    while len(tasks) % workers and len(tasks[0]) > 1:
+        largest = tasks.pop(0)
+        half = (len(largest) + 1) // 2
+        tasks = sorted([*tasks, largest[:half], largest[half:]], key=len, reverse=True)
+    return tasks
 
 
 def _finished(r: SweepRun) -> bool:
@@ -259,28 +300,31 @@ def _given(calibration: Calibration) -> Calibration:
     return calibration
 
 
-def _run_task(scenario: Scenario, out: Path, calibration: Calibration) -> str:
-    run(scenario, out, RunOptions(force=True), calibration=calibration)
-    return str(out)
+def _runs_task(scenarios: list[Scenario], outs: list[Path], calibration: Calibration) -> None:
+    run_alike(scenarios, outs, RunOptions(force=True), calibration=calibration)
 
 
-def _wait(futures: list[Any], kept: int, total: int, progress: Progress | None) -> None:
-    """Wait for every run, reporting done/running/failed; raise if any run failed."""
+def _wait(futures: list[tuple[Any, int]], kept: int, total: int, progress: Progress | None) -> None:
+    """Wait for every task (with how many runs it makes), reporting runs
+    done/running/failed; raise if any run failed."""
     from distributed import as_completed
 
-    done, failures = kept, []
+    done, failed, failures = kept, 0, []
+    runs = {future.key: n for future, n in futures}
     report_progress(progress, _status(total - kept, 0), done, total)
-    for future in as_completed(futures):  # type: ignore[no-untyped-call]
+    for future in as_completed([future for future, _ in futures]):  # type: ignore[no-untyped-call]
         if future.status == "error":
             failures.append((future.key, future.exception()))
         elif future.status != "finished":  # lost or cancelled: it did not run to the end
             failures.append((future.key, f"the task was {future.status}"))
-        done += 1
-        report_progress(progress, _status(total - done, len(failures)), done, total)
+        if failures and failures[-1][0] == future.key:
+            failed += runs[future.key]
+        done += runs[future.key]
+        report_progress(progress, _status(total - done, failed), done, total)
     if failures:
         key, exc = failures[0]
         raise SweepError(
-            f"{len(failures)} of {total} runs failed; the others are kept and a rerun "
+            f"{failed} of {total} runs failed; the others are kept and a rerun "
             f"resumes. First failure, {key}: {exc}"
         )
 

@@ -7,10 +7,13 @@ per-person `Tally` from which per-group rates are computed.
 
 from __future__ import annotations
 
+import copy
 import functools
+import hashlib
+import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
 import numpy as np
@@ -552,8 +555,10 @@ class Pipeline(EnrolledRun):
             for index, (targets, photos) in self.enrollment.targets.items()
         }
         # Deployments that differ only in threshold see the same probes against the
-        # same gallery: each chunk is searched once per (gallery, cameras).
-        self._chunk_searches: dict[tuple[object, ...], Hits] = {}
+        # same gallery: each chunk is searched once per (gallery, cameras), with the
+        # number of its searches cut (counted once per chunk in `_counted`).
+        self._chunk_searches: dict[tuple[object, ...], tuple[Hits, int]] = {}
+        self._counted: set[tuple[object, ...]] = set()
         # Batch searches, by the first deployment of each set that searches the same
         # probe persons with the same photos (alternatives at other thresholds).
         self._batches: dict[int, list[int]] = {}
@@ -577,9 +582,34 @@ class Pipeline(EnrolledRun):
         self._next_event_id = 0
         self._finished = False
 
+    def alike(self, scenario: Scenario, persons: pd.DataFrame, cameras: pd.DataFrame) -> Pipeline:
+        """A pipeline of ``scenario``, whose deployments differ from this one's in their
+        thresholds at most (`alike_key`), over the same world and model: it shares
+        the persons' identities and templates and the enrollment, and with
+        `process_alike` each chunk's captures and 1:N searches. Its decisions are
+        those of a pipeline of ``scenario`` alone: only they read the thresholds.
+
+        Raises
+        ------
+        ValueError
+            If ``scenario`` differs in more than thresholds.
+        """
+        if alike_key(scenario) != alike_key(self._scenario):
+            raise ValueError("a pipeline alike differs in its deployments' thresholds only")
+        other = copy.copy(self)
+        other._scenario = scenario.with_thresholds(self.thresholds)
+        other._start(persons, cameras)
+        return other
+
     @_one_blas_thread
-    def process(self, events: pa.Table, chunk: int) -> ChunkResult:
-        """Decisions of every deployment on one chunk of events, and their 1:N hits."""
+    def process(
+        self, events: pa.Table, chunk: int, *, shared: _SharedChunk | None = None
+    ) -> ChunkResult:
+        """Decisions of every deployment on one chunk of events, and their 1:N hits.
+
+        ``shared``: the chunk's captures and searches, made by the first of the
+        pipelines alike that decides it (see `process_alike`).
+        """
         if self._finished:
             raise RuntimeError("Pipeline.process after finish: the identities are released")
         rng = rng_for(self._scenario.seed, Stream.CAPTURES, chunk)
@@ -591,12 +621,18 @@ class Pipeline(EnrolledRun):
         covered = np.logical_or.reduce(seen_by) if seen_by else np.zeros(len(camera), dtype=bool)
         rows = np.flatnonzero(covered)
         person = events.column("person_id").to_numpy()[rows]
-        detected, faces = self._capture(person, Conditions.of(events, rows), rng)
+        if shared is not None and shared.capture is not None:
+            detected, faces = shared.capture
+        else:
+            detected, faces = self._capture(person, Conditions.of(events, rows), rng)
+            if shared is not None:
+                shared.capture = detected, faces
         # `faces` has a row for each detected capture only, in order. Each deployment
         # takes the faces its cameras saw (`compress` copies them at about twice the
         # speed of indexing with their positions).
         event_ids = all_ids[rows]
-        self._chunk_searches.clear()
+        self._chunk_searches = {} if shared is None else shared.searches
+        self._counted = set()
         tables: list[pa.Table] = []
         hits: list[pa.Table] = []
         for index, deployment in enumerate(self._deployments):
@@ -736,7 +772,7 @@ class Pipeline(EnrolledRun):
         hour = rng.choice(len(profile), size=len(person), p=profile / profile.sum())
         conditions = draws.draw(rng, np.zeros(len(person), dtype=np.intp), hour)
         detected, probes = self._capture(person, conditions, rng)
-        self._chunk_searches.clear()
+        self._chunk_searches, self._counted = {}, set()
         tables, hits = [DECISION_SCHEMA.empty_table()], [HITS_SCHEMA.empty_table()]
         for index in indices:
             deployment = self._deployments[index]
@@ -801,9 +837,11 @@ class Pipeline(EnrolledRun):
                 hits, cut = _others_hits(matcher, probes, positions, self._hit_floor, limit)
             else:
                 hits, cut = _all_hits(matcher, probes, self._hit_floor, limit)
-            self._chunk_searches[key] = hits
+            self._chunk_searches[key] = hits, cut
+        result, cut = self._chunk_searches[key]
+        if key not in self._counted:
+            self._counted.add(key)
             self.searches_cut += cut
-        result = self._chunk_searches[key]
         found = np.full(len(person), -1, dtype=np.int64)
         score = np.full(len(person), np.nan, dtype=np.float32)
         found[detected], score[detected] = members[result.best], result.best_score
@@ -906,6 +944,36 @@ class Pipeline(EnrolledRun):
             },
             schema=DECISION_SCHEMA,
         )
+
+
+@dataclass
+class _SharedChunk:
+    """What pipelines alike share of the chunk they decide: its captures (whether
+    each face was acquired, and the acquired faces) and its 1:N searches."""
+
+    capture: tuple[npt.NDArray[np.bool_], npt.NDArray[np.float32]] | None = None
+    searches: dict[tuple[object, ...], tuple[Hits, int]] = field(default_factory=dict)
+
+
+def process_alike(pipelines: Sequence[Pipeline], events: pa.Table, chunk: int) -> list[ChunkResult]:
+    """`Pipeline.process` of one chunk by each of ``pipelines`` (the first and those
+    made by its `Pipeline.alike`), capturing and searching the chunk once."""
+    shared = _SharedChunk()
+    return [pipeline.process(events, chunk, shared=shared) for pipeline in pipelines]
+
+
+def alike_key(scenario: Scenario) -> str:
+    """What a run's captures, searches and every file but its decisions depend on: a
+    hash of ``scenario`` (mechanisms applied) but for its deployments' thresholds, with
+    the lowest score its hits keep (`Scenario.hit_floor`, over the thresholds given;
+    those that ``fpir`` targets resolve to are the same in runs alike). Runs with
+    the same key share those (`Pipeline.alike`)."""
+    data = scenario.model_dump(mode="json")
+    for deployment in data["deployments"]:
+        deployment.pop("threshold")
+    given = [scenario.threshold_of(d) for d in scenario.deployments if d.fpir is None]
+    data["hit_floor"] = min([*scenario.sweep, *given])
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def _same_batch(first: Deployment, other: Deployment) -> bool:

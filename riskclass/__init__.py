@@ -85,6 +85,7 @@ if TYPE_CHECKING:
         SCHEMA_VERSION as SCHEMA_VERSION,
         STANDING as STANDING,
         VIDEO_RESULTS_DIR as VIDEO_RESULTS_DIR,
+        ChunkWriter as ChunkWriter,
         atomic_output_dir as atomic_output_dir,
         check_run_against_config as check_run_against_config,
         config_digest as config_digest,

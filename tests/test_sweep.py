@@ -11,7 +11,18 @@ import yaml
 from distributed import LocalCluster
 
 from riskclass import load_config
-from riskclass.commands import EXIT_USAGE, Grid, SweepSummary, main, plan, run, sweep
+from riskclass.commands import (
+    EXIT_USAGE,
+    Grid,
+    SweepSummary,
+    calibrate_and_check,
+    main,
+    plan,
+    run,
+    run_alike,
+    sweep,
+)
+from riskclass.pipeline import Pipeline
 
 from .conftest import FAST_ALGORITHM, killing_a_worker_once, scaled_default
 
@@ -142,3 +153,57 @@ def test_settings_that_change_what_is_calibrated_get_their_own_calibration(
     )
     keys = {(run.scenario.mechanisms.equal_error_rates, run.calibration_key) for run in runs}
     assert len(keys) == 2 and len({key for _, key in keys}) == 2
+
+
+def test_runs_alike_share_their_work_and_equal_runs_alone(
+    tiny_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Thresholds of every kind of search: 1:N at the street, 1:1 at the gates, an
+    # investigation's candidates and a batch search of photos.
+    data = yaml.safe_load(tiny_config.read_text())
+    data["deployments"] += [
+        {"name": "trajectory_search", "kind": "investigation", "gallery": "police_watchlist",
+         "investigation": {"targets": 10, "candidates": 5}},
+        {"name": "photo_search", "kind": "batch_search", "gallery": "court_defaulters"},
+    ]  # fmt: skip
+    config = tmp_path / "alike.yaml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    settings = [
+        [],
+        ["deployments.street_watchlist.threshold=0.62", "deployments.rental_gates.threshold=0.7"],
+        ["deployments.trajectory_search.threshold=0.65", "deployments.photo_search.threshold=0.6"],
+    ]
+    scenarios = [load_config(config, setting) for setting in settings]
+    calibration = calibrate_and_check(scenarios[0].with_mechanisms_applied())
+    captures = []
+    capture = Pipeline._capture
+
+    def counted(self: Pipeline, *args: object) -> object:
+        captures.append(1)
+        return capture(self, *args)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Pipeline, "_capture", counted)
+        run(scenarios[0], tmp_path / "alone-0", calibration=calibration)
+        alone = len(captures)
+        run_alike(scenarios, [tmp_path / f"alike-{i}" for i in range(3)], calibration=calibration)
+    # Each chunk's faces are captured once for the three runs (the batch search's
+    # photos once per run: they are few).
+    assert len(captures) - alone < 3 * alone
+    for i, scenario in enumerate(scenarios):
+        if i:
+            run(scenario, tmp_path / f"alone-{i}", calibration=calibration)
+        for name in (*COMPARED, "cameras.parquet", "galleries.parquet", "embedding_model.json"):
+            mine = (tmp_path / f"alike-{i}" / name).read_bytes()
+            assert mine == (tmp_path / f"alone-{i}" / name).read_bytes(), (i, name)
+    # The settings did change decisions: the runs alike are not one run copied.
+    decisions = [(tmp_path / f"alike-{i}" / "decisions.parquet").read_bytes() for i in range(3)]
+    assert len(set(decisions)) == 3
+
+
+def test_runs_that_differ_in_more_than_thresholds_are_not_alike(
+    tiny_config: Path, tmp_path: Path
+) -> None:
+    scenarios = [load_config(tiny_config), load_config(tiny_config, ["seed=8"])]
+    with pytest.raises(ValueError, match="thresholds only"):
+        run_alike(scenarios, [tmp_path / "a", tmp_path / "b"])
