@@ -11,6 +11,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from riskclass import Deployment
+
 from ._bootstrap import CONFIDENCE, BootstrapRates, cluster_bootstrap
 from ._cells import group_cells
 
@@ -73,7 +75,7 @@ def _same_persons(runs: Sequence[RunData], attributes: Sequence[str]) -> bool:
 def compare_runs(
     runs: Sequence[RunData],
     *,
-    deployments: Sequence[str],
+    deployments: Sequence[Deployment],
     attributes: Sequence[str],
     rng: np.random.Generator,
 ) -> pd.DataFrame:
@@ -86,14 +88,18 @@ def compare_runs(
     independently. ``significant`` where the interval excludes 1. ``count``: the
     false alerts, or the errors of a rate over searches; ``n``: residents the
     deployment's cameras can sight (``searchable``), or searches. Groups are every
-    attribute value and all (single attributes only).
+    attribute value and all (single attributes only). A batch kind's searches are
+    photos searched once, not residents sighted per day: it has no per-resident
+    rate (`KindInfo.batch`), as in the run's own tables.
     Columns: ``COMPARE_COLUMNS``.
     """
     attributes = list(attributes)
     paired = _same_persons(runs, attributes)
     proportion = np.array([metric != COMPARED[0] for metric in COMPARED])
     rows: list[tuple[Any, ...]] = []
-    for deployment in deployments:
+    for spec in deployments:
+        deployment = spec.name
+        metrics = [m for m in range(len(COMPARED)) if m or not spec.info.batch]
         arrays = [_per_person(run, deployment) for run in runs]
         cells = [group_cells(run.persons, attributes) for run in runs]
         if paired:
@@ -119,7 +125,8 @@ def compare_runs(
         ]
         index = [_single_groups(c.labels) for c in cells]
         for key, base in index[0].items():
-            for m, metric in enumerate(COMPARED):
+            for m in metrics:
+                metric = COMPARED[m]
                 for r, run in enumerate(runs):
                     if key not in index[r]:
                         continue

@@ -70,7 +70,7 @@ def compare(
     table = compare_runs(
         runs,
         deployments=[
-            d.name
+            d
             for d in first.deployments
             if all(d.name in [e.name for e in s.deployments] for s in scenarios)
         ],

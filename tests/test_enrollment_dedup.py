@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from riskclass import KINDS, ConfigError, load_config, validate_config
-from riskclass.commands import build_report, main, run
+from riskclass.commands import COMPARE_CSV, build_report, main, run
 from riskclass.pipeline import expected_fpir
 from riskclass.synthetic import calibrate
 
@@ -166,3 +166,12 @@ def test_the_terminal_says_a_dedup_run_has_no_camera_events_to_time(
     printed = capsys.readouterr().out
     assert "photos searched once each; no camera events" in printed
     assert "events/s" not in printed
+
+
+def test_compare_gives_a_dedup_deployment_no_per_resident_rate(
+    deduplicated: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "what_if"
+    assert main(["compare", str(deduplicated), str(deduplicated), "--out", str(out)]) == 0
+    table = pd.read_csv(out / COMPARE_CSV)
+    assert set(table["metric"]) == {"fpir", "fnir"}
