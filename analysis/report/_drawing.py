@@ -3,8 +3,8 @@
 Kept apart from `._context` on purpose: a figure process unpickles the function it
 is given by importing its module, and `._context` imports the report's statistics
 (scipy, the bootstraps), which added half a second (at load 3.5) to the start of
-every figure process and drew nothing. This module imports nothing until a figure is drawn, and then only
-`._plots`, which the figure server has already loaded.
+every figure process and drew nothing. This module imports nothing until a figure
+is drawn, and then only `._plots`, which the figure server has already loaded.
 """
 
 from __future__ import annotations
