@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,6 +105,7 @@ def group_metrics(
     reference: Mapping[str, str],
     rng: np.random.Generator,
     listed: Mapping[str, Sequence[str]] | None = None,
+    on_deployment: Callable[[GroupMetrics], None] | None = None,
 ) -> GroupMetrics:
     """Rates of every group in every deployment, with subject-level bootstrap intervals.
 
@@ -125,6 +126,10 @@ def group_metrics(
         largest group where not given), and the values in config order (ties).
     rng:
         Source of the bootstrap weights.
+    on_deployment:
+        Called with each deployment's tables as soon as they are computed, in the
+        order of ``specs`` (a report starts that deployment's figures while the next
+        one's bootstraps run).
     """
     parts: dict[str, list[pd.DataFrame]] = {
         "metrics": [],
@@ -153,6 +158,8 @@ def group_metrics(
         )
         parts["disparities"].append(disparities.drop(columns=["lighting"]))
         parts["shares"].append(_shares(spec.name, column["false_alerts"], cells, rng))
+        if on_deployment is not None:
+            on_deployment(GroupMetrics(**{name: tables[-1] for name, tables in parts.items()}))
     return GroupMetrics(
         **{name: pd.concat(tables, ignore_index=True) for name, tables in parts.items()}
     )

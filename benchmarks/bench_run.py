@@ -2,6 +2,7 @@
 
 Usage: uv run python benchmarks/bench_run.py [--rounds N] [--config FILE] [--set PATH=VALUE ...]
        uv run python benchmarks/bench_run.py --large [--config FILE] [--set PATH=VALUE ...]
+       uv run python benchmarks/bench_run.py --end-to-end [--rounds N] [--baseline PYTHON]
 
 Each round runs, in fresh processes and with a calibration cache of its own (a
 temporary ``RISKCLASS_CACHE_DIR``):
@@ -20,6 +21,13 @@ Peak memory is each command's own maximum resident set.
 ``--large`` instead runs the scenario once at 1,000,000 persons over 30 days (the
 issue's scale target), with the calibration cache as it is, then its report,
 and prints the same figures for each, the run's stage timings and rows.
+
+``--end-to-end`` instead times the README's first command, ``riskclass run CONFIG
+--out DIR --force --report``, with the calibration cache as it is (filled first by
+an untimed run), each round; with ``--baseline`` (another checkout's interpreter)
+each round runs that checkout's right after, so that both see the same load. Prints
+the median wall and CPU seconds of each (the figure processes included) and the
+ratios.
 """
 
 from __future__ import annotations
@@ -33,20 +41,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from _machine import REPO, adopt_orphans, children_cpu, machine_line, scenario_parser
+from _machine import REPO, adopt_orphans, children_cpu, interleaved, machine_line, scenario_parser
 
 CLI = [sys.executable, "-m", "riskclass.commands"]
 # `--large`: the issue's scale target.
 LARGE = ["population.size=1000000", "days=30"]
 
 
-def timed(command: list[str], environment: dict[str, str]) -> dict[str, float]:
+def timed(
+    command: list[str], environment: dict[str, str], cwd: str | Path = REPO
+) -> dict[str, float]:
     """Wall and CPU seconds and peak memory (MiB) of ``command``, measured alone; the
     CPU seconds include the processes it started (a report's figure processes),
     the memory is its own."""
     before = children_cpu()
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=REPO, env=environment)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=cwd, env=environment)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -67,6 +77,35 @@ def large(config: str, overrides: list[str]) -> None:
         print(f"{name}: " + ", ".join(f"{key} {value:,.2f}" for key, value in result.items()))
     print(f"run stages (s): {manifest['timings_s']}; rows: {manifest['rows']}")
     print(f"events/s: {manifest['performance']['events_per_second']:,}")
+
+
+def end_to_end(config: str, overrides: list[str], rounds: int, baseline: str | None) -> None:
+    """``run --report`` with a warm calibration cache, interleaved with ``baseline``'s."""
+    settings = [item for override in overrides for item in ("--set", override)]
+    with tempfile.TemporaryDirectory() as scratch:
+        out = str(Path(scratch) / "run")
+        run = ["-m", "riskclass.commands", "run", config, "--out", out, "--force", *settings]
+
+        def measure(python: str) -> dict[str, float]:
+            # Not in a checkout: Python puts the working directory first on the import path.
+            return timed([python, *run, "--report"], dict(os.environ), cwd=scratch)
+
+        timed([sys.executable, *run], dict(os.environ), cwd=scratch)  # fills a cold cache
+        times = interleaved(rounds, baseline, measure)
+    medians = {
+        label: {key: statistics.median(r[key] for r in runs) for key in ("wall", "cpu")}
+        for label, runs in times.items()
+    }
+    for label, median in medians.items():
+        print(
+            f"run --report, {label}: median {median['wall']:.2f} s wall, {median['cpu']:.2f} s CPU"
+        )
+    if baseline:
+        mine, base = medians["this checkout"], medians["baseline"]
+        print(
+            f"this checkout / baseline: {mine['wall'] / base['wall']:.2f} wall, "
+            f"{mine['cpu'] / base['cpu']:.2f} CPU"
+        )
 
 
 def one_round(config: str, overrides: list[str]) -> dict[str, dict[str, float]]:
@@ -97,9 +136,21 @@ def main() -> None:
         action="store_true",
         help=f"instead of the rounds, one `run` with {' '.join(LARGE)} and its `report`",
     )
+    parser.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="instead of the rounds above, `run --report` with a warm calibration cache",
+    )
+    parser.add_argument(
+        "--baseline", metavar="PYTHON", help="with --end-to-end: another checkout's interpreter"
+    )
     args = parser.parse_args()
     adopt_orphans()
     print(machine_line())
+    if args.end_to_end:
+        end_to_end(args.config, args.overrides, args.rounds, args.baseline)
+        print(f"load average {os.getloadavg()[0]:.1f} after; {args.rounds} round(s)")
+        return
     if args.large:
         large(args.config, args.overrides)
         print(f"load average {os.getloadavg()[0]:.1f} after")

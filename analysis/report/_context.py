@@ -23,6 +23,7 @@ from .._burden import lorenz_curve
 from .._metrics import HIGHER_IS_WORSE, overall
 from .._run_counts import DeploymentSpec
 from ._colours import group_colours
+from ._drawing import PLOTS, drawn
 from ._format import fmt, ratio_interval, with_interval
 from ._html import figure
 from ._scenario import SIMULATION, scenario_panel, trials_of
@@ -114,7 +115,6 @@ _FIGURES: list[tuple[str, str, _Options, str, str]] = [
 ]
 # The tables that figures draw, in the order `RunFigures` expects them.
 FIGURE_TABLES = tuple(dict.fromkeys(key for key, *_ in _FIGURES))
-_PLOTS = f"{__package__}._plots"
 
 
 EVENT_METHODS = [
@@ -527,16 +527,9 @@ def _draw(
     now); returns what gives its PNG bytes, waiting for them where they are not
     drawn yet."""
     if pool is None:
-        png = _drawn(name, options, *args)
+        png = drawn(name, options, *args)
         return lambda: png
-    return pool.submit(_drawn, name, options, *args).result
-
-
-def _drawn(name: str, options: dict[str, Any], *args: Any) -> bytes:
-    # Matplotlib loads here, on first use: a process whose figures a pool draws
-    # never loads it.
-    draw: Callable[..., bytes] = getattr(import_module(_PLOTS), name)
-    return draw(*args, **options)
+    return pool.submit(drawn, name, options, *args).result
 
 
 def _has_rows(table: pd.DataFrame, deployment: str) -> bool:
@@ -692,7 +685,7 @@ def start_figure_server() -> BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([_PLOTS])
+    context.set_forkserver_preload([PLOTS])
     multiprocessing.forkserver.ensure_running()
     return context
 
@@ -716,7 +709,7 @@ def figure_pool(processes: int) -> Iterator[Executor | None]:
     context = start_figure_server()
     with (
         ProcessPoolExecutor(
-            processes, mp_context=context, initializer=import_module, initargs=(_PLOTS,)
+            processes, mp_context=context, initializer=import_module, initargs=(PLOTS,)
         ) as pool,
         ThreadPoolExecutor(_HANDING_THREADS) as threads,
     ):
