@@ -3,7 +3,9 @@
 Calibrating a scenario's embedding model and checking it out of sample takes most
 of a small run, and depends on nothing but the scenario's ``algorithm`` section and
 seed. Each entry holds what a run writes (``embedding_model.json`` and
-``calibration.csv``, as text) under a hash of everything they depend on:
+``calibration.csv``, as text) and the model's drift tables (solving them again
+took 0.8 of the 0.8 s of reading an entry), under a hash of everything they
+depend on:
 
 - the resolved ``algorithm`` section (defaults filled in, an ``error_profile``
   file already merged in by the loader),
@@ -26,12 +28,15 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import platformdirs
 
 from riskclass import Algorithm, __version__, write_file_atomically
 
 # Bump when the embedding model or calibration changes (anything in what
-# `calibrate` solves or `measure_rates` checks, or in their JSON and CSV forms):
+# `calibrate` solves, the model's drift tables or what `measure_rates` checks, or
+# in their JSON and CSV forms):
 # entries written by older code then no longer match.
 MODEL_VERSION = 3
 CACHE_ENV = "RISKCLASS_CACHE_DIR"
@@ -40,10 +45,12 @@ _SUFFIX = ".json"
 
 @dataclass(frozen=True)
 class CachedCalibration:
-    """An entry: the model as `EmbeddingModel.to_json` wrote it, the table as CSV."""
+    """An entry: the model as `EmbeddingModel.to_json` wrote it, the table as CSV, and
+    the model's `EmbeddingModel.drift_tables`."""
 
     model_json: str
     table_csv: str
+    drift: npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,9 @@ def load(key: str) -> CachedCalibration | None:
     """The entry ``key``, or None if there is none or it cannot be read."""
     try:
         data = json.loads((cache_dir() / f"{key}{_SUFFIX}").read_text(encoding="utf-8"))
-        entry = CachedCalibration(model_json=data["model"], table_csv=data["calibration"])
+        # JSON writes each float's shortest repr, which reads back the same float.
+        drift = np.asarray(data["drift"], dtype=np.float64)
+        entry = CachedCalibration(data["model"], data["calibration"], drift)
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if not (isinstance(entry.model_json, str) and isinstance(entry.table_csv, str)):
@@ -98,7 +107,11 @@ def load(key: str) -> CachedCalibration | None:
 
 def store(key: str, entry: CachedCalibration) -> None:
     """Write the entry ``key`` atomically; skip it if the cache cannot be written."""
-    document = {"model": entry.model_json, "calibration": entry.table_csv}
+    document = {
+        "model": entry.model_json,
+        "calibration": entry.table_csv,
+        "drift": entry.drift.tolist(),
+    }
     try:
         write_file_atomically(cache_dir() / f"{key}{_SUFFIX}", json.dumps(document) + "\n")
     except OSError:

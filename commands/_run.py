@@ -127,14 +127,17 @@ def _calibration(
     table = calibration_table(counts, rng=rng_for(check_seed, Stream.CALIBRATION, 4))
     if not cache:
         return model, table, "off"
-    _cache.store(key, _cache.CachedCalibration(model.to_json(), table.to_csv(index=False)))
+    _cache.store(
+        key,
+        _cache.CachedCalibration(model.to_json(), table.to_csv(index=False), model.drift_tables),
+    )
     return model, table, "miss"
 
 
 def _parse_cached(entry: _cache.CachedCalibration, scenario: Scenario) -> Calibration | None:
     """The model and table of a cache entry, or None if it does not parse (then it is redone)."""
     try:
-        model = EmbeddingModel.from_json(entry.model_json, scenario.algorithm)
+        model = EmbeddingModel.from_json(entry.model_json, scenario.algorithm, drift=entry.drift)
         # pandas reads back exactly the floats it wrote (tested: a cached run's
         # calibration.csv is byte for byte a cold run's).
         table = pd.read_csv(io.StringIO(entry.table_csv))

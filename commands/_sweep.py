@@ -210,7 +210,7 @@ def sweep(
         calibrated.setdefault(r.calibration_key, r)
     with client_starting(scheduler, workers) as starting:
         # While the workers start, this process reads what the calibration cache
-        # holds (a second each: the model's tables are rebuilt) and groups the runs
+        # holds (0.05 s each: entries keep the drift tables) and groups the runs
         # alike; the rest, and whatever is left when the cluster is up, are tasks.
         read = {}
         for key, r in calibrated.items():

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from riskclass import Algorithm, validate_config
@@ -108,6 +109,23 @@ def test_a_cached_run_is_byte_identical_to_a_cold_run(
     for other in (warm, off):
         for name in files:
             assert (other / name).read_bytes() == (cold / name).read_bytes(), (other, name)
+
+
+def test_a_cached_model_keeps_the_drift_tables_it_was_solved_with(
+    cache: Path, scenario: dict[str, Any]
+) -> None:
+    cold, _ = calibrate_and_check(validate_config(scenario))
+    warm, _ = calibrate_and_check(validate_config(scenario))
+    assert warm is not cold
+    assert np.array_equal(warm.drift_tables, cold.drift_tables)
+    (entry,) = _entries(cache)
+    # Drift tables of the wrong shape make the entry a miss, solved and stored again.
+    document = json.loads(entry.read_text())
+    document["drift"] = document["drift"][:1]
+    entry.write_text(json.dumps(document))
+    again, _ = calibrate_and_check(validate_config(scenario))
+    assert np.array_equal(again.drift_tables, cold.drift_tables)
+    assert len(json.loads(entry.read_text())["drift"]) == len(cold.groups)
 
 
 def test_no_cache_neither_reads_nor_writes_the_cache(

@@ -13,13 +13,15 @@ import pandas as pd
 from matplotlib import rcParams
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from riskclass import ALL, group_label
 
 from ._words import metric_short
 
 _DPI = 90
+# Sweeps of at most this many values have a tick at each.
+_AT_SWEPT = 6
 
 
 def _png(figure: Figure, *, tight: bool = True, right: float = 0.4, bottom: float = 0.6) -> bytes:
@@ -166,6 +168,8 @@ def sweep_figure(
         if a != ALL and ((table["metric"] == m) & (table["attribute"] == a)).any()
     ]
     figure, axes = _panels(max(len(panels), 1))
+    # A few swept values are the x axis's ticks: where the rates were measured.
+    swept = sorted(table[x].unique())
     named: set[str] = set()
     for axis, (metric, attribute) in zip(axes, panels, strict=False):
         rows = table[(table["metric"] == metric) & (table["attribute"] == attribute)]
@@ -185,6 +189,12 @@ def sweep_figure(
         if len(positive) and positive.max() > 10 * positive.min():
             axis.set_yscale("log")
             _minor_grid(axis)
+        else:
+            # Ticks are most of a panel's drawing (each its lines and label): four
+            # levels read a rate as well as the default eight.
+            axis.yaxis.set_major_locator(MaxNLocator(4))
+        if 1 < len(swept) <= _AT_SWEPT:
+            axis.set_xticks(swept)
         if marker is not None:
             axis.axvline(marker, color="grey", linestyle="--", linewidth=1)
         axis.set(xlabel=xlabel, ylabel=metric_short(metric))
