@@ -356,16 +356,20 @@ def combine(runs: Sequence[SweepRun], grid: Grid) -> pd.DataFrame:
         table["setting"] = r.setting
         table["seed"] = r.seed
         table["misses"] = table["mated_searches"] - table["true_alerts"]
-        # Per-resident rates count the residents a deployment's cameras can sight.
+        # Per-resident rates count the residents a deployment's cameras can sight; a
+        # batch kind's trials are photos searched once, so it has none (`KindInfo.batch`).
         table["resident_days"] = table["searchable"] * r.scenario.days / 1000.0
+        batch = [d.name for d in r.scenario.deployments if d.info.batch]
+        table["per_resident"] = ~table["deployment"].isin(batch)
         frames.append(table)
     every = pd.concat(frames, ignore_index=True)
     keys = ["setting", "deployment", "attribute", "value"]
     tables = []
     for metric, numerator, denominator in _RATES:
+        rows = every[every["per_resident"]] if denominator == "resident_days" else every
         with np.errstate(divide="ignore", invalid="ignore"):
-            every["rate"] = every[numerator] / every[denominator].where(every[denominator] > 0)
-        groups = every.groupby(keys, sort=False)
+            rate = rows[numerator] / rows[denominator].where(rows[denominator] > 0)
+        groups = rows.assign(rate=rate).groupby(keys, sort=False)
         table = groups.agg(
             seeds=("rate", "size"),
             rated=("rate", "count"),

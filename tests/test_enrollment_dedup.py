@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from riskclass import KINDS, ConfigError, load_config, validate_config
-from riskclass.commands import COMPARE_CSV, build_report, main, run
+from riskclass.commands import COMPARE_CSV, Grid, SweepRun, build_report, combine, main, run
 from riskclass.pipeline import expected_fpir
 from riskclass.synthetic import calibrate
 
@@ -174,4 +174,12 @@ def test_compare_gives_a_dedup_deployment_no_per_resident_rate(
     out = tmp_path / "what_if"
     assert main(["compare", str(deduplicated), str(deduplicated), "--out", str(out)]) == 0
     table = pd.read_csv(out / COMPARE_CSV)
+    assert set(table["metric"]) == {"fpir", "fnir"}
+
+
+def test_a_sweeps_table_gives_a_dedup_deployment_no_per_resident_rate(deduplicated: Path) -> None:
+    swept = SweepRun(
+        setting=0, seed=SCENARIO["seed"], scenario=validate_config(SCENARIO), out=deduplicated
+    )
+    table = combine([swept], Grid.parse(["deployments.dedup.threshold=0.6"]))
     assert set(table["metric"]) == {"fpir", "fnir"}
