@@ -85,10 +85,13 @@ def per_group_table(
     profiles, inverse = _groups([deployment.cat.codes.to_numpy(), *codes])
     # Weighted counts are float64, exact for integers below 2**53.
     sums = np.column_stack(
-        [np.bincount(inverse, minlength=len(profiles[0])) if c == "persons"
-         else np.bincount(inverse, tally[c].to_numpy(np.float64), len(profiles[0]))
-         for c in counted]
-    ).astype(np.int64)  # fmt: skip
+        [
+            np.bincount(inverse, minlength=len(profiles[0]))
+            if c == "persons"
+            else np.bincount(inverse, tally[c].to_numpy(np.float64), len(profiles[0]))
+            for c in counted
+        ]
+    ).astype(np.int64)
     groupings = [[], *([i] for i in range(len(attributes)))]
     groupings += [list(pair) for pair in itertools.combinations(range(len(attributes)), 2)]
     parts = [_grouping(profiles, sums, by, values) for by in groupings]

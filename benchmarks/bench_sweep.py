@@ -142,15 +142,33 @@ def _one_size(root: Path, persons: int, settings: int, seeds: int) -> None:
     def cli(out: Path) -> None:
         for one in runs:
             setting = grid.settings()[one.setting][GRID_PATH]
-            _riskclass("run", str(config), "--out", str(_moved(one, out)), "--set",
-                       f"{GRID_PATH}={setting}", "--set", f"seed={one.seed}")  # fmt: skip
+            _riskclass(
+                "run",
+                str(config),
+                "--out",
+                str(_moved(one, out)),
+                "--set",
+                f"{GRID_PATH}={setting}",
+                "--set",
+                f"seed={one.seed}",
+            )
 
     def swept(out: Path) -> None:
         sweep(config, grid, seeds=seeds, out=out, workers=2)
 
     def swept_cli(out: Path) -> None:
-        _riskclass("sweep", str(config), "--grid", f"{GRID_PATH}={','.join(values)}",
-                   "--seeds", str(seeds), "--out", str(out), "--workers", "2")  # fmt: skip
+        _riskclass(
+            "sweep",
+            str(config),
+            "--grid",
+            f"{GRID_PATH}={','.join(values)}",
+            "--seeds",
+            str(seeds),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+        )
 
     print(f"{len(runs)} runs of {persons:,} persons x 2 days ({settings} x {seeds} seeds):")
     sides = {

@@ -568,9 +568,14 @@ class Pipeline(EnrolledRun):
             if deployment.info.self_excluded and len(self.members[deployment.gallery]) < 2:
                 raise ConfigError(
                     SCENARIO,
-                    [(f"deployments.{index}.gallery", f"{deployment.kind} searches each member "
-                      "against the others: needs two members or more")],
-                )  # fmt: skip
+                    [
+                        (
+                            f"deployments.{index}.gallery",
+                            f"{deployment.kind} searches each member "
+                            "against the others: needs two members or more",
+                        )
+                    ],
+                )
             if deployment.info.batch:
                 first = next(
                     (i for i in self._batches if _same_batch(scenario.deployments[i], deployment)),

@@ -51,8 +51,14 @@ def test_every_group_and_pair_adds_up_its_persons_rows() -> None:
     for deployment in ("street", "gates"):
         mine = merged[merged["deployment"] == deployment]
         expected_keys.append((deployment, ALL, ALL))
-        for by in (["sex"], ["age"], ["employed"], ["sex", "age"], ["sex", "employed"],
-                   ["age", "employed"]):  # fmt: skip
+        for by in (
+            ["sex"],
+            ["age"],
+            ["employed"],
+            ["sex", "age"],
+            ["sex", "employed"],
+            ["age", "employed"],
+        ):
             # Groups in the values' own order (the categories', else sorted), observed only.
             for key, rows in mine.groupby(by, observed=True, sort=True):
                 value = "&".join(str(v) for v in key)

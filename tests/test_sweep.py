@@ -81,15 +81,19 @@ def test_the_combined_table_pools_the_seeds(swept: tuple[Path, list[int]]) -> No
     table = pd.read_csv(out / "sweep.csv")
     settings = pd.read_csv(out / "settings.csv")
     assert len(settings) == 4 and set(settings["seed"].value_counts()) == {2}
-    rows = table[(table["deployment"] == "street_watchlist") & (table["attribute"] == "all")
-                 & (table["metric"] == "fpir")]  # fmt: skip
+    rows = table[
+        (table["deployment"] == "street_watchlist")
+        & (table["attribute"] == "all")
+        & (table["metric"] == "fpir")
+    ]
     assert sorted(rows["deployments.street_watchlist.threshold"]) == [0.58, 0.62]
     for row in rows.itertuples():
         per_seed = []
         for seed_run in settings[settings["setting"] == row.setting]["run"]:
             per_group = pd.read_csv(out / "runs" / seed_run / "per_group.csv")
-            mine = per_group[(per_group["deployment"] == "street_watchlist")
-                             & (per_group["attribute"] == "all")].iloc[0]  # fmt: skip
+            mine = per_group[
+                (per_group["deployment"] == "street_watchlist") & (per_group["attribute"] == "all")
+            ].iloc[0]
             per_seed.append((mine["nonmated_alerts"], mine["nonmated_searches"]))
         alerts, searches = np.sum(per_seed, axis=0)
         assert row.numerator == alerts and row.denominator == searches
@@ -123,8 +127,18 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(
 def test_an_unreachable_scheduler_is_named(
     tiny_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["sweep", str(tiny_config), "--grid", GRID[0], "--out", str(tmp_path / "s"),
-                 "--scheduler", "tcp://127.0.0.1:9"])  # fmt: skip
+    code = main(
+        [
+            "sweep",
+            str(tiny_config),
+            "--grid",
+            GRID[0],
+            "--out",
+            str(tmp_path / "s"),
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+        ]
+    )
     assert code == EXIT_USAGE
     assert "tcp://127.0.0.1:9" in capsys.readouterr().err
 
