@@ -150,15 +150,11 @@ DECISION_SCHEMA = pa.schema(
 )
 
 # Every 1:N comparison at or above the scenario's hit floor, for impostor rates and
-# gallery-size sweeps: ``candidate_id`` is the gallery member compared.
+# gallery-size sweeps: ``candidate_id`` is the gallery member compared. Its columns
+# are the decisions' (a search's best hit is its decision's candidate), typed there once.
 HITS_SCHEMA = pa.schema(
-    [
-        EVENT_ID,
-        PERSON_ID,
-        DEPLOYMENT,
-        ("candidate_id", pa.int64()),
-        ("score", pa.float32()),
-    ]
+    DECISION_SCHEMA.field(name)
+    for name in ("event_id", "person_id", "deployment", "candidate_id", "score")
 )
 
 # Per person and deployment. For access gates a search is a verification, an

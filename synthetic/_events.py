@@ -34,21 +34,6 @@ from ._sampling import draw_categories
 EVENT_CHUNK_PERSONS = 65_536
 _ILLUMINATION_JITTER = 0.1
 
-EVENT_SCHEMA = pa.schema(
-    [
-        EVENT_ID,
-        PERSON_ID,
-        ("camera_id", pa.int32()),
-        ("camera_kind", CATEGORY),
-        ("district", CATEGORY),
-        ("time", pa.timestamp("s", tz="UTC")),
-        ("face_px", pa.float32()),
-        ("illumination", pa.float32()),
-        ("pose_deg", pa.float32()),
-        ("blur_px", pa.float32()),
-    ]
-)
-
 
 @dataclass(frozen=True)
 class _CameraPool:
@@ -95,6 +80,25 @@ class Conditions:
         ``rows`` only where given."""
         columns = (events.column(f.name).to_numpy() for f in fields(cls))
         return cls(*(column if rows is None else column[rows] for column in columns))
+
+    def columns(self) -> dict[str, npt.NDArray[np.float32]]:
+        """The conditions as columns of a table of camera events (`EVENT_SCHEMA`)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# A camera event's capture conditions are its last columns, one per `Conditions`
+# field: read back by `Conditions.of`.
+EVENT_SCHEMA = pa.schema(
+    [
+        EVENT_ID,
+        PERSON_ID,
+        ("camera_id", pa.int32()),
+        ("camera_kind", CATEGORY),
+        ("district", CATEGORY),
+        ("time", pa.timestamp("s", tz="UTC")),
+        *((f.name, pa.float32()) for f in fields(Conditions)),
+    ]
+)
 
 
 class ConditionDraws:
@@ -325,10 +329,7 @@ class EventGenerator:
                 "camera_kind": category_array(kind, self._kind_names),
                 "district": category_array(district, self._district_names),
                 "time": pa.array(time.astype(np.int64), pa.timestamp("s", tz="UTC")),
-                "face_px": pa.array(conditions.face_px),
-                "illumination": pa.array(conditions.illumination),
-                "pose_deg": pa.array(conditions.pose_deg),
-                "blur_px": pa.array(conditions.blur_px),
+                **conditions.columns(),
             },
             schema=EVENT_SCHEMA,
         )
