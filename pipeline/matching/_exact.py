@@ -131,11 +131,10 @@ class ExactMatcher:
         largest = _PROBE_BLOCK
         if self._bounds is not None:
             largest = min(largest, max(_MIN_BOUNDED_BLOCK, _BOUND_ENTRIES // self._bounds.slices))
-        # Equal blocks, as many for every thread, none larger than `largest`.
-        per_thread = -(-len(probes) // self._threads)
-        count = max(1, self._threads * -(-per_thread // largest))
-        size = max(1, -(-len(probes) // count))
-        blocks = [probes[start : start + size] for start in range(0, len(probes), size)]
+        # Blocks of one size whatever the threads: OpenBLAS rounds a row's scores
+        # by where it falls in its block (1.8e-7 apart on 2% of probes when blocks
+        # were sized by thread count), so a run's bytes must not follow the CPUs.
+        blocks = [probes[start : start + largest] for start in range(0, len(probes), largest)]
         return in_threads(work, blocks, self._threads)
 
     def _reach(
