@@ -1,7 +1,7 @@
 """Time the streaming stage of a run stage by stage, optionally against another checkout.
 
 Usage: uv run python benchmarks/bench_stream.py [--rounds N] [--config FILE]
-       [--set PATH=VALUE ...] [--baseline PYTHON]
+       [--set PATH=VALUE ...] [--baseline PYTHON] [--threads N] [--profile N]
 
 The streaming stage generates each chunk of camera events, detects, encodes and
 matches its faces, decides, and writes events, decisions and hits; its events per
@@ -23,6 +23,14 @@ inside the streaming stage:
 Each stage's CPU seconds are the whole process's (every thread's) while the
 stage ran, so work in other threads at the time counts toward it.
 
+``--threads N`` runs every round's search and encoding on N threads
+(``RISKCLASS_THREADS``): on one, every step but the Parquet writers' runs in the
+main thread, so each step's CPU seconds are its own, whatever else the machine runs.
+``--profile N`` runs the stage once on one thread under `cProfile`, timed by the
+main thread's CPU clock, and prints its N functions of most own time instead:
+numpy's work is named by the Python line that calls it (a matrix product in
+``_tiles``, the capture noise's draws in ``_observe_block``).
+
 With ``--baseline`` (the interpreter of another checkout's environment, such as
 ``/work/main/.venv/bin/python``) every round also runs that checkout's code on the
 same scenario, interleaved, so that ratios come from the same machine load. Prints
@@ -34,11 +42,14 @@ the baseline's. The machine is shared: the load average is printed with the resu
 from __future__ import annotations
 
 import argparse
+import cProfile
 import functools
 import json
 import os
+import pstats
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -49,11 +60,14 @@ from typing import Any
 
 from _machine import interleaved, machine_line, scenario_parser
 
+from riskclass import THREADS_VARIABLE
+
 STAGES = ("generate", "encode", "match", "detect and decide", "write", "other")
 
 
-def _child(config: str, overrides: list[str]) -> None:
-    """One run in this process, with stage timers; prints its timings as JSON."""
+def _child(config: str, overrides: list[str], profile: int = 0) -> None:
+    """One run in this process, with stage timers; prints its timings as JSON, or
+    with ``profile`` the stage's ``profile`` functions of most own time."""
     import pyarrow.parquet as pq
 
     from riskclass import load_config
@@ -95,14 +109,19 @@ def _child(config: str, overrides: list[str]) -> None:
     chunks = EventGenerator.chunks
     next_chunk = timer("generate", next)
 
+    profiler = cProfile.Profile(time.thread_time)
+
     @functools.wraps(chunks)
     def timed_chunks(self: Any) -> Iterator[Any]:
         inside["stream"] = True
+        if profile:
+            profiler.enable()
         started = time.process_time()
         produced = chunks(self)
         while (chunk := next_chunk(produced, None)) is not None:
             yield chunk
         cpu["stream"] = time.process_time() - started
+        profiler.disable()
         inside["stream"] = False
 
     Pipeline.process = in_process
@@ -114,6 +133,9 @@ def _child(config: str, overrides: list[str]) -> None:
     scenario = load_config(config, overrides)
     with tempfile.TemporaryDirectory() as scratch:
         summary = run(scenario, Path(scratch) / "run", RunOptions(force=True))
+    if profile:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(profile)
+        return
     total = summary.seconds["events"]
     for spent in (seconds, cpu):
         spent["detect and decide"] = spent.pop("process") - spent["encode"] - spent["match"]
@@ -133,14 +155,22 @@ def _child(config: str, overrides: list[str]) -> None:
     )
 
 
-def _round(python: str, config: str, overrides: list[str]) -> dict[str, Any]:
+def _child_run(
+    python: str, config: str, overrides: list[str], threads: int | None, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """`_child` in a process of ``python``, with search and encoding on ``threads``."""
     settings = [item for override in overrides for item in ("--set", override)]
-    output = subprocess.run(
-        [python, str(Path(__file__).resolve()), "--child", "--config", config, *settings],
+    return subprocess.run(
+        [python, str(Path(__file__).resolve()), "--child", "--config", config, *settings, *extra],
         check=True,
-        capture_output=True,
+        capture_output=not extra,
         text=True,
-    ).stdout
+        env={**os.environ, THREADS_VARIABLE: str(threads)} if threads else None,
+    )
+
+
+def _round(python: str, config: str, overrides: list[str], threads: int | None) -> dict[str, Any]:
+    output = _child_run(python, config, overrides, threads).stdout
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     return result
 
@@ -148,14 +178,21 @@ def _round(python: str, config: str, overrides: list[str]) -> dict[str, Any]:
 def main() -> None:
     parser = scenario_parser(__doc__, rounds=3)
     parser.add_argument("--baseline", metavar="PYTHON", help="another checkout's interpreter")
+    parser.add_argument("--threads", type=int, help="threads for search and encoding")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="top N functions")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.config, args.overrides)
+        _child(args.config, args.overrides, args.profile)
         return
-    print(machine_line())
+    print(machine_line() + (f"; {args.threads} thread(s)" if args.threads else ""))
+    if args.profile:
+        _child_run(sys.executable, args.config, args.overrides, 1, "--profile", str(args.profile))
+        return
     results = interleaved(
-        args.rounds, args.baseline, lambda python: _round(python, args.config, args.overrides)
+        args.rounds,
+        args.baseline,
+        lambda python: _round(python, args.config, args.overrides, args.threads),
     )
     rates = {}
     for label, runs in results.items():
