@@ -15,12 +15,13 @@ RETRIES = 2
 _CONNECT_TIMEOUT_S = 10
 # What a local cluster's workers import once, in the process they are forked from:
 # the modules of every task the commands submit (runs, chunks of a split run, a
-# sweep's figures: `_context` draws them with `_plots`, and imports scipy.stats,
-# which each worker would otherwise import again for the page).
+# sweep's figures, which `_drawing` draws with `_plots`). Not the report's
+# `_context`: its statistics (scipy.stats, 0.25 CPU s) serve the command that
+# builds the page, not the workers that draw its figures.
 _PRELOAD = (
     "distributed",
     "riskclass.commands._sweep",
-    "riskclass.analysis.report._context",
+    "riskclass.analysis.report._drawing",
     "riskclass.analysis.report._plots",
 )
 
