@@ -196,6 +196,8 @@ def sweep_figure(
     # A few swept values are the x axis's ticks: where the rates were measured.
     swept = sorted(table[x].unique())
     named: set[str] = set()
+    # By metric: each row's last panel, which its legend goes beside.
+    beside: dict[str, Axes] = {}
     for axis, (metric, attribute) in zip(axes, panels, strict=False):
         rows = table[(table["metric"] == metric) & (table["attribute"] == attribute)]
         for value, line in rows.groupby("value", sort=False):
@@ -218,7 +220,8 @@ def sweep_figure(
             # Ticks are most of a panel's drawing (each its lines and label): four
             # levels read a rate as well as the default eight.
             axis.yaxis.set_major_locator(MaxNLocator(4))
-        if 1 < len(swept) <= _AT_SWEPT:
+        # Shared x axes share their ticks: set once.
+        if 1 < len(swept) <= _AT_SWEPT and not (by_metric and named):
             axis.set_xticks(swept)
         if marker is not None:
             axis.axvline(marker, color="grey", linestyle="--", linewidth=1)
@@ -232,21 +235,30 @@ def sweep_figure(
                 axis.set_xlabel(xlabel)
             if first:
                 axis.set_ylabel(str(attribute))
+            beside[str(attribute)] = axis
         else:
             axis.set(xlabel=xlabel, ylabel=metric_short(metric))
             _title(axis, f"{metric_short(metric)} by {attribute}")
         # One legend per attribute, in its first panel: the other metrics' panels of
         # it show the same groups in the same colours (legends are a tenth of the
         # drawing).
-        if first:
-            named.add(str(attribute))
+        if first and not by_metric:
             axis.legend(fontsize=8)
+        named.add(str(attribute))
+    for axis in beside.values():
+        # Right of its row, in a fixed place: where a legend goes inside a panel
+        # ("best"), matplotlib tries every corner against every point drawn there
+        # (a seventh of the figure's drawing).
+        axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     if not panels:
         axes[0].text(0.5, 0.5, "no trials", ha="center", va="center")
         axes[0].set_axis_off()
     figure.suptitle(title)
-    # Rows of a column share their x axis: nothing to make room for between them.
-    return _png(figure, tight=False, hspace=0.15 if by_metric and panels else 0.6)
+    if beside:
+        # Rows of a column share their x axis: nothing to make room for between
+        # them; the legends need room on the right.
+        return _png(figure, tight=False, hspace=0.15, right=1.4)
+    return _png(figure, tight=False)
 
 
 def _minor_grid(axis: Axes) -> None:
