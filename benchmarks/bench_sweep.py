@@ -1,6 +1,7 @@
 """A sweep on a 2-worker local Dask cluster against the same runs one after another.
 
     uv run python benchmarks/bench_sweep.py [--settings 4] [--seeds 3] [--sizes 20000 50000]
+        [--sides strict sweep-cli ...] [--rounds N]
 
 Each size runs one small scenario (configs/default.yaml at that many persons and 2
 days) at ``--settings`` street thresholds times ``--seeds`` seeds, with a warm
@@ -24,6 +25,10 @@ calibration cache (filled before any timing), six ways, each timed end to end:
   fork server that the first started (it imported riskclass then), as sweeps
   made in one process do; each ``riskclass sweep`` starts its own.
 
+``--sides`` times some of them only (by the short names below); ``--rounds N``
+times them N times in turn, so that a changing load weighs on each alike, and
+gives each side's median.
+
 Every run's files (all but the manifest, which records timings) are checked to
 be the same bytes on every side. Prints each time with the load average before
 it and the CPU seconds the side used in all its processes (this one, the commands
@@ -38,6 +43,8 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,6 +82,8 @@ def main() -> None:
     parser.add_argument("--settings", type=int, default=4)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 50_000])
+    parser.add_argument("--sides", nargs="+", choices=list(SIDES), default=list(SIDES))
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     print(machine_line())
     print(
@@ -83,10 +92,23 @@ def main() -> None:
     )
     for persons in args.sizes:
         with tempfile.TemporaryDirectory(prefix="riskclass-bench-sweep-") as scratch:
-            _one_size(Path(scratch), persons, args.settings, args.seeds)
+            _one_size(Path(scratch), persons, args.settings, args.seeds, args.sides, args.rounds)
 
 
-def _one_size(root: Path, persons: int, settings: int, seeds: int) -> None:
+# Each side's short name (for ``--sides``) and label; the first four are baselines.
+SIDES = {
+    "library": "library, one after another",
+    "strict": "library, calibration shared",
+    "alike": "library, runs alike shared",
+    "cli": "CLI, one after another",
+    "sweep": "sweep (library)",
+    "sweep-cli": "sweep (CLI)",
+}
+
+
+def _one_size(
+    root: Path, persons: int, settings: int, seeds: int, chosen: list[str], rounds: int
+) -> None:
     data = yaml.safe_load((REPO / "configs" / "default.yaml").read_text())
     data["population"]["size"] = persons
     data["days"] = 2
@@ -98,16 +120,21 @@ def _one_size(root: Path, persons: int, settings: int, seeds: int) -> None:
     # Warm the calibration cache for every seed, outside the timings.
     for seed_run in runs[:seeds]:
         calibrate_and_check(seed_run.scenario.with_mechanisms_applied())
-    times: dict[str, float] = {}
+    times: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}
 
     def timed(label: str, work: Callable[[Path], object]) -> None:
+        # A round after the first starts afresh: a sweep would keep the runs it finds.
+        shutil.rmtree(root / label, ignore_errors=True)
         load = os.getloadavg()[0]
         with cpu_seconds() as cpu:
             started = time.perf_counter()
             work(root / label)
-            times[label] = time.perf_counter() - started
+            seconds = time.perf_counter() - started
+        times.setdefault(label, []).append(seconds)
+        cpus.setdefault(label, []).append(cpu[0])
         print(
-            f"  {label}: {times[label]:.1f} s, {cpu[0]:.1f} CPU s (load average {load:.1f} before)",
+            f"  {label}: {seconds:.1f} s, {cpu[0]:.1f} CPU s (load average {load:.1f} before)",
             flush=True,
         )
 
@@ -171,27 +198,32 @@ def _one_size(root: Path, persons: int, settings: int, seeds: int) -> None:
         )
 
     print(f"{len(runs)} runs of {persons:,} persons x 2 days ({settings} x {seeds} seeds):")
-    sides = {
-        "library, one after another": library,
-        "library, calibration shared": shared,
-        "library, runs alike shared": alike,
-        "CLI, one after another": cli,
-        "sweep (library)": swept,
-        "sweep (CLI)": swept_cli,
-    }
-    for label, work in sides.items():
-        timed(label, work)
-    reference = root / "library, one after another"
-    for label in list(sides)[1:]:
+    work = {"library": library, "strict": shared, "alike": alike, "cli": cli}
+    work |= {"sweep": swept, "sweep-cli": swept_cli}
+    sides = [SIDES[name] for name in SIDES if name in chosen]
+    for _ in range(rounds):
+        for name in SIDES:
+            if name in chosen:
+                timed(SIDES[name], work[name])
+    reference = root / sides[0]
+    for label in sides[1:]:
         for one in runs:
             for name in COMPARED:
                 mine = _moved(one, root / label) / name
                 if mine.read_bytes() != (_moved(one, reference) / name).read_bytes():
                     raise SystemExit(f"{label}: {one.out.name}/{name} differs")
     print("  every run's files are the same bytes on every side")
-    for baseline in list(sides)[:4]:
-        for label in list(sides)[4:]:
-            print(f"  {baseline} / {label}: {times[baseline] / times[label]:.2f}x")
+    if rounds > 1:
+        for label in sides:
+            print(
+                f"  {label}, median of {rounds}: {statistics.median(times[label]):.1f} s, "
+                f"{statistics.median(cpus[label]):.1f} CPU s"
+            )
+    baselines = [SIDES[name] for name in list(SIDES)[:4] if SIDES[name] in sides]
+    for baseline in baselines:
+        for label in [SIDES[name] for name in list(SIDES)[4:] if SIDES[name] in sides]:
+            ratio = statistics.median(times[baseline]) / statistics.median(times[label])
+            print(f"  {baseline} / {label}: {ratio:.2f}x")
 
 
 @contextmanager

@@ -75,10 +75,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(number, handler_before)
 
 
-def _deferred(name: str) -> Handler:
-    """The handler ``name`` of `_handlers`, imported only when its command runs."""
+def _deferred(
+    name: str, *, local_cluster: Callable[[argparse.Namespace], bool] | None = None
+) -> Handler:
+    """The handler ``name`` of `_handlers`, imported only when its command runs.
+
+    Where ``local_cluster`` says that the command starts a local Dask cluster, the
+    fork server its workers come from starts first: the server's imports (seconds)
+    then run beside the handler's on another core, rather than after them.
+    """
 
     def handler(args: argparse.Namespace) -> int:
+        if local_cluster is not None and local_cluster(args):
+            from ._cluster import start_forkserver
+
+            start_forkserver()
         run: Handler = getattr(import_module("._handlers", __package__), name)
         return run(args)
 
@@ -218,7 +229,10 @@ _COMMANDS = (
     _Command(
         "run",
         "run a scenario end to end: world, calibration, deployments, per-group rates",
-        _deferred("_run_scenario"),
+        _deferred(
+            "_run_scenario",
+            local_cluster=lambda args: args.workers is not None and args.scheduler is None,
+        ),
         (
             *_CONFIG,
             *_OUTPUT,
@@ -254,7 +268,7 @@ _COMMANDS = (
     _Command(
         "sweep",
         "run a grid of settings x seeds as Dask tasks; one combined table and HTML page",
-        _deferred("_sweep_command"),
+        _deferred("_sweep_command", local_cluster=lambda args: args.scheduler is None),
         (
             *_CONFIG,
             _arg(

@@ -234,11 +234,6 @@ def _table(title: str, columns: Sequence[str], *, labels: int = 1) -> Table:
 
 
 def _sweep_command(args: argparse.Namespace) -> int:
-    from ._cluster import start_forkserver
-
-    if args.scheduler is None:
-        # Its imports (seconds) then run beside this process's, on the other core.
-        start_forkserver()
     from ._sweep import Grid, sweep
 
     with _progress_bar() as progress:
@@ -254,7 +249,8 @@ def _sweep_command(args: argparse.Namespace) -> int:
         )
     _say(
         f"wrote {summary.out}: {summary.runs} runs ({summary.ran} run now in {summary.tasks} "
-        f"tasks, {summary.kept} kept from before), {summary.calibrations} calibrations; "
+        f"tasks, {summary.ran_here} of them by this process; {summary.kept} kept from before), "
+        f"{summary.calibrations} calibrations; "
         "sweep.csv, settings.csv, index.html"
     )
     return 0

@@ -201,7 +201,7 @@ def run(
         persons, cameras, model = world_and_model(scenario, staging, summary, options, calibration)
         pipeline = _enrolled(scenario, model, persons, cameras, staging, summary)
         with _decision_files(staging) as files:
-            with split_run(client, scenario, staging, pipeline, options.progress) as split:
+            with split_run(client, scenario, staging, model, pipeline, options.progress) as split:
                 _stream_events(
                     scenario,
                     persons,

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from collections.abc import Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,8 @@ class SweepSummary:
     calibrations: int
     # Tasks that made the runs: runs alike share one (see `_alike`).
     tasks: int
+    # Runs made by the calling process itself: a share, where it starts a local cluster.
+    ran_here: int
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
@@ -208,7 +211,11 @@ def sweep(
     calibrated: dict[str, SweepRun] = {}
     for r in pending:
         calibrated.setdefault(r.calibration_key, r)
-    with client_starting(scheduler, workers) as starting:
+    tally = _Tally(len(runs) - len(pending), len(runs), progress)
+    with (
+        client_starting(scheduler, workers) as starting,
+        ThreadPoolExecutor(1, thread_name_prefix="dask-submit") as submitting,
+    ):
         # While the workers start, this process reads what the calibration cache
         # holds (0.05 s each: entries keep the drift tables) and groups the runs
         # alike; the rest, and whatever is left when the cluster is up, are tasks.
@@ -218,40 +225,87 @@ def sweep(
                 break
             read[key] = _calibrate(r.scenario)
         alike = _alike(pending)
-        client = starting.result()
-        # A calibration read here travels inside its task rather than scattered:
-        # scattered data dies with the worker holding it, and the runs that needed
-        # it would be lost with it; a task is run again.
-        calibrations = {
-            key: client.submit(
-                *((_given, read[key]) if key in read else (_calibrate, r.scenario)),
-                key=f"calibrate-{i}",
-                retries=RETRIES,
-            )
-            for i, (key, r) in enumerate(calibrated.items())
-        }
-        tasks = _tasks(alike, len(client.nthreads()))
-        futures = [
-            (
-                client.submit(
-                    _runs_task,
-                    [r.scenario for r in task],
-                    [r.out for r in task],
-                    calibrations[task[0].calibration_key],
-                    key=f"run-{task[0].out.name}",
-                    retries=RETRIES,
-                ),
-                len(task),
-            )
-            for task in tasks
-        ]
-        _wait(futures, len(runs) - len(pending), len(runs), progress)
-        table = combine(runs, grid)
+        here: list[list[SweepRun]] = []
+        if scheduler is None:
+            # The cluster is this machine's: rather than wait for its workers, this
+            # process makes a share of the runs too (every ``workers + 1``-th task
+            # whose calibration it read), the first while the workers start.
+            tasks = _tasks(alike, workers + 1)
+            here = [t for t in tasks[workers :: workers + 1] if t[0].calibration_key in read]
+            if here:
+                alike = [t for t in tasks if all(t is not mine for mine in here)]
+        submitted = submitting.submit(
+            _submit, starting, alike, calibrated, read, tally, split=not here
+        )
+        for task in here:
+            try:
+                made = _runs_task(task, read[task[0].calibration_key])
+            # As a task's failure on a worker: counted, and the other runs go on.
+            except Exception as exc:
+                tally.finished(_run_key(task), task, exc)
+            else:
+                tally.finished(_run_key(task), task, made)
+        client, futures = submitted.result()
+        tables = tally.wait()
+        # Each task read its runs' tables as it made them; the runs kept are read here.
+        table = _combined([tables[r.out] if r.out in tables else _run_table(r) for r in runs], grid)
         # The workers are idle now: they draw the page's figures (most of its time).
         _write_summary(out, runs, grid, table, pool=client.get_executor(retries=RETRIES))
     return SweepSummary(
-        out, len(runs), len(pending), len(runs) - len(pending), len(calibrations), len(tasks), table
+        out,
+        len(runs),
+        len(pending),
+        len(runs) - len(pending),
+        len(calibrated),
+        len(here) + len(futures),
+        sum(map(len, here)),
+        table,
     )
+
+
+def _submit(
+    starting: Future[Any],
+    groups: list[list[SweepRun]],
+    calibrated: dict[str, SweepRun],
+    read: dict[str, Calibration],
+    tally: _Tally,
+    *,
+    split: bool,
+) -> tuple[Any, list[Any]]:
+    """Once the cluster is up, submit a task per group of runs (``split``: split
+    first, for the cluster's workers, see `_tasks`), each after the calibration
+    it needs; returns the client and the tasks' futures, which report to ``tally``."""
+    client = starting.result()
+    tasks = _tasks(groups, len(client.nthreads())) if split else groups
+    needed = {task[0].calibration_key for task in tasks}
+    # A calibration read here travels inside its task rather than scattered:
+    # scattered data dies with the worker holding it, and the runs that needed
+    # it would be lost with it; a task is run again.
+    calibrations = {
+        key: client.submit(
+            *((_given, read[key]) if key in read else (_calibrate, r.scenario)),
+            key=f"calibrate-{i}",
+            retries=RETRIES,
+        )
+        for i, (key, r) in enumerate(calibrated.items())
+        if key in needed
+    }
+    futures = []
+    for task in tasks:
+        future = client.submit(
+            _runs_task,
+            task,
+            calibrations[task[0].calibration_key],
+            key=_run_key(task),
+            retries=RETRIES,
+        )
+        tally.track(future, task)
+        futures.append(future)
+    return client, futures
+
+
+def _run_key(task: list[SweepRun]) -> str:
+    return f"run-{task[0].out.name}"
 
 
 def _alike(pending: Sequence[SweepRun]) -> list[list[SweepRun]]:
@@ -300,33 +354,74 @@ def _given(calibration: Calibration) -> Calibration:
     return calibration
 
 
-def _runs_task(scenarios: list[Scenario], outs: list[Path], calibration: Calibration) -> None:
+def _runs_task(task: list[SweepRun], calibration: Calibration) -> list[pd.DataFrame]:
+    """Make ``task``'s runs (alike) and return their tables for `combine`, read while
+    the other tasks still run rather than after them all."""
+    scenarios, outs = [r.scenario for r in task], [r.out for r in task]
     run_alike(scenarios, outs, RunOptions(force=True), calibration=calibration)
+    return [_run_table(r) for r in task]
 
 
-def _wait(futures: list[tuple[Any, int]], kept: int, total: int, progress: Progress | None) -> None:
-    """Wait for every task (with how many runs it makes), reporting runs
-    done/running/failed; raise if any run failed."""
-    from distributed import as_completed
+class _Tally:
+    """Runs done, to go and failed, reported as they finish: in this thread (the
+    runs it makes) and in Dask's callback thread (the tasks' futures); and the
+    tables each finished task returned, by run directory."""
 
-    done, failed, failures = kept, 0, []
-    runs = {future.key: n for future, n in futures}
-    report_progress(progress, _status(total - kept, 0), done, total)
-    for future in as_completed([future for future, _ in futures]):  # type: ignore[no-untyped-call]
-        if future.status == "error":
-            failures.append((future.key, future.exception()))
-        elif future.status != "finished":  # lost or cancelled: it did not run to the end
-            failures.append((future.key, f"the task was {future.status}"))
-        if failures and failures[-1][0] == future.key:
-            failed += runs[future.key]
-        done += runs[future.key]
-        report_progress(progress, _status(total - done, failed), done, total)
-    if failures:
-        key, exc = failures[0]
-        raise SweepError(
-            f"{failed} of {total} runs failed; the others are kept and a rerun "
-            f"resumes. First failure, {key}: {exc}"
-        )
+    def __init__(self, kept: int, total: int, progress: Progress | None) -> None:
+        self._changed = threading.Condition()
+        self._done, self._total, self._failed = kept, total, 0
+        self._progress = progress
+        self._failures: list[tuple[str, object]] = []
+        self._tables: dict[Path, pd.DataFrame] = {}
+        report_progress(progress, _status(total - kept, 0), kept, total)
+
+    def track(self, future: Any, task: list[SweepRun]) -> None:
+        """Count ``future``, which makes ``task``, when it ends, whichever way."""
+
+        def ended(future: Any) -> None:
+            if future.status == "finished":
+                self.finished(future.key, task, future.result())
+            elif future.status == "error":
+                self.finished(future.key, task, future.exception())
+            else:  # lost or cancelled: it did not run to its end
+                self.finished(future.key, task, f"the task was {future.status}")
+
+        future.add_done_callback(ended)
+
+    def finished(self, key: str, task: list[SweepRun], outcome: object) -> None:
+        """``task`` ended: ``outcome`` is its runs' tables, or what failed."""
+        with self._changed:
+            self._done += len(task)
+            if isinstance(outcome, list):
+                self._tables.update(zip([r.out for r in task], outcome, strict=True))
+            else:
+                self._failed += len(task)
+                self._failures.append((key, outcome))
+            report_progress(
+                self._progress,
+                _status(self._total - self._done, self._failed),
+                self._done,
+                self._total,
+            )
+            self._changed.notify_all()
+
+    def wait(self) -> dict[Path, pd.DataFrame]:
+        """Wait until every run is counted; the tables of the runs made, by directory.
+
+        Raises
+        ------
+        SweepError
+            If any run failed.
+        """
+        with self._changed:
+            self._changed.wait_for(lambda: self._done == self._total)
+        if self._failures:
+            key, exc = self._failures[0]
+            raise SweepError(
+                f"{self._failed} of {self._total} runs failed; the others are kept and a "
+                f"rerun resumes. First failure, {key}: {exc}"
+            )
+        return self._tables
 
 
 def _status(running: int, failed: int) -> str:
@@ -347,21 +442,28 @@ def combine(runs: Sequence[SweepRun], grid: Grid) -> pd.DataFrame:
     a person's repeated sightings inside each replicate; with one seed there is no
     such interval and ``ci_low``/``ci_high`` are empty.
     """
+    return _combined([_run_table(r) for r in runs], grid)
+
+
+def _run_table(r: SweepRun) -> pd.DataFrame:
+    """The run's ``per_group.csv``, with what `combine` adds up across seeds."""
+    read_manifest(r.out)  # the runs' files as they were written, or a clear error
+    table = pd.read_csv(r.out / PER_GROUP)
+    table["setting"] = r.setting
+    table["seed"] = r.seed
+    table["misses"] = table["mated_searches"] - table["true_alerts"]
+    # Per-resident rates count the residents a deployment's cameras can sight; a
+    # batch kind's trials are photos searched once, so it has none (`KindInfo.batch`).
+    table["resident_days"] = table["searchable"] * r.scenario.days / 1000.0
+    batch = [d.name for d in r.scenario.deployments if d.info.batch]
+    table["per_resident"] = ~table["deployment"].isin(batch)
+    return table
+
+
+def _combined(frames: list[pd.DataFrame], grid: Grid) -> pd.DataFrame:
+    """`combine` of the runs' tables (`_run_table`)."""
     from scipy.special import stdtrit  # the t quantile (what scipy.stats.t.ppf calls)
 
-    frames = []
-    for r in runs:
-        read_manifest(r.out)  # the runs' files as they were written, or a clear error
-        table = pd.read_csv(r.out / PER_GROUP)
-        table["setting"] = r.setting
-        table["seed"] = r.seed
-        table["misses"] = table["mated_searches"] - table["true_alerts"]
-        # Per-resident rates count the residents a deployment's cameras can sight; a
-        # batch kind's trials are photos searched once, so it has none (`KindInfo.batch`).
-        table["resident_days"] = table["searchable"] * r.scenario.days / 1000.0
-        batch = [d.name for d in r.scenario.deployments if d.info.batch]
-        table["per_resident"] = ~table["deployment"].isin(batch)
-        frames.append(table)
     every = pd.concat(frames, ignore_index=True)
     keys = ["setting", "deployment", "attribute", "value"]
     tables = []
@@ -411,6 +513,7 @@ def _write_summary(
         [{"run": r.out.name, "setting": r.setting, "seed": r.seed} for r in runs]
     ).merge(pd.DataFrame(grid.settings()).rename_axis("setting").reset_index(), on="setting")
     page = sweep_page(table, list(grid.paths), title=f"Sweep of {runs[0].scenario.name}", pool=pool)
+
     for name, text in (
         (SETTINGS_TABLE, settings.to_csv(index=False)),
         (SWEEP_TABLE, table.to_csv(index=False)),

@@ -124,6 +124,25 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(
     assert (out / "sweep.csv").read_bytes() == table
 
 
+def test_a_local_cluster_command_makes_a_share_of_the_runs(
+    swept: tuple[Path, list[int]], tiny_config: Path, tmp_path: Path
+) -> None:
+    # Without a scheduler the command starts its own cluster (one worker here) and,
+    # rather than wait for it, makes one task of runs itself; the calibrations it
+    # shares must be in the cache for that, as a sweep's second run finds them.
+    runs = plan(tiny_config, Grid.parse(GRID), seeds=SEEDS, out=tmp_path / "s")
+    for seed_run in runs[:SEEDS]:
+        calibrate_and_check(seed_run.scenario.with_mechanisms_applied())
+    summary = sweep(tiny_config, Grid.parse(GRID), seeds=SEEDS, out=tmp_path / "s", workers=1)
+    assert (summary.ran, summary.tasks, summary.ran_here) == (4, 2, 2)
+    out, _ = swept
+    for mine in runs:
+        for name in COMPARED:
+            theirs = out / "runs" / mine.out.name / name
+            assert (mine.out / name).read_bytes() == theirs.read_bytes(), (mine.out.name, name)
+    assert (tmp_path / "s" / "sweep.csv").read_bytes() == (out / "sweep.csv").read_bytes()
+
+
 def test_an_unreachable_scheduler_is_named(
     tiny_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -48,7 +48,7 @@ def sweep_page(
             image = _draw(
                 pool,
                 "sweep_figure",
-                {"xlabel": x, "colours": colours},
+                {"xlabel": x, "colours": colours, "by_metric": True},
                 rows,
                 x,
                 list(SWEPT_METRICS),
