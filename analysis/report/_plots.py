@@ -7,13 +7,17 @@ no display backend.
 from __future__ import annotations
 
 import io
+import math
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec
 
 import numpy as np
 import pandas as pd
-from matplotlib import rcParams
+from matplotlib import rc_context, rcParams
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 from riskclass import ALL, group_label
 
@@ -22,6 +26,43 @@ from ._words import metric_short
 _DPI = 90
 # Sweeps of at most this many values have a tick at each.
 _AT_SWEPT = 6
+_SUPERSCRIPTS = str.maketrans(
+    "-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+)
+_Options = ParamSpec("_Options")
+
+
+def _gridded(draw: Callable[_Options, bytes]) -> Callable[_Options, bytes]:
+    """``draw`` with gridlines on its axes, leaving matplotlib's settings
+    as they were for other figures."""
+
+    @wraps(draw)
+    def gridded(*args: _Options.args, **kwargs: _Options.kwargs) -> bytes:
+        # Set before the axes are made, so that each tick is made with its gridline
+        # showing: ``axis.grid`` afterwards updates every tick made so far.
+        with rc_context({"axes.grid": True, "grid.alpha": 0.3}):
+            return draw(*args, **kwargs)
+
+    return gridded
+
+
+def _power_of_ten(value: float, _position: object = None) -> str:
+    """A log axis's tick label, 10 and its exponent in superscript digits ("10\u207b\u00b3");
+    none between powers of ten. Plain text: matplotlib's default labels are
+    mathtext, which it parses and lays out glyph by glyph, a tenth of a sweep's
+    drawing."""
+    if not value > 0:
+        return ""
+    exponent = round(math.log10(value))
+    if not math.isclose(value, 10.0**exponent):
+        return ""
+    return "10" + str(exponent).translate(_SUPERSCRIPTS)
+
+
+def _log(axis: Axes, which: str) -> None:
+    """Log scale on the x or y axis (``which``), labelled by `_power_of_ten`."""
+    (axis.set_xscale if which == "x" else axis.set_yscale)("log")
+    (axis.xaxis if which == "x" else axis.yaxis).set_major_formatter(FuncFormatter(_power_of_ten))
 
 
 def _png(figure: Figure, *, tight: bool = True, right: float = 0.4, bottom: float = 0.6) -> bytes:
@@ -72,6 +113,7 @@ def _panels(count: int, *, width: float = 4.2, height: float = 3.4) -> tuple[Fig
     return figure, list(axes.ravel()[:count])
 
 
+@_gridded
 def det_figure(
     points: pd.DataFrame, title: str, *, threshold: float, colours: dict[str, str]
 ) -> bytes:
@@ -90,12 +132,13 @@ def det_figure(
             if not at.empty:
                 point = at.loc[at["threshold"].idxmin()]
                 axis.plot(point["fpir"], point["fnir"], "o", color=colour, markersize=6)
-        axis.set(xscale="log", yscale="log", xlabel="FPIR", ylabel="FNIR")
+        _log(axis, "x")
+        _log(axis, "y")
+        axis.set(xlabel="FPIR", ylabel="FNIR")
         _title(axis, attribute)
         # A gridline per decade: minor ticks on log axes (dozens per panel) cost more
         # to lay out than everything else the figure draws.
         axis.minorticks_off()
-        axis.grid(True, alpha=0.3)
         axis.legend(fontsize=8, title=f"dot: threshold {threshold:g}", title_fontsize=7)
     figure.suptitle(title)
     return _png(figure, tight=False)
@@ -147,6 +190,7 @@ def heatmap_figure(table: pd.DataFrame, title: str) -> bytes:
     return _png(figure, tight=False, right=1.6, bottom=0.9)
 
 
+@_gridded
 def sweep_figure(
     table: pd.DataFrame,
     x: str,
@@ -175,19 +219,16 @@ def sweep_figure(
         rows = table[(table["metric"] == metric) & (table["attribute"] == attribute)]
         for value, line in rows.groupby("value", sort=False):
             line = line.sort_values(x)
-            axis.errorbar(
-                line[x],
-                line["rate"],
-                yerr=[line["rate"] - line["ci_low"], line["ci_high"] - line["rate"]],
+            _with_intervals(
+                axis,
+                line[x].to_numpy(dtype=float),
+                line[["rate", "ci_low", "ci_high"]].to_numpy(dtype=float),
                 label=str(value),
-                color=colours.get(group_label(str(attribute), str(value))),
-                capsize=3,
-                marker="o",
-                markersize=3,
+                colour=colours.get(group_label(str(attribute), str(value))),
             )
         positive = rows.loc[rows["rate"] > 0, "rate"]
         if len(positive) and positive.max() > 10 * positive.min():
-            axis.set_yscale("log")
+            _log(axis, "y")
             _minor_grid(axis)
         else:
             # Ticks are most of a panel's drawing (each its lines and label): four
@@ -199,7 +240,6 @@ def sweep_figure(
             axis.axvline(marker, color="grey", linestyle="--", linewidth=1)
         axis.set(xlabel=xlabel, ylabel=metric_short(metric))
         _title(axis, f"{metric_short(metric)} by {attribute}")
-        axis.grid(True, alpha=0.3)
         # One legend per attribute, in its first panel: the other metrics' panels of
         # it show the same groups in the same colours (legends are a tenth of the
         # drawing).
@@ -211,6 +251,27 @@ def sweep_figure(
         axes[0].set_axis_off()
     figure.suptitle(title)
     return _png(figure, tight=False)
+
+
+def _with_intervals(
+    axis: Axes, x: np.ndarray, rates: np.ndarray, *, label: str, colour: str | None
+) -> None:
+    """A line of ``rates`` (columns: rate, lower and upper bound) against ``x``, with a
+    dot at each rate and each interval as a capped vertical bar: what
+    ``errorbar`` draws, in three artists. ``errorbar`` builds a container of
+    a dozen, and the legend draws each again (a fifth of a sweep's drawing)."""
+    rate, low, high = rates.T
+    axis.vlines(x, low, high, colors=colour, linewidth=rcParams["lines.linewidth"])
+    axis.plot(
+        np.concatenate([x, x]),
+        np.concatenate([low, high]),
+        linestyle="none",
+        marker="_",
+        markersize=6,
+        markeredgewidth=rcParams["lines.linewidth"],
+        color=colour,
+    )
+    axis.plot(x, rate, marker="o", markersize=3, color=colour, label=label)
 
 
 def _minor_grid(axis: Axes) -> None:
@@ -237,6 +298,7 @@ def _minor_grid(axis: Axes) -> None:
     axis.yaxis.set_minor_locator(NullLocator())
 
 
+@_gridded
 def lorenz_figure(curves: dict[str, pd.DataFrame], title: str, colours: dict[str, str]) -> bytes:
     """Lorenz curves of the risk burden."""
     figure = Figure(
@@ -248,7 +310,6 @@ def lorenz_figure(curves: dict[str, pd.DataFrame], title: str, colours: dict[str
         colour = colours.get(ALL if label == "all residents" else label)
         axis.plot(curve["population_share"], curve["burden_share"], label=label, color=colour)
     axis.set(xlabel="share of persons (least burdened first)", ylabel="share of burden")
-    axis.grid(True, alpha=0.3)
     axis.legend(fontsize=8)
     _title(axis, title)
     return _png(figure)
