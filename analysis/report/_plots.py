@@ -10,7 +10,7 @@ import io
 import math
 from collections.abc import Callable
 from functools import wraps
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from matplotlib import rc_context, rcParams
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.typing import RcKeyType
 
 from riskclass import ALL, group_label
 
@@ -32,18 +33,26 @@ _SUPERSCRIPTS = str.maketrans(
 _Options = ParamSpec("_Options")
 
 
-def _gridded(draw: Callable[_Options, bytes]) -> Callable[_Options, bytes]:
-    """``draw`` with gridlines on its axes, leaving matplotlib's settings
-    as they were for other figures."""
-
-    @wraps(draw)
-    def gridded(*args: _Options.args, **kwargs: _Options.kwargs) -> bytes:
+def _styled(*, grid: bool) -> Callable[[Callable[_Options, bytes]], Callable[_Options, bytes]]:
+    """A figure function drawn with the report's settings, leaving matplotlib's as
+    they were for other figures: glyphs rendered without the font's hinting program
+    (FreeType runs it for every glyph of every label, and at this resolution the
+    text reads the same without it), and ``grid``, gridlines on its axes."""
+    settings: dict[RcKeyType, Any] = {"text.hinting": "no_hinting"}
+    if grid:
         # Set before the axes are made, so that each tick is made with its gridline
         # showing: ``axis.grid`` afterwards updates every tick made so far.
-        with rc_context({"axes.grid": True, "grid.alpha": 0.3}):
-            return draw(*args, **kwargs)
+        settings.update({"axes.grid": True, "grid.alpha": 0.3})
 
-    return gridded
+    def styled(draw: Callable[_Options, bytes]) -> Callable[_Options, bytes]:
+        @wraps(draw)
+        def drawn(*args: _Options.args, **kwargs: _Options.kwargs) -> bytes:
+            with rc_context(settings):
+                return draw(*args, **kwargs)
+
+        return drawn
+
+    return styled
 
 
 def _power_of_ten(value: float, _position: object = None) -> str:
@@ -113,7 +122,7 @@ def _panels(count: int, *, width: float = 4.2, height: float = 3.4) -> tuple[Fig
     return figure, list(axes.ravel()[:count])
 
 
-@_gridded
+@_styled(grid=True)
 def det_figure(
     points: pd.DataFrame, title: str, *, threshold: float, colours: dict[str, str]
 ) -> bytes:
@@ -144,6 +153,7 @@ def det_figure(
     return _png(figure, tight=False)
 
 
+@_styled(grid=False)
 def heatmap_figure(table: pd.DataFrame, title: str) -> bytes:
     """log10 FMR of every (probe, gallery member) pair of values, one panel per attribute,
     on one colour scale; each cell shows its FMR and 95% interval."""
@@ -190,7 +200,7 @@ def heatmap_figure(table: pd.DataFrame, title: str) -> bytes:
     return _png(figure, tight=False, right=1.6, bottom=0.9)
 
 
-@_gridded
+@_styled(grid=True)
 def sweep_figure(
     table: pd.DataFrame,
     x: str,
@@ -298,7 +308,7 @@ def _minor_grid(axis: Axes) -> None:
     axis.yaxis.set_minor_locator(NullLocator())
 
 
-@_gridded
+@_styled(grid=True)
 def lorenz_figure(curves: dict[str, pd.DataFrame], title: str, colours: dict[str, str]) -> bytes:
     """Lorenz curves of the risk burden."""
     figure = Figure(
@@ -315,6 +325,7 @@ def lorenz_figure(curves: dict[str, pd.DataFrame], title: str, colours: dict[str
     return _png(figure)
 
 
+@_styled(grid=False)
 def shares_figure(shares: pd.DataFrame, title: str) -> bytes:
     """Each group's share of false alerts, with its 95% interval, against its share of
     the population."""
