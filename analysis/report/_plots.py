@@ -322,7 +322,7 @@ def lorenz_figure(curves: dict[str, pd.DataFrame], title: str, colours: dict[str
     axis.set(xlabel="share of persons (least burdened first)", ylabel="share of burden")
     axis.legend(fontsize=8)
     _title(axis, title)
-    return _png(figure)
+    return _png(figure, tight=False)
 
 
 @_styled(grid=False)
