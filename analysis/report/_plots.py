@@ -166,9 +166,10 @@ def heatmap_figure(table: pd.DataFrame, title: str) -> bytes:
     image = None
     for axis, attribute in zip(axes, attributes, strict=True):
         rows = table[table["attribute"] == attribute]
-        grid = rows.pivot(index="probe_value", columns="candidate_value", values="fmr")
-        lows = rows.pivot(index="probe_value", columns="candidate_value", values="ci_low")
-        highs = rows.pivot(index="probe_value", columns="candidate_value", values="ci_high")
+        wide = rows.pivot(
+            index="probe_value", columns="candidate_value", values=["fmr", "ci_low", "ci_high"]
+        )
+        grid, lows, highs = wide["fmr"], wide["ci_low"], wide["ci_high"]
         with np.errstate(divide="ignore"):
             shown = np.log10(grid.to_numpy(dtype=float))
         image = axis.imshow(
