@@ -11,7 +11,6 @@ import multiprocessing.forkserver
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
-from importlib import import_module
 from multiprocessing.context import BaseContext
 from typing import Any
 
@@ -23,7 +22,7 @@ from .._burden import lorenz_curve
 from .._metrics import HIGHER_IS_WORSE, overall
 from .._run_counts import DeploymentSpec
 from ._colours import group_colours
-from ._drawing import PLOTS, drawn
+from ._drawing import PLOTS, drawn, ready
 from ._format import fmt, ratio_interval, with_interval
 from ._html import figure
 from ._scenario import SIMULATION, scenario_panel, trials_of
@@ -708,9 +707,7 @@ def figure_pool(processes: int) -> Iterator[Executor | None]:
         return
     context = start_figure_server()
     with (
-        ProcessPoolExecutor(
-            processes, mp_context=context, initializer=import_module, initargs=(PLOTS,)
-        ) as pool,
+        ProcessPoolExecutor(processes, mp_context=context, initializer=ready) as pool,
         ThreadPoolExecutor(_HANDING_THREADS) as threads,
     ):
         yield _HandedOn(pool, threads)

@@ -7,13 +7,18 @@ no display backend.
 from __future__ import annotations
 
 import io
+import math
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec
 
 import numpy as np
 import pandas as pd
-from matplotlib import rcParams
+from matplotlib import rc_context, rcParams
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.typing import RcKeyType
 
 from riskclass import ALL, group_label
 
@@ -22,6 +27,51 @@ from ._words import metric_short
 _DPI = 90
 # Sweeps of at most this many values have a tick at each.
 _AT_SWEPT = 6
+_SUPERSCRIPTS = str.maketrans(
+    "-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+)
+_Options = ParamSpec("_Options")
+
+
+def _styled(*, grid: bool) -> Callable[[Callable[_Options, bytes]], Callable[_Options, bytes]]:
+    """A figure function drawn with the report's settings, leaving matplotlib's as
+    they were for other figures: glyphs rendered without the font's hinting program
+    (FreeType runs it for every glyph of every label, and at this resolution the
+    text reads the same without it), and ``grid``, gridlines on its axes."""
+    settings: dict[RcKeyType, Any] = {"text.hinting": "no_hinting"}
+    if grid:
+        # Set before the axes are made, so that each tick is made with its gridline
+        # showing: ``axis.grid`` afterwards updates every tick made so far.
+        settings.update({"axes.grid": True, "grid.alpha": 0.3})
+
+    def styled(draw: Callable[_Options, bytes]) -> Callable[_Options, bytes]:
+        @wraps(draw)
+        def drawn(*args: _Options.args, **kwargs: _Options.kwargs) -> bytes:
+            with rc_context(settings):
+                return draw(*args, **kwargs)
+
+        return drawn
+
+    return styled
+
+
+def _power_of_ten(value: float, _position: object = None) -> str:
+    """A log axis's tick label, 10 and its exponent in superscript digits ("10\u207b\u00b3");
+    none between powers of ten. Plain text: matplotlib's default labels are
+    mathtext, which it parses and lays out glyph by glyph, a tenth of a sweep's
+    drawing."""
+    if not value > 0:
+        return ""
+    exponent = round(math.log10(value))
+    if not math.isclose(value, 10.0**exponent):
+        return ""
+    return "10" + str(exponent).translate(_SUPERSCRIPTS)
+
+
+def _log(axis: Axes, which: str) -> None:
+    """Log scale on the x or y axis (``which``), labelled by `_power_of_ten`."""
+    (axis.set_xscale if which == "x" else axis.set_yscale)("log")
+    (axis.xaxis if which == "x" else axis.yaxis).set_major_formatter(FuncFormatter(_power_of_ten))
 
 
 def _png(
@@ -79,6 +129,7 @@ def _panels(count: int, *, width: float = 4.2, height: float = 3.4) -> tuple[Fig
     return figure, list(axes.ravel()[:count])
 
 
+@_styled(grid=True)
 def det_figure(
     points: pd.DataFrame, title: str, *, threshold: float, colours: dict[str, str]
 ) -> bytes:
@@ -97,17 +148,19 @@ def det_figure(
             if not at.empty:
                 point = at.loc[at["threshold"].idxmin()]
                 axis.plot(point["fpir"], point["fnir"], "o", color=colour, markersize=6)
-        axis.set(xscale="log", yscale="log", xlabel="FPIR", ylabel="FNIR")
+        _log(axis, "x")
+        _log(axis, "y")
+        axis.set(xlabel="FPIR", ylabel="FNIR")
         _title(axis, attribute)
         # A gridline per decade: minor ticks on log axes (dozens per panel) cost more
         # to lay out than everything else the figure draws.
         axis.minorticks_off()
-        axis.grid(True, alpha=0.3)
         axis.legend(fontsize=8, title=f"dot: threshold {threshold:g}", title_fontsize=7)
     figure.suptitle(title)
     return _png(figure, tight=False)
 
 
+@_styled(grid=False)
 def heatmap_figure(table: pd.DataFrame, title: str) -> bytes:
     """log10 FMR of every (probe, gallery member) pair of values, one panel per attribute,
     on one colour scale; each cell shows its FMR and 95% interval."""
@@ -120,9 +173,10 @@ def heatmap_figure(table: pd.DataFrame, title: str) -> bytes:
     image = None
     for axis, attribute in zip(axes, attributes, strict=True):
         rows = table[table["attribute"] == attribute]
-        grid = rows.pivot(index="probe_value", columns="candidate_value", values="fmr")
-        lows = rows.pivot(index="probe_value", columns="candidate_value", values="ci_low")
-        highs = rows.pivot(index="probe_value", columns="candidate_value", values="ci_high")
+        wide = rows.pivot(
+            index="probe_value", columns="candidate_value", values=["fmr", "ci_low", "ci_high"]
+        )
+        grid, lows, highs = wide["fmr"], wide["ci_low"], wide["ci_high"]
         with np.errstate(divide="ignore"):
             shown = np.log10(grid.to_numpy(dtype=float))
         image = axis.imshow(
@@ -154,6 +208,7 @@ def heatmap_figure(table: pd.DataFrame, title: str) -> bytes:
     return _png(figure, tight=False, right=1.6, bottom=0.9)
 
 
+@_styled(grid=True)
 def sweep_figure(
     table: pd.DataFrame,
     x: str,
@@ -202,19 +257,16 @@ def sweep_figure(
         rows = table[(table["metric"] == metric) & (table["attribute"] == attribute)]
         for value, line in rows.groupby("value", sort=False):
             line = line.sort_values(x)
-            axis.errorbar(
-                line[x],
-                line["rate"],
-                yerr=[line["rate"] - line["ci_low"], line["ci_high"] - line["rate"]],
+            _with_intervals(
+                axis,
+                line[x].to_numpy(dtype=float),
+                line[["rate", "ci_low", "ci_high"]].to_numpy(dtype=float),
                 label=str(value),
-                color=colours.get(group_label(str(attribute), str(value))),
-                capsize=3,
-                marker="o",
-                markersize=3,
+                colour=colours.get(group_label(str(attribute), str(value))),
             )
         positive = rows.loc[rows["rate"] > 0, "rate"]
         if len(positive) and positive.max() > 10 * positive.min():
-            axis.set_yscale("log")
+            _log(axis, "y")
             _minor_grid(axis)
         else:
             # Ticks are most of a panel's drawing (each its lines and label): four
@@ -225,7 +277,6 @@ def sweep_figure(
             axis.set_xticks(swept)
         if marker is not None:
             axis.axvline(marker, color="grey", linestyle="--", linewidth=1)
-        axis.grid(True, alpha=0.3)
         first = attribute not in named
         if by_metric:
             # The column's metric over its top panel, the row's attribute beside its first.
@@ -261,6 +312,27 @@ def sweep_figure(
     return _png(figure, tight=False)
 
 
+def _with_intervals(
+    axis: Axes, x: np.ndarray, rates: np.ndarray, *, label: str, colour: str | None
+) -> None:
+    """A line of ``rates`` (columns: rate, lower and upper bound) against ``x``, with a
+    dot at each rate and each interval as a capped vertical bar: what
+    ``errorbar`` draws, in three artists. ``errorbar`` builds a container of
+    a dozen, and the legend draws each again (a fifth of a sweep's drawing)."""
+    rate, low, high = rates.T
+    axis.vlines(x, low, high, colors=colour, linewidth=rcParams["lines.linewidth"])
+    axis.plot(
+        np.concatenate([x, x]),
+        np.concatenate([low, high]),
+        linestyle="none",
+        marker="_",
+        markersize=6,
+        markeredgewidth=rcParams["lines.linewidth"],
+        color=colour,
+    )
+    axis.plot(x, rate, marker="o", markersize=3, color=colour, label=label)
+
+
 def _minor_grid(axis: Axes) -> None:
     """Gridlines at 2 and 5 times each power of ten of a log axis, as the grid of
     minor ticks there would draw them, in one collection and no minor ticks: on a log axis
@@ -285,6 +357,7 @@ def _minor_grid(axis: Axes) -> None:
     axis.yaxis.set_minor_locator(NullLocator())
 
 
+@_styled(grid=True)
 def lorenz_figure(curves: dict[str, pd.DataFrame], title: str, colours: dict[str, str]) -> bytes:
     """Lorenz curves of the risk burden."""
     figure = Figure(
@@ -296,12 +369,12 @@ def lorenz_figure(curves: dict[str, pd.DataFrame], title: str, colours: dict[str
         colour = colours.get(ALL if label == "all residents" else label)
         axis.plot(curve["population_share"], curve["burden_share"], label=label, color=colour)
     axis.set(xlabel="share of persons (least burdened first)", ylabel="share of burden")
-    axis.grid(True, alpha=0.3)
     axis.legend(fontsize=8)
     _title(axis, title)
-    return _png(figure)
+    return _png(figure, tight=False)
 
 
+@_styled(grid=False)
 def shares_figure(shares: pd.DataFrame, title: str) -> bytes:
     """Each group's share of false alerts, with its 95% interval, against its share of
     the population."""
