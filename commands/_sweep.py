@@ -231,7 +231,11 @@ def sweep(
             # process makes a share of the runs too (every ``workers + 1``-th task
             # whose calibration it read), the first while the workers start.
             tasks = _tasks(alike, workers + 1)
-            here = [t for t in tasks[workers :: workers + 1] if t[0].calibration_key in read]
+            # Whole groups only: a group split to make room for this process would
+            # make its world, events and searches twice, which costs more than the
+            # share saves where the workers fill the cores.
+            if len(tasks) == len(alike):
+                here = [t for t in tasks[workers :: workers + 1] if t[0].calibration_key in read]
             if here:
                 alike = [t for t in tasks if all(t is not mine for mine in here)]
         submitted = submitting.submit(
