@@ -4,7 +4,8 @@ Every combination of the grid's values, for each of ``seeds`` seeds, is one
 ordinary run (`riskclass.commands.run`) into its own directory under
 ``OUT/runs/``; the sweep then combines their ``per_group.csv`` into one table and
 one HTML page. Runs are tasks on a Dask cluster: a local cluster of worker
-processes by default, or the scheduler at ``--scheduler``. Calibration depends only
+processes by default, whose command makes a share of the tasks itself rather than
+wait for its workers, or the scheduler at ``--scheduler``. Calibration depends only
 on the algorithm section and the seed, so it is computed once per distinct pair and
 shared by its runs: read here from the calibration cache while the workers start
 where the cache holds it, otherwise as a task of its own. Runs that differ only in
@@ -194,10 +195,11 @@ def sweep(
 ) -> SweepSummary:
     """Run every setting of ``grid`` for ``seeds`` seeds and combine the results.
 
-    Without ``scheduler`` a local cluster of ``workers`` processes runs the tasks:
-    one per group of runs alike (see `_tasks`). Writes ``OUT/runs/setting-NNN-seed-S/``
-    (each an ordinary run directory), ``OUT/settings.csv``, ``OUT/sweep.csv`` and
-    ``OUT/index.html``.
+    Without ``scheduler`` a local cluster of ``workers`` processes runs the tasks,
+    one per group of runs alike (see `_tasks`), and this process makes a share of
+    them (``SweepSummary.ran_here`` runs) where that splits no group. Writes
+    ``OUT/runs/setting-NNN-seed-S/`` (each an ordinary run directory),
+    ``OUT/settings.csv``, ``OUT/sweep.csv`` and ``OUT/index.html``.
 
     Raises
     ------
