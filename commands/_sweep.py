@@ -4,7 +4,8 @@ Every combination of the grid's values, for each of ``seeds`` seeds, is one
 ordinary run (`riskclass.commands.run`) into its own directory under
 ``OUT/runs/``; the sweep then combines their ``per_group.csv`` into one table and
 one HTML page. Runs are tasks on a Dask cluster: a local cluster of worker
-processes by default, or the scheduler at ``--scheduler``. Calibration depends only
+processes by default, whose command makes a share of the tasks itself rather than
+wait for its workers, or the scheduler at ``--scheduler``. Calibration depends only
 on the algorithm section and the seed, so it is computed once per distinct pair and
 shared by its runs: read here from the calibration cache while the workers start
 where the cache holds it, otherwise as a task of its own. Runs that differ only in
@@ -194,10 +195,11 @@ def sweep(
 ) -> SweepSummary:
     """Run every setting of ``grid`` for ``seeds`` seeds and combine the results.
 
-    Without ``scheduler`` a local cluster of ``workers`` processes runs the tasks:
-    one per group of runs alike (see `_tasks`). Writes ``OUT/runs/setting-NNN-seed-S/``
-    (each an ordinary run directory), ``OUT/settings.csv``, ``OUT/sweep.csv`` and
-    ``OUT/index.html``.
+    Without ``scheduler`` a local cluster of ``workers`` processes runs the tasks,
+    one per group of runs alike (see `_tasks`), and this process makes a share of
+    them (``SweepSummary.ran_here`` runs) where that splits no group. Writes
+    ``OUT/runs/setting-NNN-seed-S/`` (each an ordinary run directory),
+    ``OUT/settings.csv``, ``OUT/sweep.csv`` and ``OUT/index.html``.
 
     Raises
     ------
@@ -231,7 +233,11 @@ def sweep(
             # process makes a share of the runs too (every ``workers + 1``-th task
             # whose calibration it read), the first while the workers start.
             tasks = _tasks(alike, workers + 1)
-            here = [t for t in tasks[workers :: workers + 1] if t[0].calibration_key in read]
+            # Whole groups only: a group split to make room for this process would
+            # make its world, events and searches twice, which costs more than the
+            # share saves where the workers fill the cores.
+            if len(tasks) == len(alike):
+                here = [t for t in tasks[workers :: workers + 1] if t[0].calibration_key in read]
             if here:
                 alike = [t for t in tasks if all(t is not mine for mine in here)]
         submitted = submitting.submit(
