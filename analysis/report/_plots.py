@@ -116,10 +116,11 @@ def _panels(count: int, *, width: float = 4.2, height: float = 3.4) -> tuple[Fig
     figure = Figure(
         figsize=(width * columns, height * rows),
     )
-    axes = figure.subplots(rows, columns, squeeze=False)
-    for extra in axes.ravel()[count:]:
-        extra.set_visible(False)
-    return figure, list(axes.ravel()[:count])
+    # Axes only for the panels drawn: a hidden one costs as much to make as a shown one.
+    grid = figure.add_gridspec(rows, columns)
+    return figure, [
+        figure.add_subplot(grid[index // columns, index % columns]) for index in range(count)
+    ]
 
 
 @_styled(grid=True)
