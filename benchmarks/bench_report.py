@@ -8,7 +8,7 @@ checkout's environment, e.g. one of main: ``git worktree add ../base main && cd
 ../base && uv sync``) each round runs that checkout's report too, interleaved, so
 that the ratio is measured in the same run on the same machine load. Prints the
 median wall and CPU (user + system) seconds of each, its figure processes
-included, and the ratios. The machine is
+included, each round's, and the ratios. The machine is
 shared: CPU seconds are the steadier figure.
 """
 
@@ -53,7 +53,9 @@ def main() -> None:
         for label, runs in times.items()
     }
     for label, (wall, cpu) in medians.items():
-        print(f"report, {label}: median {wall:.2f} s wall, {cpu:.2f} s CPU")
+        # Each round too: on a shared machine one busy spell moves a median.
+        each = ", ".join(f"{w:.1f}/{c:.1f}" for w, c in times[label])
+        print(f"report, {label}: median {wall:.2f} s wall, {cpu:.2f} s CPU (rounds: {each})")
     if args.baseline:
         (wall, cpu), (base_wall, base_cpu) = medians["this checkout"], medians["baseline"]
         print(f"this checkout / baseline: {wall / base_wall:.2f} wall, {cpu / base_cpu:.2f} CPU")

@@ -26,8 +26,8 @@ and prints the same figures for each, the run's stage timings and rows.
 --out DIR --force --report``, with the calibration cache as it is (filled first by
 an untimed run), each round; with ``--baseline`` (another checkout's interpreter)
 each round runs that checkout's right after, so that both see the same load. Prints
-the median wall and CPU seconds of each (the figure processes included) and the
-ratios.
+the median wall and CPU seconds of each (the figure processes included), each
+round's, and the ratios.
 """
 
 from __future__ import annotations
@@ -97,8 +97,11 @@ def end_to_end(config: str, overrides: list[str], rounds: int, baseline: str | N
         for label, runs in times.items()
     }
     for label, median in medians.items():
+        # Each round too: on a shared machine one busy spell moves a median of three.
+        each = ", ".join(f"{r['wall']:.1f}/{r['cpu']:.1f}" for r in times[label])
         print(
-            f"run --report, {label}: median {median['wall']:.2f} s wall, {median['cpu']:.2f} s CPU"
+            f"run --report, {label}: median {median['wall']:.2f} s wall, {median['cpu']:.2f} s "
+            f"CPU (rounds, wall/CPU s: {each})"
         )
     if baseline:
         mine, base = medians["this checkout"], medians["baseline"]
