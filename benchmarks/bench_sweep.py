@@ -1,10 +1,12 @@
 """A sweep on a 2-worker local Dask cluster against the same runs one after another.
 
     uv run python benchmarks/bench_sweep.py [--settings 4] [--seeds 3] [--sizes 20000 50000]
-        [--sides strict sweep-cli ...] [--rounds N]
+        [--sides strict sweep-cli ...] [--rounds N] [--grid PATH=V1,V2,...]
 
 Each size runs one small scenario (configs/default.yaml at that many persons and 2
-days) at ``--settings`` street thresholds times ``--seeds`` seeds, with a warm
+days) at ``--settings`` street thresholds (or the values of ``--grid``, a grid
+over something else, whose runs share nothing but calibration) times ``--seeds``
+seeds, with a warm
 calibration cache (filled before any timing), six ways, each timed end to end:
 
 - ``library, one after another``: `riskclass.commands.run` per run in this
@@ -69,6 +71,7 @@ from riskclass.commands import (
     run_alike,
     sweep,
 )
+from riskclass.pipeline import alike_key
 
 GRID_PATH = "deployments.street_watchlist.threshold"
 # Every file of a run but its manifest (which records timings).
@@ -84,7 +87,13 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 50_000])
     parser.add_argument("--sides", nargs="+", choices=list(SIDES), default=list(SIDES))
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--grid",
+        help="PATH=V1,V2,... to sweep instead of --settings street thresholds",
+    )
     args = parser.parse_args()
+    thresholds = [f"{0.56 + 0.02 * i:g}" for i in range(args.settings)]
+    path, _, values = (args.grid or f"{GRID_PATH}={','.join(thresholds)}").partition("=")
     print(machine_line())
     print(
         f"threads: {worker_threads()} in this process and in each `riskclass run`; "
@@ -92,7 +101,14 @@ def main() -> None:
     )
     for persons in args.sizes:
         with tempfile.TemporaryDirectory(prefix="riskclass-bench-sweep-") as scratch:
-            _one_size(Path(scratch), persons, args.settings, args.seeds, args.sides, args.rounds)
+            _one_size(
+                Path(scratch),
+                persons,
+                (path, values.split(",")),
+                args.seeds,
+                args.sides,
+                args.rounds,
+            )
 
 
 # Each side's short name (for ``--sides``) and label; the first four are baselines.
@@ -107,15 +123,20 @@ SIDES = {
 
 
 def _one_size(
-    root: Path, persons: int, settings: int, seeds: int, chosen: list[str], rounds: int
+    root: Path,
+    persons: int,
+    swept_values: tuple[str, list[str]],
+    seeds: int,
+    chosen: list[str],
+    rounds: int,
 ) -> None:
     data = yaml.safe_load((REPO / "configs" / "default.yaml").read_text())
     data["population"]["size"] = persons
     data["days"] = 2
     config = root / "small.yaml"
     config.write_text(yaml.safe_dump(data, sort_keys=False))
-    values = [f"{0.56 + 0.02 * i:g}" for i in range(settings)]
-    grid = Grid.parse([f"{GRID_PATH}={','.join(values)}"])
+    grid_path, values = swept_values
+    grid = Grid.parse([f"{grid_path}={','.join(values)}"])
     runs = plan(config, grid, seeds=seeds, out=root / "x")
     # Warm the calibration cache for every seed, outside the timings.
     for seed_run in runs[:seeds]:
@@ -156,8 +177,13 @@ def _one_size(
             )
 
     def alike(out: Path) -> None:
-        for seed in range(seeds):
-            mine = [one for one in runs if one.seed == runs[0].seed + seed]
+        # Runs of one seed and one `alike_key` (all of a seed's runs in a sweep of
+        # thresholds, each run alone in a sweep of anything else).
+        groups: dict[tuple[int, str], list[SweepRun]] = {}
+        for one in runs:
+            key = alike_key(one.scenario.with_mechanisms_applied())
+            groups.setdefault((one.seed, key), []).append(one)
+        for mine in groups.values():
             calibration = calibrate_and_check(mine[0].scenario.with_mechanisms_applied())
             run_alike(
                 [one.scenario for one in mine],
@@ -168,14 +194,14 @@ def _one_size(
 
     def cli(out: Path) -> None:
         for one in runs:
-            setting = grid.settings()[one.setting][GRID_PATH]
+            setting = grid.settings()[one.setting][grid_path]
             _riskclass(
                 "run",
                 str(config),
                 "--out",
                 str(_moved(one, out)),
                 "--set",
-                f"{GRID_PATH}={setting}",
+                f"{grid_path}={setting}",
                 "--set",
                 f"seed={one.seed}",
             )
@@ -188,7 +214,7 @@ def _one_size(
             "sweep",
             str(config),
             "--grid",
-            f"{GRID_PATH}={','.join(values)}",
+            f"{grid_path}={','.join(values)}",
             "--seeds",
             str(seeds),
             "--out",
@@ -197,7 +223,10 @@ def _one_size(
             "2",
         )
 
-    print(f"{len(runs)} runs of {persons:,} persons x 2 days ({settings} x {seeds} seeds):")
+    print(
+        f"{len(runs)} runs of {persons:,} persons x 2 days "
+        f"({grid_path} at {len(values)} values x {seeds} seeds):"
+    )
     work = {"library": library, "strict": shared, "alike": alike, "cli": cli}
     work |= {"sweep": swept, "sweep-cli": swept_cli}
     sides = [SIDES[name] for name in SIDES if name in chosen]
