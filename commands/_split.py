@@ -90,7 +90,7 @@ class _Setup:
     staging: Path
     residents: npt.NDArray[np.int64]
     # The model's drift tables, which its JSON leaves out: solving them again took
-    # each worker 0.8 s per run.
+    # each worker about 0.45 CPU s per run.
     drift: npt.NDArray[np.float64]
 
 
