@@ -295,7 +295,8 @@ def _weighted_sums(
     n_profiles = cells.shape[0]
     # Persons with nothing to count add nothing to any replicate.
     active = counts.any(axis=1)
-    counts, profile = counts[active], profile[active]
+    if not active.all():  # on the default run everyone is: copying them costs 0.06 s a call
+        counts, profile = counts[active], profile[active]
     # Metrics share columns (the sweeps' denominators, a gate's FMR and FPIR): each
     # distinct column is summed once.
     distinct, column_of = _distinct_columns(counts)
@@ -327,9 +328,14 @@ def _weighted_sums(
         spread = _spread(block[:, ~whole], in_block, n_profiles)
         by_profile[~whole] += (spread @ weights).reshape(-1, n_profiles, replicates)
     cell_matrix = cells.astype(np.float64)
-    point_sums = np.einsum("kp,pc->ck", point[column_of], cell_matrix)
-    replicated_sums = np.einsum("kpb,pc->bck", by_profile[column_of], cell_matrix)
-    return point_sums, replicated_sums
+    point_sums = np.einsum("kp,pc->ck", point, cell_matrix)[:, column_of]
+    # Each distinct column is summed into cells once, then copied to the metrics that
+    # share it. Whole sums are exact in any order, so a matrix product does them (a
+    # fifth of einsum's time); fractional ones keep einsum's order of addition.
+    replicated_sums = np.empty((replicates, cells.shape[1], distinct.shape[1]))
+    replicated_sums[..., whole] = np.matmul(cell_matrix.T, by_profile[whole]).transpose(2, 1, 0)
+    replicated_sums[..., ~whole] = np.einsum("kpb,pc->bck", by_profile[~whole], cell_matrix)
+    return point_sums, replicated_sums[..., column_of]
 
 
 def distinct_rows(
