@@ -333,7 +333,8 @@ def _weighted_sums(
     # share it. Whole sums are exact in any order, so a matrix product does them (a
     # fifth of einsum's time); fractional ones keep einsum's order of addition.
     replicated_sums = np.empty((replicates, cells.shape[1], distinct.shape[1]))
-    replicated_sums[..., whole] = np.matmul(cell_matrix.T, by_profile[whole]).transpose(2, 1, 0)
+    with threadpool_limits(1, user_api="blas"):
+        replicated_sums[..., whole] = np.matmul(cell_matrix.T, by_profile[whole]).transpose(2, 1, 0)
     replicated_sums[..., ~whole] = np.einsum("kpb,pc->bck", by_profile[~whole], cell_matrix)
     return point_sums, replicated_sums[..., column_of]
 
