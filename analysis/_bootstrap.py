@@ -350,12 +350,19 @@ def distinct_rows(
     >>> found.tolist(), repeats.tolist()
     ([[0.0, 5.0], [1.0, 2.0]], [1, 2])
     """
-    # Each row's rank among the distinct rows, built column by column from hashed
-    # codes: sorting whole rows (``np.unique(axis=0)``) compares bytes and costs ten times more.
+    # A key that orders rows as their values do, built column by column from sorted
+    # codes in mixed radix: sorting whole rows (``np.unique(axis=0)``) compares bytes
+    # and costs ten times more. The key is ranked afresh only when the next column
+    # would overflow it, not after every column (half the factorizing).
     key = np.zeros(len(rows), np.int64)
+    size = 1  # key < size
     for column in rows.T:
         code, values = pd.factorize(column, sort=True)
-        key, _ = pd.factorize(key * len(values) + code, sort=True)
+        if size * len(values) >= 2**62:
+            key, ranked = pd.factorize(key, sort=True)
+            size = len(ranked)
+        key = key * len(values) + code
+        size *= len(values)
     _, first, repeats = np.unique(key, return_index=True, return_counts=True)
     return rows[first], repeats.astype(np.int64)
 
