@@ -68,15 +68,19 @@ def reference_groups(
     chosen: dict[str, str] = {}
     for attribute, group in labels[labels["attribute"] != ALL].groupby("attribute", sort=False):
         names = str(attribute).split("&")
+        # Each attribute's order once, not per candidate (sorting a column's values
+        # per candidate was most of this function's time).
+        orders = [
+            list(listed[name])
+            if listed is not None and name in listed
+            else sorted(cells.profiles[name].unique())
+            for name in names
+        ]
 
-        def rank(value: str, names: list[str] = names) -> tuple[int, ...]:
+        def rank(value: str, orders: list[list[str]] = orders) -> tuple[int, ...]:
             parts = value.split("&")
-            order = [
-                list((listed or {}).get(name, sorted(cells.profiles[name].unique())))
-                for name in names
-            ]
             return tuple(
-                o.index(p) if p in o else len(o) for o, p in zip(order, parts, strict=True)
+                o.index(p) if p in o else len(o) for o, p in zip(orders, parts, strict=True)
             )
 
         candidates = [

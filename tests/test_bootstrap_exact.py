@@ -103,6 +103,28 @@ def test_cluster_bootstrap_is_the_plain_sparse_product_to_the_bit() -> None:
     np.testing.assert_array_equal(fast.replicates, plain[2], strict=True)
 
 
+def test_cluster_bootstrap_with_every_person_active_and_many_distinct_rows() -> None:
+    """Nobody filtered out (the bootstrap then skips its copy), and columns of so
+    many distinct values that the rows' sort key must be re-ranked before it
+    overflows: still the plain product's floats."""
+    rng = np.random.default_rng(5)
+    persons, n_profiles = 20_000, 6
+    # Five columns of 20,000 distinct values each: 20,000**5 keys overflow int64.
+    numerators = np.column_stack([rng.random(persons) for _ in range(5)])
+    denominators = np.ones((persons, 5))
+    profile = rng.integers(0, n_profiles, persons)
+    cells = np.eye(n_profiles, dtype=bool)
+    fast = cluster_bootstrap(
+        numerators, denominators, profile, cells, rng=np.random.default_rng(6), replicates=20
+    )
+    plain = _plain_cluster_bootstrap(
+        numerators, denominators, profile, cells, np.random.default_rng(6), 20, 16_384
+    )
+    np.testing.assert_array_equal(fast.numerator, plain[0], strict=True)
+    np.testing.assert_array_equal(fast.denominator, plain[1], strict=True)
+    np.testing.assert_array_equal(fast.replicates, plain[2], strict=True)
+
+
 def test_one_weight_per_distinct_row_keeps_the_person_level_variance() -> None:
     """Persons with the same profile and counts share one Poisson(k) weight: the
     replicated sums must keep the variance of a Poisson(1) weight per person,
