@@ -22,7 +22,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 from scipy.special import gammaincinv, ndtri
-from threadpoolctl import threadpool_limits
+
+from riskclass import one_blas_thread
 
 CONFIDENCE = 0.95
 # Subjects per block of bootstrap weights: bounds memory at replicates x block floats.
@@ -333,7 +334,7 @@ def _weighted_sums(
     # share it. Whole sums are exact in any order, so a matrix product does them (a
     # fifth of einsum's time); fractional ones keep einsum's order of addition.
     replicated_sums = np.empty((replicates, cells.shape[1], distinct.shape[1]))
-    with threadpool_limits(1, user_api="blas"):
+    with one_blas_thread():
         replicated_sums[..., whole] = np.matmul(cell_matrix.T, by_profile[whole]).transpose(2, 1, 0)
     replicated_sums[..., ~whole] = np.einsum("kpb,pc->bck", by_profile[~whole], cell_matrix)
     return point_sums, replicated_sums[..., column_of]
@@ -391,7 +392,7 @@ def _profile_products(
     bounds = np.searchsorted(profile[order], np.arange(n_profiles + 1))
     # Products of a few hundred rows: BLAS threads cost more than they share, and
     # on a busy machine their spinning costs ten times the work.
-    with threadpool_limits(1, user_api="blas"):
+    with one_blas_thread():
         for index in np.flatnonzero(np.diff(bounds)):
             persons = order[bounds[index] : bounds[index + 1]]
             out[:, index] = block[persons].T @ weights[persons]

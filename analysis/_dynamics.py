@@ -15,9 +15,8 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 from scipy import stats
-from threadpoolctl import threadpool_limits
 
-from riskclass import ALL, Scenario
+from riskclass import ALL, Scenario, one_blas_thread
 
 from ._bootstrap import CONFIDENCE, cluster_bootstrap
 from ._burden import gini, lorenz_curve
@@ -420,7 +419,7 @@ def _risk_classes(
     k = min(classes, len(np.unique(scaled, axis=0)))
     mixture = GaussianMixture(n_components=k, random_state=seed % 2**32, reg_covar=1e-4)
     # One BLAS thread: the same classes on any machine.
-    with threadpool_limits(1, user_api="blas"):
+    with one_blas_thread():
         label = mixture.fit_predict(scaled)
     net = positions["net"].to_numpy()
     means = np.array([net[label == c].mean() if (label == c).any() else np.inf for c in range(k)])

@@ -18,10 +18,11 @@ _Result = TypeVar("_Result")
 # the loaded libraries (about 13 ms here), so a limit already in force is kept.
 _limit = threading.Lock()
 _depth = 0
-# Caps how many threads `in_threads` runs at once, not how work is split (blocks
-# follow `worker_threads`, and what a block computes can depend on its size): a
-# process sharing the CPUs with others that do the same, such as the workers of a
-# local Dask cluster, sets it to 1 and computes the same bytes.
+# Caps how many threads `in_threads` runs at once, not how work is split (callers
+# split it in blocks of sizes that do not follow the threads, since what a block
+# computes can depend on its size): a process sharing the CPUs with others that do
+# the same, such as the workers of a local Dask cluster, sets it to 1 and computes
+# the same bytes.
 THREADS_VARIABLE = "RISKCLASS_THREADS"
 
 
