@@ -50,7 +50,7 @@ from ._pipeline import (
     acquire,
     deployment_cameras,
 )
-from ._standing import Standing
+from ._standing import LISTING_SCHEMA, Standing
 
 # Per deployment and person, what one period's sightings came to. ``skipped``:
 # screenings a fast lane skipped; ``searches``: detected faces searched or
@@ -89,6 +89,8 @@ PERIOD_OUTCOME_SCHEMA = pa.schema(
     ]
 )
 
+# Per person. ``records`` and ``damages`` are the person's outcomes summed over the
+# deployments, and ``score`` the one a listing records: typed there once.
 STANDING_SCHEMA = pa.schema(
     [
         PERIOD,
@@ -96,13 +98,13 @@ STANDING_SCHEMA = pa.schema(
         ("escaped", pa.bool_()),
         ("scrutiny", pa.bool_()),
         ("fast_lane", pa.bool_()),
-        ("records", pa.int32()),
+        PERIOD_OUTCOME_SCHEMA.field("records"),
         ("wrongful_records", pa.int32()),
-        ("score", pa.float64()),
+        LISTING_SCHEMA.field("score"),
         ("listed", pa.int8()),
         ("wrongly_listed", pa.int8()),
         ("benefits", pa.float64()),
-        ("damages", pa.float64()),
+        PERIOD_OUTCOME_SCHEMA.field("damages"),
     ]
 )
 

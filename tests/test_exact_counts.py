@@ -13,16 +13,20 @@ from riskclass import ConfigError, validate_config
 from riskclass.commands import EXIT_USAGE, main
 from riskclass.synthetic import generate_population
 
-COUNTS = {
-    "role": {"counts": {"member": 53, "arrestee": 2500}},
-    "ethnicity": {
-        "given": "role",
-        "counts_given": {
-            "member": {"white": 42, "poc": 11},
-            "arrestee": {"white": 1500, "poc": 1000},
-        },
-    },
-}
+
+def _role_then_ethnicity(
+    form: str, role: dict[str, float], ethnicity: dict[str, dict[str, float]]
+) -> dict[str, Any]:
+    """Attributes ``role``, then ``ethnicity`` given the role, both given as ``form``
+    (``counts`` or ``shares``)."""
+    return {"role": {form: role}, "ethnicity": {"given": "role", f"{form}_given": ethnicity}}
+
+
+COUNTS = _role_then_ethnicity(
+    "counts",
+    {"member": 53, "arrestee": 2500},
+    {"member": {"white": 42, "poc": 11}, "arrestee": {"white": 1500, "poc": 1000}},
+)
 # The group sizes COUNTS asks for, by (role, ethnicity).
 WANTED = {
     (role, ethnicity): n
@@ -72,16 +76,11 @@ def test_exact_counts_are_drawn_in_an_order_fixed_by_the_seed() -> None:
 
 
 def test_exact_shares_are_rounded_by_largest_remainder() -> None:
-    attributes = {
-        "role": {"shares": {"member": 0.0207, "arrestee": 0.9793}},
-        "ethnicity": {
-            "given": "role",
-            "shares_given": {
-                "member": {"white": 0.8, "poc": 0.2},
-                "arrestee": {"white": 0.6, "poc": 0.4},
-            },
-        },
-    }
+    attributes = _role_then_ethnicity(
+        "shares",
+        {"member": 0.0207, "arrestee": 0.9793},
+        {"member": {"white": 0.8, "poc": 0.2}, "arrestee": {"white": 0.6, "poc": 0.4}},
+    )
     data = _config(attributes, gallery=2400)
     data["population"]["exact"] = True
     # 2,553 x 0.0207 = 52.85: 53 members; 53 x 0.2 = 10.6: 11 people of colour;

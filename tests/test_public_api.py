@@ -59,20 +59,40 @@ def _subpackages(package: str) -> list[str]:
     return [name.rpartition(".")[2] for name in PACKAGES if name.rpartition(".")[0] == package]
 
 
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
 def _private_uses(path: Path) -> list[str]:
-    """``module.name`` of each private riskclass module or name that ``path`` imports."""
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    """``module.name`` of each private riskclass module or name that ``path`` imports,
+    then ``name._attribute`` of each private attribute of an imported riskclass name
+    that it reads or patches (``name._attribute``, ``setattr(name, "_attribute", ...)``)."""
+    found, imported = [], set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             modules = [alias.name for alias in node.names]
             found += [m for m in modules if m.startswith("riskclass") and "._" in f".{m}"]
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("riskclass"):
             module = node.module or ""
+            imported |= {a.asname or a.name for a in node.names}
             if module not in PACKAGES:
                 found.append(module)
                 continue
             public = {*importlib.import_module(module).__all__, *_subpackages(module)}
             found += [f"{module}.{a.name}" for a in node.names if a.name not in public]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            owner, attribute = node.value, node.attr
+        elif isinstance(node, ast.Call) and len(node.args) >= 2:
+            owner, name = node.args[:2]
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+                continue
+            attribute = name.value
+        else:
+            continue
+        if isinstance(owner, ast.Name) and owner.id in imported and _private(attribute):
+            found.append(f"{owner.id}.{attribute}")
     return found
 
 
@@ -88,9 +108,15 @@ def test_the_check_sees_a_private_import(tmp_path: Path) -> None:
         "from riskclass.commands import main, _cli\n"
         "from riskclass import analysis, Scenario\n"
         "import riskclass.pipeline._pipeline\n"
+        "capture = Scenario._capture\n"
+        "monkeypatch.setattr(main, '_chunk', None)\n"
+        "monkeypatch.setattr(main, '__doc__', None)\n"
+        "Scenario.__doc__, Scenario.threshold_of\n"
     )
     assert _private_uses(bad) == [
         "riskclass._config",
         "riskclass.commands._cli",
         "riskclass.pipeline._pipeline",
+        "Scenario._capture",
+        "main._chunk",
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from riskclass.commands import (
     run_alike,
     sweep,
 )
-from riskclass.pipeline import Pipeline
+from riskclass.synthetic import EmbeddingModel
 
 from .conftest import FAST_ALGORITHM, killing_a_worker_once, scaled_default
 
@@ -208,15 +209,18 @@ def test_runs_alike_share_their_work_and_equal_runs_alone(
     ]
     scenarios = [load_config(config, setting) for setting in settings]
     calibration = calibrate_and_check(scenarios[0].with_mechanisms_applied())
+    # Each set of captures is encoded by one call of `EmbeddingModel.observe`;
+    # enrollment photos by calls of their own.
     captures = []
-    capture = Pipeline._capture
+    observe = EmbeddingModel.observe
 
-    def counted(self: Pipeline, *args: object) -> object:
-        captures.append(1)
-        return capture(self, *args)  # type: ignore[arg-type]
+    def counted(self: EmbeddingModel, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("enrollment"):
+            captures.append(1)
+        return observe(self, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(Pipeline, "_capture", counted)
+        patch.setattr(EmbeddingModel, "observe", counted)
         run(scenarios[0], tmp_path / "alone-0", calibration=calibration)
         alone = len(captures)
         run_alike(scenarios, [tmp_path / f"alike-{i}" for i in range(3)], calibration=calibration)
