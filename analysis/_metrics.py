@@ -184,8 +184,8 @@ def rates_by_group(
     disparities (``DISPARITY_COLUMNS``).
     """
     rates = cluster_bootstrap(
-        np.column_stack([m.numerator for m in metrics]),
-        np.column_stack([m.denominator for m in metrics]),
+        [m.numerator for m in metrics],
+        [m.denominator for m in metrics],
         cells.profile,
         cells.cells,
         rng=rng,
