@@ -42,11 +42,18 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import suppress
 from pathlib import Path
 
 import psutil
-from _machine import REPO, adopt_orphans, children_cpu, interleaved, machine_line, scenario_parser
+from _machine import (
+    REPO,
+    adopt_orphans,
+    children_cpu,
+    interleaved,
+    machine_line,
+    scenario_parser,
+    tree_memory,
+)
 
 CLI = [sys.executable, "-m", "riskclass.commands"]
 # `--large`: the issue's scale target.
@@ -89,13 +96,7 @@ def _sample_tree(pid: int, peaks: dict[str, float], done: threading.Event) -> No
     its descendants until ``done``."""
     root = psutil.Process(pid)
     while not done.wait(0.25):
-        rss = pss = 0
-        with suppress(psutil.Error):
-            for process in [root, *root.children(recursive=True)]:
-                # Any of them may exit between the listing and the reading.
-                with suppress(psutil.Error):
-                    memory = process.memory_full_info()
-                    rss, pss = rss + memory.rss, pss + memory.pss
+        rss, pss = tree_memory(root)
         peaks["tree_rss_mib"] = max(peaks["tree_rss_mib"], rss / 2**20)
         peaks["tree_pss_mib"] = max(peaks["tree_pss_mib"], pss / 2**20)
 
