@@ -326,12 +326,14 @@ def _weighted_sums(
     # Persons of one profile with the same counts enter every replicate only through
     # the sum of their Poisson(1) weights, which is Poisson(k) for k of them: one draw
     # per distinct (profile, counts) row, a tenth of the persons on the default run.
-    rows, repeats = distinct_rows([profile, *distinct.T])
-    row_profile, rows = rows[:, 0].astype(np.intp), rows[:, 1:]
+    # The rows are taken from ``distinct`` block by block: at a million persons over
+    # 30 days most rows are distinct, and a matrix of them would be a second copy.
+    first, repeats = _first_of_distinct([profile, *distinct.T])
+    row_profile = profile[first]
     # (column, profile, replicates): summed weighted counts per profile.
     by_profile = np.zeros((distinct.shape[1], n_profiles, replicates))
-    for start in range(0, len(rows), BLOCK):
-        block = rows[start : start + BLOCK]
+    for start in range(0, len(first), BLOCK):
+        block = distinct[first[start : start + BLOCK]]
         in_block = row_profile[start : start + BLOCK]
         weights = rng.poisson(
             repeats[start : start + BLOCK, None], (len(block), replicates)
@@ -369,11 +371,23 @@ def distinct_rows(rows: Columns) -> tuple[npt.NDArray[np.float64], npt.NDArray[n
     >>> found.tolist()
     [[0.0, 5.0], [1.0, 2.0]]
     """
+    columns = _columns(rows)
+    first, repeats = _first_of_distinct(columns)
+    found = np.empty((len(first), len(columns)))
+    for j, column in enumerate(columns):
+        found[:, j] = column[first]
+    return found, repeats
+
+
+def _first_of_distinct(
+    columns: Sequence[npt.NDArray[Any]],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+    """Where each distinct row of ``columns`` first occurs, the rows in lexicographic
+    order, and how often each occurs."""
     # A key that orders rows as their values do, built column by column from sorted
     # codes in mixed radix: sorting whole rows (``np.unique(axis=0)``) compares bytes
     # and costs ten times more. The key is ranked afresh only when the next column
     # would overflow it, not after every column (half the factorizing).
-    columns = _columns(rows)
     key = np.zeros(len(columns[0]), np.int64)
     size = 1  # key < size
     for column in columns:
@@ -384,10 +398,7 @@ def distinct_rows(rows: Columns) -> tuple[npt.NDArray[np.float64], npt.NDArray[n
         key = key * len(values) + code
         size *= len(values)
     _, first, repeats = np.unique(key, return_index=True, return_counts=True)
-    found = np.empty((len(first), len(columns)))
-    for j, column in enumerate(columns):
-        found[:, j] = column[first]
-    return found, repeats.astype(np.int64)
+    return first, repeats.astype(np.int64)
 
 
 def _columns(matrix: Columns) -> list[npt.NDArray[Any]]:
@@ -401,7 +412,8 @@ def _distinct_columns(
     """The distinct columns of ``counts`` (equal bytes as float64), in order of first
     appearance, and which of them each column is."""
     kept: list[npt.NDArray[np.float64]] = []
-    # A digest per column, not its bytes: a million persons' 40 columns are 320 MB.
+    # A digest per column, not its bytes: a report's 38 columns at a million persons are
+    # 304 MB.
     by_digest: dict[bytes, list[int]] = {}
     column_of = []
     for column in counts:

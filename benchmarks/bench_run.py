@@ -1,7 +1,7 @@
 """Time a scenario end to end: a cold run, a run with a warm calibration cache, the report.
 
 Usage: uv run python benchmarks/bench_run.py [--rounds N] [--config FILE] [--set PATH=VALUE ...]
-       uv run python benchmarks/bench_run.py --large [--config FILE] [--set PATH=VALUE ...]
+       uv run python benchmarks/bench_run.py --large [--keep DIR] [--config FILE] [--set ...]
        uv run python benchmarks/bench_run.py --end-to-end [--rounds N] [--baseline PYTHON]
 
 Each round runs, in fresh processes and with a calibration cache of its own (a
@@ -101,10 +101,11 @@ def _sample_tree(pid: int, peaks: dict[str, float], done: threading.Event) -> No
         peaks["tree_pss_mib"] = max(peaks["tree_pss_mib"], pss / 2**20)
 
 
-def large(config: str, overrides: list[str]) -> None:
-    """One run of a large scenario, with the calibration cache as it is, and its report."""
+def large(config: str, overrides: list[str], keep: str | None) -> None:
+    """One run of a large scenario, with the calibration cache as it is, and its report;
+    in ``keep`` if given (a new directory), else in a temporary one."""
     with tempfile.TemporaryDirectory() as scratch:
-        out = str(Path(scratch) / "run")
+        out = keep or str(Path(scratch) / "run")
         settings = [item for override in [*LARGE, *overrides] for item in ("--set", override)]
         run = [*CLI, "run", config, "--out", out, *settings]
         results = {"run": timed(run, dict(os.environ), tree=True)}
@@ -177,6 +178,12 @@ def main() -> None:
         help=f"instead of the rounds, one `run` with {' '.join(LARGE)} and its `report`",
     )
     parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="with --large: run into DIR and keep it (1.6 GB at a million persons over 30 "
+        "days), to profile its report (benchmarks/profile_report_memory.py) or compare it",
+    )
+    parser.add_argument(
         "--end-to-end",
         action="store_true",
         help="instead of the rounds above, `run --report` with a warm calibration cache",
@@ -192,7 +199,7 @@ def main() -> None:
         print(f"load average {os.getloadavg()[0]:.1f} after; {args.rounds} round(s)")
         return
     if args.large:
-        large(args.config, args.overrides)
+        large(args.config, args.overrides, args.keep)
         print(f"load average {os.getloadavg()[0]:.1f} after")
         return
     rounds = [one_round(args.config, args.overrides) for _ in range(args.rounds)]
