@@ -81,6 +81,7 @@ if TYPE_CHECKING:
         DeploymentCounts as DeploymentCounts,
         DeploymentSpec as DeploymentSpec,
         count_run as count_run,
+        count_type as count_type,
     )
     from ._significance import (
         FDR as FDR,

@@ -14,8 +14,11 @@ wider, so a rare rate keeps an honest upper bound.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +29,8 @@ from scipy.special import gammaincinv, ndtri
 from riskclass import one_blas_thread
 
 CONFIDENCE = 0.95
+# Per-person counts: a ``(persons, columns)`` matrix, or its columns one by one.
+Columns = npt.NDArray[np.float64] | Sequence[npt.NDArray[Any]]
 # Subjects per block of bootstrap weights: bounds memory at replicates x block floats.
 BLOCK = 16_384
 # Enough for 95% percentile intervals (the coverage tests run with this number);
@@ -188,8 +193,8 @@ def _nan_quantiles(replicates: npt.NDArray[np.float64], q: list[float]) -> npt.N
 
 
 def cluster_bootstrap(
-    numerators: npt.NDArray[np.float64],
-    denominators: npt.NDArray[np.float64],
+    numerators: Columns,
+    denominators: Columns,
     profile: npt.NDArray[np.intp],
     cells: npt.NDArray[np.bool_],
     *,
@@ -201,7 +206,9 @@ def cluster_bootstrap(
     Parameters
     ----------
     numerators, denominators:
-        ``(persons, metrics)`` per-person counts.
+        ``(persons, metrics)`` per-person counts, or each a sequence of ``metrics``
+        columns of length persons (left unstacked: at a million persons, stacking a
+        report's metrics costs hundreds of megabytes).
     profile:
         ``(persons,)`` each person's profile: the combination of all their
         attribute values, coded ``0 .. profiles - 1``.
@@ -218,9 +225,9 @@ def cluster_bootstrap(
     >>> rates.rate.ravel().tolist()
     [0.05, 0.3]
     """
-    metrics = numerators.shape[1]
+    metrics = len(_columns(numerators))
     point, replicated = _weighted_sums(
-        np.concatenate([numerators, denominators], axis=1),
+        [*_columns(numerators), *_columns(denominators)],
         profile,
         cells,
         rng=rng,
@@ -260,7 +267,7 @@ def cluster_shares(
     """
     everyone = np.ones((cells.shape[0], 1), dtype=bool)
     point, replicated = _weighted_sums(
-        counts[:, None], profile, np.hstack([cells, everyone]), rng=rng, replicates=replicates
+        [counts], profile, np.hstack([cells, everyone]), rng=rng, replicates=replicates
     )
     events, total = point[:-1, 0], point[-1, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -283,25 +290,32 @@ def cluster_shares(
 
 
 def _weighted_sums(
-    counts: npt.NDArray[np.float64],
+    counts: Sequence[npt.NDArray[np.float64]],
     profile: npt.NDArray[np.intp],
     cells: npt.NDArray[np.bool_],
     *,
     rng: np.random.Generator,
     replicates: int,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Each column of ``counts`` (``(persons, columns)``) summed per cell:
+    """Each of the ``counts`` columns (one value per person) summed per cell:
     ``(cells, columns)`` as counted and ``(replicates, cells, columns)`` under each
     replicate's Poisson weights."""
     n_profiles = cells.shape[0]
-    # Persons with nothing to count add nothing to any replicate.
-    active = counts.any(axis=1)
-    if not active.all():  # on the default run everyone is: copying them costs 0.06 s a call
-        counts, profile = counts[active], profile[active]
     # Metrics share columns (the sweeps' denominators, a gate's FMR and FPIR): each
-    # distinct column is summed once.
-    distinct, column_of = _distinct_columns(counts)
-    whole = np.all(distinct == np.rint(distinct), axis=0)
+    # distinct column is summed once, and only those are copied into one matrix.
+    kept, column_of = _distinct_columns(counts)
+    # Persons with nothing to count add nothing to any replicate.
+    active = np.zeros(len(profile), dtype=bool)
+    for column in kept:
+        active |= column != 0
+    everyone = bool(active.all())  # on the default run everyone is
+    if not everyone:
+        profile = profile[active]
+    distinct = np.empty((len(profile), len(kept)))
+    for j, column in enumerate(kept):
+        distinct[:, j] = column if everyone else column[active]
+    # Column by column: ``np.rint`` of the whole matrix is another copy of it.
+    whole = np.array([np.array_equal(column, np.rint(column)) for column in distinct.T])
     point = np.zeros((distinct.shape[1], n_profiles))
     for start in range(0, len(profile), BLOCK):
         block = distinct[start : start + BLOCK]
@@ -312,12 +326,14 @@ def _weighted_sums(
     # Persons of one profile with the same counts enter every replicate only through
     # the sum of their Poisson(1) weights, which is Poisson(k) for k of them: one draw
     # per distinct (profile, counts) row, a tenth of the persons on the default run.
-    rows, repeats = distinct_rows(np.column_stack([profile, distinct]))
-    row_profile, rows = rows[:, 0].astype(np.intp), rows[:, 1:]
+    # The rows are taken from ``distinct`` block by block: at a million persons over
+    # 30 days most rows are distinct, and a matrix of them would be a second copy.
+    first, repeats = _first_of_distinct([profile, *distinct.T])
+    row_profile = profile[first]
     # (column, profile, replicates): summed weighted counts per profile.
     by_profile = np.zeros((distinct.shape[1], n_profiles, replicates))
-    for start in range(0, len(rows), BLOCK):
-        block = rows[start : start + BLOCK]
+    for start in range(0, len(first), BLOCK):
+        block = distinct[first[start : start + BLOCK]]
         in_block = row_profile[start : start + BLOCK]
         weights = rng.poisson(
             repeats[start : start + BLOCK, None], (len(block), replicates)
@@ -340,24 +356,41 @@ def _weighted_sums(
     return point_sums, replicated_sums[..., column_of]
 
 
-def distinct_rows(
-    rows: npt.NDArray[np.float64],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+def distinct_rows(rows: Columns) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """The distinct rows of ``rows`` in lexicographic order, and how often each occurs.
+
+    ``rows``: a matrix, or the sequence of its columns (which need not be stacked
+    into one; the rows found are returned as a float64 matrix either way).
 
     Examples
     --------
     >>> found, repeats = distinct_rows(np.array([[1.0, 2.0], [0.0, 5.0], [1.0, 2.0]]))
     >>> found.tolist(), repeats.tolist()
     ([[0.0, 5.0], [1.0, 2.0]], [1, 2])
+    >>> found, _ = distinct_rows([np.array([1, 0, 1]), np.array([2.0, 5.0, 2.0])])
+    >>> found.tolist()
+    [[0.0, 5.0], [1.0, 2.0]]
     """
+    columns = _columns(rows)
+    first, repeats = _first_of_distinct(columns)
+    found = np.empty((len(first), len(columns)))
+    for j, column in enumerate(columns):
+        found[:, j] = column[first]
+    return found, repeats
+
+
+def _first_of_distinct(
+    columns: Sequence[npt.NDArray[Any]],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+    """Where each distinct row of ``columns`` first occurs, the rows in lexicographic
+    order, and how often each occurs."""
     # A key that orders rows as their values do, built column by column from sorted
     # codes in mixed radix: sorting whole rows (``np.unique(axis=0)``) compares bytes
     # and costs ten times more. The key is ranked afresh only when the next column
     # would overflow it, not after every column (half the factorizing).
-    key = np.zeros(len(rows), np.int64)
+    key = np.zeros(len(columns[0]), np.int64)
     size = 1  # key < size
-    for column in rows.T:
+    for column in columns:
         code, values = pd.factorize(column, sort=True)
         if size * len(values) >= 2**62:
             key, ranked = pd.factorize(key, sort=True)
@@ -365,19 +398,40 @@ def distinct_rows(
         key = key * len(values) + code
         size *= len(values)
     _, first, repeats = np.unique(key, return_index=True, return_counts=True)
-    return rows[first], repeats.astype(np.int64)
+    return first, repeats.astype(np.int64)
+
+
+def _columns(matrix: Columns) -> list[npt.NDArray[Any]]:
+    """The columns of a matrix, or the sequence of columns given."""
+    return list(matrix.T) if isinstance(matrix, np.ndarray) else list(matrix)
 
 
 def _distinct_columns(
-    counts: npt.NDArray[np.float64],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:
-    """The distinct columns of ``counts``, and which of them each column is."""
-    first: dict[bytes, int] = {}
-    column_of = np.array(
-        [first.setdefault(column.tobytes(), j) for j, column in enumerate(counts.T)], dtype=np.intp
-    )
-    kept = np.unique(column_of)
-    return counts[:, kept], np.searchsorted(kept, column_of)
+    counts: Sequence[npt.NDArray[np.float64]],
+) -> tuple[list[npt.NDArray[np.float64]], npt.NDArray[np.intp]]:
+    """The distinct columns of ``counts`` (equal bytes as float64), in order of first
+    appearance, and which of them each column is."""
+    kept: list[npt.NDArray[np.float64]] = []
+    # A digest per column, not its bytes: a report's 38 columns at a million persons are
+    # 304 MB.
+    by_digest: dict[bytes, list[int]] = {}
+    column_of = []
+    for column in counts:
+        column = np.ascontiguousarray(column, dtype=np.float64)
+        same = by_digest.setdefault(hashlib.blake2b(column.data, digest_size=16).digest(), [])
+        found = next((k for k in same if _same_bytes(kept[k], column)), None)
+        if found is None:
+            found = len(kept)
+            same.append(found)
+            kept.append(column)
+        column_of.append(found)
+    return kept, np.array(column_of, dtype=np.intp)
+
+
+def _same_bytes(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> bool:
+    """Whether two float64 columns hold the same bytes (NaN equal to itself, 0.0 not
+    to -0.0), as comparing their ``tobytes()`` would say, without copying them."""
+    return bool(np.array_equal(a.view(np.int64), b.view(np.int64)))
 
 
 def _profile_products(

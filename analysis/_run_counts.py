@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,13 +43,14 @@ class DeploymentSpec:
 
 @dataclass
 class DeploymentCounts:
-    """Per-person counts of one deployment (arrays of length persons, or rows x persons)."""
+    """Per-person counts of one deployment (arrays of length persons, or rows x persons),
+    of `count_type`."""
 
-    sweep_nonmated_alerts: npt.NDArray[np.int64]
-    sweep_true_alerts: npt.NDArray[np.int64]
-    impostor_hits: npt.NDArray[np.int64]
-    mate_hits: npt.NDArray[np.int64]
-    gallery_nonmated_alerts: npt.NDArray[np.int64]
+    sweep_nonmated_alerts: npt.NDArray[np.signedinteger[Any]]
+    sweep_true_alerts: npt.NDArray[np.signedinteger[Any]]
+    impostor_hits: npt.NDArray[np.signedinteger[Any]]
+    mate_hits: npt.NDArray[np.signedinteger[Any]]
+    gallery_nonmated_alerts: npt.NDArray[np.signedinteger[Any]]
     # (profiles, 2, bins): rank-1 scores of non-mated (0) and mated (1) searches.
     histogram: npt.NDArray[np.int64]
     # Every impostor hit at the deployment's threshold: who searched, whom it matched.
@@ -66,30 +68,54 @@ def count_run(
     thresholds: Sequence[float],
     fractions: Sequence[float],
     rng: np.random.Generator,
+    rows: int,
 ) -> dict[str, DeploymentCounts]:
     """Count, per deployment and person, what the sweeps, FMR/FNMR and DET curves need.
 
     Gallery subsamples for the gallery-size sweep are nested: members are put in
     one random order (from ``rng``) and a fraction ``f`` keeps the first
     ``f x size`` of them.
+
+    ``rows``: how many rows ``decisions`` and ``hits`` hold together (at most). A
+    row adds at most 1 to any one per-person count (a decision to each threshold's
+    count of its person, a hit to its searcher's, a search to each fraction's), so
+    no count exceeds it, and the counts are kept in `count_type` of it: at a million
+    persons, int32 halves what int64 held.
+
+    Raises
+    ------
+    ValueError
+        If the tables hold more than ``rows`` rows, which a count could overflow.
     """
     persons = len(profile)
+    dtype = count_type(rows)
     counts = {
         spec.name: DeploymentCounts(
-            sweep_nonmated_alerts=np.zeros((len(thresholds), persons), np.int64),
-            sweep_true_alerts=np.zeros((len(thresholds), persons), np.int64),
-            impostor_hits=np.zeros(persons, np.int64),
-            mate_hits=np.zeros(persons, np.int64),
-            gallery_nonmated_alerts=np.zeros((len(fractions), persons), np.int64),
+            sweep_nonmated_alerts=np.zeros((len(thresholds), persons), dtype),
+            sweep_true_alerts=np.zeros((len(thresholds), persons), dtype),
+            impostor_hits=np.zeros(persons, dtype),
+            mate_hits=np.zeros(persons, dtype),
+            gallery_nonmated_alerts=np.zeros((len(fractions), persons), dtype),
             histogram=np.zeros((n_profiles, 2, len(SCORE_EDGES)), np.int64),
         )
         for spec in specs
     }
     by_name = {spec.name: spec for spec in specs}
-    for table in decisions:
-        for name, rows in _by_deployment(table):
+    seen = 0
+
+    def within(table: pa.Table) -> pa.Table:
+        nonlocal seen
+        seen += table.num_rows
+        if seen > rows:
+            raise ValueError(
+                f"more than rows={rows:,} rows to count: {dtype} counts could overflow"
+            )
+        return table
+
+    for table in map(within, decisions):
+        for name, rows_of in _by_deployment(table):
             if name in counts and by_name[name].info.sweeps_thresholds:
-                _count_decisions(rows, counts[name], profile, thresholds)
+                _count_decisions(rows_of, counts[name], profile, thresholds)
     rank = {}
     listed = {}
     for spec in specs:
@@ -100,11 +126,23 @@ def count_run(
             # A member searched against the other members (`KindInfo.self_excluded`)
             # makes non-mated searches.
             listed[spec.name] = (order >= 0) & (not spec.info.self_excluded)
-    for table in hits:
-        for name, rows in _by_deployment(table):
+    for table in map(within, hits):
+        for name, rows_of in _by_deployment(table):
             spec = by_name[name]
-            _count_hits(rows, counts[name], spec, rank[name], listed[name], profile, fractions)
+            _count_hits(rows_of, counts[name], spec, rank[name], listed[name], profile, fractions)
     return counts
+
+
+def count_type(most: int) -> np.dtype[np.signedinteger[Any]]:
+    """The narrowest signed integer type that holds every count up to ``most``.
+
+    Examples
+    --------
+    >>> [str(count_type(n)) for n in (127, 128, 2**31 - 1, 2**31)]
+    ['int8', 'int16', 'int32', 'int64']
+    """
+    types = (np.int8, np.int16, np.int32, np.int64)
+    return np.dtype(next((t for t in types if np.iinfo(t).max >= most), np.int64))
 
 
 def _by_deployment(table: pa.Table) -> Iterable[tuple[str, dict[str, np.ndarray]]]:

@@ -10,8 +10,11 @@ import platform
 import resource
 import sys
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import TypeVar
+
+import psutil
 
 _Result = TypeVar("_Result")
 REPO = Path(__file__).resolve().parent.parent
@@ -73,3 +76,17 @@ def scenario_parser(
     parser.add_argument("--config", default=str(REPO / "configs" / config))
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     return parser
+
+
+def tree_memory(root: psutil.Process) -> tuple[int, int]:
+    """Bytes resident in ``root`` and every process under it: the sum of their RSS,
+    and of their PSS (pages shared by forked processes split among them, so counted
+    once over the tree: what the machine holds)."""
+    rss = pss = 0
+    with suppress(psutil.Error):
+        for process in [root, *root.children(recursive=True)]:
+            # Any of them may exit between the listing and the reading.
+            with suppress(psutil.Error):
+                memory = process.memory_full_info()
+                rss, pss = rss + memory.rss, pss + memory.pss
+    return rss, pss

@@ -1,7 +1,7 @@
 """Time a scenario end to end: a cold run, a run with a warm calibration cache, the report.
 
 Usage: uv run python benchmarks/bench_run.py [--rounds N] [--config FILE] [--set PATH=VALUE ...]
-       uv run python benchmarks/bench_run.py --large [--config FILE] [--set PATH=VALUE ...]
+       uv run python benchmarks/bench_run.py --large [--keep DIR] [--config FILE] [--set ...]
        uv run python benchmarks/bench_run.py --end-to-end [--rounds N] [--baseline PYTHON]
 
 Each round runs, in fresh processes and with a calibration cache of its own (a
@@ -20,7 +20,9 @@ Peak memory is each command's own maximum resident set.
 
 ``--large`` instead runs the scenario once at 1,000,000 persons over 30 days (the
 issue's scale target), with the calibration cache as it is, then its report,
-and prints the same figures for each, the run's stage timings and rows.
+and prints the same figures for each, the run's stage timings and rows, and the
+peak memory of each command's whole process tree (the report's figure processes
+are forked by a server process of its own), as sums of RSS and of PSS.
 
 ``--end-to-end`` instead times the README's first command, ``riskclass run CONFIG
 --out DIR --force --report``, with the calibration cache as it is (filled first by
@@ -38,10 +40,20 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from _machine import REPO, adopt_orphans, children_cpu, interleaved, machine_line, scenario_parser
+import psutil
+from _machine import (
+    REPO,
+    adopt_orphans,
+    children_cpu,
+    interleaved,
+    machine_line,
+    scenario_parser,
+    tree_memory,
+)
 
 CLI = [sys.executable, "-m", "riskclass.commands"]
 # `--large`: the issue's scale target.
@@ -49,30 +61,56 @@ LARGE = ["population.size=1000000", "days=30"]
 
 
 def timed(
-    command: list[str], environment: dict[str, str], cwd: str | Path = REPO
+    command: list[str], environment: dict[str, str], cwd: str | Path = REPO, *, tree: bool = False
 ) -> dict[str, float]:
     """Wall and CPU seconds and peak memory (MiB) of ``command``, measured alone; the
     CPU seconds include the processes it started (a report's figure processes),
-    the memory is its own."""
+    ``peak_mib`` is its own. With ``tree``, also the peaks of its process tree's
+    memory (it and every process under it: the figure server and processes),
+    sampled every quarter second: the sum of resident sets (``tree_rss_mib``) and
+    of proportional sets (``tree_pss_mib``, pages shared by forked processes
+    counted once over all of them: what the machine holds)."""
     before = children_cpu()
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=cwd, env=environment)
+    peaks = {"tree_rss_mib": 0.0, "tree_pss_mib": 0.0}
+    done = threading.Event()
+    sampler = threading.Thread(target=_sample_tree, args=(process.pid, peaks, done), daemon=True)
+    if tree:
+        sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
+    done.set()
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise subprocess.CalledProcessError(process.returncode, command)
-    return {"wall": wall, "cpu": children_cpu() - before, "peak_mib": usage.ru_maxrss / 1024}
+    result = {"wall": wall, "cpu": children_cpu() - before, "peak_mib": usage.ru_maxrss / 1024}
+    if tree:
+        sampler.join()
+        result.update(peaks)
+    return result
 
 
-def large(config: str, overrides: list[str]) -> None:
-    """One run of a large scenario, with the calibration cache as it is, and its report."""
+def _sample_tree(pid: int, peaks: dict[str, float], done: threading.Event) -> None:
+    """Keep in ``peaks`` the largest sums of RSS and PSS (MiB) over process ``pid`` and
+    its descendants until ``done``."""
+    root = psutil.Process(pid)
+    while not done.wait(0.25):
+        rss, pss = tree_memory(root)
+        peaks["tree_rss_mib"] = max(peaks["tree_rss_mib"], rss / 2**20)
+        peaks["tree_pss_mib"] = max(peaks["tree_pss_mib"], pss / 2**20)
+
+
+def large(config: str, overrides: list[str], keep: str | None) -> None:
+    """One run of a large scenario, with the calibration cache as it is, and its report;
+    in ``keep`` if given (a new directory), else in a temporary one."""
     with tempfile.TemporaryDirectory() as scratch:
-        out = str(Path(scratch) / "run")
+        out = keep or str(Path(scratch) / "run")
         settings = [item for override in [*LARGE, *overrides] for item in ("--set", override)]
-        results = {"run": timed([*CLI, "run", config, "--out", out, *settings], dict(os.environ))}
+        run = [*CLI, "run", config, "--out", out, *settings]
+        results = {"run": timed(run, dict(os.environ), tree=True)}
         manifest = json.loads((Path(out) / "manifest.json").read_text())
-        results["report"] = timed([*CLI, "report", out], dict(os.environ))
+        results["report"] = timed([*CLI, "report", out], dict(os.environ), tree=True)
     for name, result in results.items():
         print(f"{name}: " + ", ".join(f"{key} {value:,.2f}" for key, value in result.items()))
     print(f"run stages (s): {manifest['timings_s']}; rows: {manifest['rows']}")
@@ -140,6 +178,12 @@ def main() -> None:
         help=f"instead of the rounds, one `run` with {' '.join(LARGE)} and its `report`",
     )
     parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="with --large: run into DIR and keep it (1.6 GB at a million persons over 30 "
+        "days), to profile its report (benchmarks/profile_report_memory.py) or compare it",
+    )
+    parser.add_argument(
         "--end-to-end",
         action="store_true",
         help="instead of the rounds above, `run --report` with a warm calibration cache",
@@ -155,7 +199,7 @@ def main() -> None:
         print(f"load average {os.getloadavg()[0]:.1f} after; {args.rounds} round(s)")
         return
     if args.large:
-        large(args.config, args.overrides)
+        large(args.config, args.overrides, args.keep)
         print(f"load average {os.getloadavg()[0]:.1f} after")
         return
     rounds = [one_round(args.config, args.overrides) for _ in range(args.rounds)]
