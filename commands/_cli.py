@@ -76,18 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _deferred(
-    name: str,
-    *,
-    local_cluster: Callable[[argparse.Namespace], bool] | None = None,
-    figures: Callable[[argparse.Namespace], bool] | None = None,
+    name: str, *, local_cluster: Callable[[argparse.Namespace], bool] | None = None
 ) -> Handler:
     """The handler ``name`` of `_handlers`, imported only when its command runs.
 
     Where ``local_cluster`` says that the command starts a local Dask cluster, the
     fork server its workers come from starts first: the server's imports (seconds)
-    then run beside the handler's on another core, rather than after them. Where
-    ``figures`` says that it draws a report's figures, the server their processes
-    fork from starts first, for the same reason.
+    then run beside the handler's on another core, rather than after them.
     """
 
     def handler(args: argparse.Namespace) -> int:
@@ -95,11 +90,6 @@ def _deferred(
             from ._cluster import start_forkserver
 
             start_forkserver()
-        if figures is not None and figures(args):
-            from riskclass.analysis.report import figure_processes, start_figure_server
-
-            if figure_processes():
-                start_figure_server()
         run: Handler = getattr(import_module("._handlers", __package__), name)
         return run(args)
 
@@ -242,8 +232,6 @@ _COMMANDS = (
         _deferred(
             "_run_scenario",
             local_cluster=lambda args: args.workers is not None and args.scheduler is None,
-            # Not with a Dask cluster: its workers fork from a server of their own.
-            figures=lambda args: args.report and args.workers is None and args.scheduler is None,
         ),
         (
             *_CONFIG,
@@ -300,7 +288,7 @@ _COMMANDS = (
     _Command(
         "report",
         "per-group error report of a finished run: tables, figures and HTML in RUN_DIR/report",
-        _deferred("_report", figures=lambda args: True),
+        _deferred("_report"),
         (_arg("run_dir", type=Path, metavar="RUN_DIR", help="a `riskclass run` output"),),
     ),
     _Command(

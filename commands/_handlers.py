@@ -41,12 +41,12 @@ from riskclass import (
     write_file_atomically,
 )
 from riskclass.analysis import calibration_holds, calibration_summary, overall
-from riskclass.analysis.report import figure_processes, fmt
+from riskclass.analysis.report import fmt, start_figure_server
 
 from . import _bench, _cache, _run
 from ._cli import load_scenario
 from ._options import RunOptions
-from ._report import HTML, ReportSummary, build_report
+from ._report import HTML, ReportSummary, build_report, figure_processes
 
 _TERMINAL_ROWS = 12
 _CACHE_NOTES = {
@@ -90,6 +90,10 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _run_scenario(args: argparse.Namespace) -> int:
+    if args.report and figure_processes() and args.scheduler is None and args.workers is None:
+        # The report's figure processes fork from a server that imports matplotlib:
+        # started now, it does so while the run builds its world on one core.
+        start_figure_server()
     scenario, summary = _world(
         args,
         functools.partial(_run.run, scheduler=args.scheduler, workers=args.workers),

@@ -8,8 +8,9 @@ presentation from `riskclass.analysis.report`.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,9 @@ from riskclass.analysis import (
 
 HTML = "index.html"
 _STEPS = 5
+# Figure processes at most: a report draws a dozen figures, and each process holds
+# its own matplotlib and pandas (about 150 MB).
+_FIGURE_WORKERS = 4
 _RUN_HINT = "run `riskclass run CONFIG --out DIR` first"
 
 
@@ -231,7 +235,7 @@ def build_report(
 
     With ``figure_processes`` of 2 or more the figures are drawn in that many new
     Python processes while the tables are computed (the command line uses
-    `report.figure_processes()`). They import the calling script as ``multiprocessing``
+    `figure_processes()`). They import the calling script as ``multiprocessing``
     does, so a script that asks for them must keep its work under ``if __name__ ==
     "__main__":``; the default draws them in this process.
 
@@ -256,28 +260,33 @@ def build_report(
             found.burden,
             alternatives=found.alternatives,
         )
-
-        def page() -> str:
-            return report.render_report(
-                report.run_context(
-                    run_dir=run_dir.resolve().name,
-                    scenario=scenario,
-                    version=_version(manifest),
-                    specs=found.specs,
-                    tables=tables,
-                    burden=found.burden,
-                    summary=summary,
-                    persons=found.persons,
-                    cameras=pd.read_parquet(run_dir / CAMERAS),
-                    alternatives=found.alternatives,
-                    figures=found.figures,
-                )
+        html = report.render_report(
+            report.run_context(
+                run_dir=run_dir.resolve().name,
+                scenario=scenario,
+                version=_version(manifest),
+                specs=found.specs,
+                tables=tables,
+                burden=found.burden,
+                summary=summary,
+                persons=found.persons,
+                cameras=pd.read_parquet(run_dir / CAMERAS),
+                alternatives=found.alternatives,
+                figures=found.figures,
             )
-
-        # Inside the pool: the tables are written while the last figures are drawn.
-        out = _write_report(run_dir, tables, page, summary, extra={"person_burden": found.burden})
+        )
+    out = _write_report(run_dir, tables, html, summary, extra={"person_burden": found.burden})
     report_progress(progress, "report", 5, _STEPS)
     return ReportSummary(out, summary, tables, time.perf_counter() - started)
+
+
+def figure_processes() -> int:
+    """How many processes `riskclass report` draws figures in: one per CPU up to 4
+    (each holds its own matplotlib and pandas, about 150 MB), none on one CPU, where
+    drawing in the command's own process costs less than starting them."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = min(cpus or 1, _FIGURE_WORKERS)
+    return workers if workers >= 2 else 0
 
 
 def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float) -> ReportSummary:
@@ -305,21 +314,18 @@ def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float)
         "video_per_group": pd.read_csv(results / "video_per_group.csv"),
     }
     summary = report.video_summary(metrics, disparities, stratified)
-
-    def page() -> str:
-        return report.render_report(
-            report.video_context(
-                run_dir=run_dir.resolve().name,
-                scenario=scenario,
-                version=_version(manifest),
-                tables=tables,
-                summary=summary,
-                faces=len(detections),
-                scenes=detections["video"].nunique(),
-            )
+    html = report.render_report(
+        report.video_context(
+            run_dir=run_dir.resolve().name,
+            scenario=scenario,
+            version=_version(manifest),
+            tables=tables,
+            summary=summary,
+            faces=len(detections),
+            scenes=detections["video"].nunique(),
         )
-
-    out = _write_report(run_dir, tables, page, summary, extra={})
+    )
+    out = _write_report(run_dir, tables, html, summary, extra={})
     return ReportSummary(out, summary, tables, time.perf_counter() - started)
 
 
@@ -341,13 +347,12 @@ def _version(manifest: dict[str, Any]) -> str:
 def _write_report(
     run_dir: Path,
     tables: dict[str, pd.DataFrame],
-    page: Callable[[], str],
+    html: str,
     summary: list[str],
     *,
     extra: dict[str, pd.DataFrame],
 ) -> Path:
-    """Write the tables (CSV and Parquet) and extra Parquet files, then the HTML that
-    ``page`` renders (a run's waits there for figures still being drawn), atomically."""
+    """Write the tables (CSV and Parquet), extra Parquet files and the HTML, atomically."""
     out = run_dir / REPORT_DIR
     with atomic_output_dir(out, force=True) as staging:
         for name, table in tables.items():
@@ -355,7 +360,7 @@ def _write_report(
             write_parquet(table, staging / f"{name}.parquet")
         for name, table in extra.items():
             write_parquet(table, staging / f"{name}.parquet")
-        (staging / HTML).write_text(page(), encoding="utf-8")
+        (staging / HTML).write_text(html, encoding="utf-8")
         write_manifest(
             {
                 "run": run_dir.resolve().name,

@@ -313,16 +313,10 @@ class EmbeddingModel:
         if first % IDENTITY_BLOCK:
             raise ValueError(f"first must be a multiple of {IDENTITY_BLOCK}, not {first}")
         out = np.empty((len(groups), DIMENSIONS), dtype=np.float32)
-
-        def draw(start: int) -> None:
-            # Blocks are independent, so they are drawn in threads (numpy releases
-            # the GIL while it fills them): the same bytes, in half the time on two
-            # cores, on the run's path before its events stream.
+        for start in range(0, len(groups), IDENTITY_BLOCK):
             stop = min(start + IDENTITY_BLOCK, len(groups))
             rng = rng_for(self.seed, Stream.IDENTITIES, 1, (first + start) // IDENTITY_BLOCK)
             out[start:stop] = self.identities(groups[start:stop], rng)
-
-        in_threads(draw, range(0, len(groups), IDENTITY_BLOCK))
         return out
 
     def observe(

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 from riskclass import lazy_exports
 
-# Every name loads on first use: a report's figure processes import this package
-# and need none of it, and the command line imports it to start their server
-# before it imports pandas (`_drawing`).
+from ._format import fmt as fmt, with_interval as with_interval
+from ._html import figure as figure, render_report as render_report
+
+# Names whose modules draw figures (matplotlib loads only when a page is built) or
+# compute (a report's figure processes import this package and need neither).
 if TYPE_CHECKING:
     from ._colours import group_colours as group_colours
     from ._compare_page import compare_context as compare_context
@@ -19,15 +21,10 @@ if TYPE_CHECKING:
         RunFigures as RunFigures,
         figure_pool as figure_pool,
         run_context as run_context,
+        start_figure_server as start_figure_server,
         video_context as video_context,
     )
-    from ._drawing import (
-        figure_processes as figure_processes,
-        start_figure_server as start_figure_server,
-    )
     from ._dynamics_page import dynamics_page as dynamics_page
-    from ._format import fmt as fmt, with_interval as with_interval
-    from ._html import figure as figure, render_report as render_report
     from ._summary import run_summary as run_summary, video_summary as video_summary
     from ._sweep import sweep_page as sweep_page
 

@@ -7,9 +7,11 @@ chooses and arranges what a reader sees.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
+from multiprocessing.context import BaseContext
 from typing import Any
 
 import pandas as pd
@@ -20,7 +22,7 @@ from .._burden import lorenz_curve
 from .._metrics import HIGHER_IS_WORSE, overall
 from .._run_counts import DeploymentSpec
 from ._colours import group_colours
-from ._drawing import drawn, ready, start_figure_server
+from ._drawing import PLOTS, drawn, ready
 from ._format import fmt, ratio_interval, with_interval
 from ._html import figure
 from ._scenario import SIMULATION, scenario_panel, trials_of
@@ -666,6 +668,25 @@ def video_context(
         "burden_figures": [],
         "costs": "",
     }
+
+
+def start_figure_server() -> BaseContext:
+    """Start the server process that `figure_pool`'s processes are forked from, if
+    it is not running, without waiting for it to import the plotting; returns the
+    context that forks from it (where there is none, Windows: fresh interpreters).
+
+    `figure_pool` starts it itself; a command that will report after other work
+    (``run --report``) starts it first, so that matplotlib loads while that work
+    leaves a core idle. The server's imports are fixed when it starts: a command
+    whose other processes fork from a server with imports of their own (a Dask
+    cluster's workers) must not start it first.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([PLOTS])
+    multiprocessing.forkserver.ensure_running()
+    return context
 
 
 @contextmanager
