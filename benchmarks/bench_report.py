@@ -47,7 +47,9 @@ def main() -> None:
     args = parser.parse_args()
     adopt_orphans()
     print(machine_line())
-    times = interleaved(args.rounds, args.baseline, lambda python: timed(python, args.run_dir))
+    # Absolute: each report runs with the run directory as its working directory.
+    run_dir = args.run_dir.resolve()
+    times = interleaved(args.rounds, args.baseline, lambda python: timed(python, run_dir))
     medians = {
         label: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
         for label, runs in times.items()
