@@ -54,6 +54,8 @@ from ._options import RunOptions
 from ._run import Calibration, calibrate_and_check, run_alike
 
 RUNS_DIR = "runs"
+# The Dask event topic on which a worker says it started a task of runs.
+_STARTED = "riskclass-sweep-started"
 SWEEP_TABLE = "sweep.csv"
 SETTINGS_TABLE = "settings.csv"
 HTML = "index.html"
@@ -244,6 +246,8 @@ def sweep(
             _submit, starting, alike, calibrated, read, tally, split=not here
         )
         for task in here:
+            tally.expect(_run_key(task), task)
+            tally.started(_run_key(task))
             try:
                 made = _runs_task(task, read[task[0].calibration_key])
             # As a task's failure on a worker: counted, and the other runs go on.
@@ -296,10 +300,12 @@ def _submit(
         for i, (key, r) in enumerate(calibrated.items())
         if key in needed
     }
+    # Before the first task, on the stream the tasks go by: no start is missed.
+    client.subscribe_topic(_STARTED, lambda event: tally.started(event[1]))
     futures = []
     for task in tasks:
         future = client.submit(
-            _runs_task,
+            _worker_task,
             task,
             calibrations[task[0].calibration_key],
             key=_run_key(task),
@@ -360,6 +366,15 @@ def _given(calibration: Calibration) -> Calibration:
     return calibration
 
 
+def _worker_task(task: list[SweepRun], calibration: Calibration) -> list[pd.DataFrame]:
+    """`_runs_task` on a worker, which first tells the command that it started
+    (the progress bar's runs running; a retry tells it again)."""
+    from distributed import get_worker
+
+    get_worker().log_event(_STARTED, _run_key(task))
+    return _runs_task(task, calibration)
+
+
 def _runs_task(task: list[SweepRun], calibration: Calibration) -> list[pd.DataFrame]:
     """Make ``task``'s runs (alike) and return their tables for `combine`, read while
     the other tasks still run rather than after them all."""
@@ -369,9 +384,10 @@ def _runs_task(task: list[SweepRun], calibration: Calibration) -> list[pd.DataFr
 
 
 class _Tally:
-    """Runs done, to go and failed, reported as they finish: in this thread (the
-    runs it makes) and in Dask's callback thread (the tasks' futures); and the
-    tables each finished task returned, by run directory."""
+    """Runs done, running, queued and failed, reported as tasks start and end: in
+    this thread (the runs it makes) and in Dask's event and callback threads (the
+    workers' tasks); and the tables each finished task returned, by run directory.
+    Tasks are known by their keys (`_run_key`)."""
 
     def __init__(self, kept: int, total: int, progress: Progress | None) -> None:
         self._changed = threading.Condition()
@@ -379,10 +395,29 @@ class _Tally:
         self._progress = progress
         self._failures: list[tuple[str, object]] = []
         self._tables: dict[Path, pd.DataFrame] = {}
-        report_progress(progress, _status(total - kept, 0), kept, total)
+        # Runs per task key, of the tasks started and not yet ended; and the keys
+        # ended, whose start may still arrive (events and results travel apart).
+        self._running: dict[str, int] = {}
+        self._ended: set[str] = set()
+        self._runs: dict[str, int] = {}
+        self._report()
+
+    def _report(self) -> None:
+        running = sum(self._running.values())
+        queued = self._total - self._done - running
+        status = f"sweep: {running} running, {queued} queued, {self._failed} failed"
+        report_progress(self._progress, status, self._done, self._total)
+
+    def started(self, key: str) -> None:
+        """The task ``key`` started (again, after its worker died)."""
+        with self._changed:
+            if key not in self._ended and key in self._runs:
+                self._running[key] = self._runs[key]
+                self._report()
 
     def track(self, future: Any, task: list[SweepRun]) -> None:
         """Count ``future``, which makes ``task``, when it ends, whichever way."""
+        self.expect(future.key, task)
 
         def ended(future: Any) -> None:
             if future.status == "finished":
@@ -394,21 +429,23 @@ class _Tally:
 
         future.add_done_callback(ended)
 
+    def expect(self, key: str, task: list[SweepRun]) -> None:
+        """``task`` will run as ``key``."""
+        with self._changed:
+            self._runs[key] = len(task)
+
     def finished(self, key: str, task: list[SweepRun], outcome: object) -> None:
         """``task`` ended: ``outcome`` is its runs' tables, or what failed."""
         with self._changed:
+            self._ended.add(key)
+            self._running.pop(key, None)
             self._done += len(task)
             if isinstance(outcome, list):
                 self._tables.update(zip([r.out for r in task], outcome, strict=True))
             else:
                 self._failed += len(task)
                 self._failures.append((key, outcome))
-            report_progress(
-                self._progress,
-                _status(self._total - self._done, self._failed),
-                self._done,
-                self._total,
-            )
+            self._report()
             self._changed.notify_all()
 
     def wait(self) -> dict[Path, pd.DataFrame]:
@@ -428,10 +465,6 @@ class _Tally:
                 f"rerun resumes. First failure, {key}: {exc}"
             )
         return self._tables
-
-
-def _status(running: int, failed: int) -> str:
-    return f"sweep: {running} to go, {failed} failed"
 
 
 class SweepError(RiskclassError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 import yaml
 from distributed import LocalCluster
 
-from riskclass import load_config
+from riskclass import Progress, load_config
 from riskclass.commands import (
     EXIT_USAGE,
     Grid,
@@ -43,20 +44,36 @@ def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _sweep(config: Path, out: Path, cluster: LocalCluster) -> SweepSummary:
+def _sweep(
+    config: Path, out: Path, cluster: LocalCluster, progress: Progress | None = None
+) -> SweepSummary:
     """The test grid, ``SEEDS`` seeds a setting, swept into ``out`` on ``cluster``."""
     return sweep(
-        config, Grid.parse(GRID), seeds=SEEDS, out=out, scheduler=cluster.scheduler_address
+        config,
+        Grid.parse(GRID),
+        seeds=SEEDS,
+        out=out,
+        scheduler=cluster.scheduler_address,
+        progress=progress,
     )
 
 
 @pytest.fixture(scope="module")
+def reports() -> list[tuple[str, int, int]]:
+    """What the `swept` sweep reported to its progress callback, in order."""
+    return []
+
+
+@pytest.fixture(scope="module")
 def swept(
-    tiny_config: Path, dask_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+    tiny_config: Path,
+    dask_cluster: LocalCluster,
+    tmp_path_factory: pytest.TempPathFactory,
+    reports: list[tuple[str, int, int]],
 ) -> tuple[Path, list[int]]:
     out = tmp_path_factory.mktemp("sweep") / "sweep"
     with killing_a_worker_once(dask_cluster.scheduler_address, "run-") as killed:
-        summary = _sweep(tiny_config, out, dask_cluster)
+        summary = _sweep(tiny_config, out, dask_cluster, lambda *report: reports.append(report))
     assert summary.runs == summary.ran == 4
     # Calibration depends on the algorithm and the seed only: once per seed here.
     assert summary.calibrations == SEEDS
@@ -75,6 +92,22 @@ def test_every_run_equals_the_same_run_alone(
         run(swept_run.scenario, alone)
         for name in COMPARED:
             assert (swept_run.out / name).read_bytes() == (alone / name).read_bytes(), name
+
+
+def test_progress_counts_runs_running_queued_and_failed(
+    swept: tuple[Path, list[int]], reports: list[tuple[str, int, int]]
+) -> None:
+    # Workers say when they start a task (again, after the killed one's retry):
+    # the bar shows runs running before they are done, and none once all are.
+    counts = [
+        (done, total, *map(int, re.findall(r"(\d+) (?:running|queued|failed)", status)))
+        for status, done, total in reports
+    ]
+    assert all(len(c) == 5 and c[1] == 4 for c in counts), reports
+    # A start that arrives after its task's end is not counted as running.
+    assert all(queued >= 0 for _, _, _, queued, _ in counts), reports
+    assert any(running > 0 for _, _, running, _, _ in counts), reports
+    assert counts[0][:3] == (0, 4, 0) and counts[-1] == (4, 4, 0, 0, 0), reports
 
 
 def test_the_combined_table_pools_the_seeds(swept: tuple[Path, list[int]]) -> None:
