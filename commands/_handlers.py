@@ -248,7 +248,7 @@ def _sweep_command(args: argparse.Namespace) -> int:
             progress=progress,
         )
     _say(
-        f"wrote {summary.out}: {summary.runs} runs ({summary.ran} run now in {summary.tasks} "
+        f"wrote {summary.out}: {summary.runs} runs ({summary.ran} made now in {summary.tasks} "
         f"tasks, {summary.ran_here} of them by this process; {summary.kept} kept from before), "
         f"{summary.calibrations} calibrations; "
         "sweep.csv, settings.csv, index.html"
