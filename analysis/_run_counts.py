@@ -170,18 +170,45 @@ def _count_decisions(
     score = rows["score"][detected]
     correct = rows["candidate_id"][detected] == person
     persons = len(profile)
-    for i, threshold in enumerate(thresholds):
-        # In float32, as the pipeline decided: a score equal to float32(threshold)
-        # alerts there, and must here too.
-        above = score >= np.float32(threshold)
-        counts.sweep_nonmated_alerts[i] += np.bincount(person[~mated & above], minlength=persons)
-        counts.sweep_true_alerts[i] += np.bincount(
-            person[mated & correct & above], minlength=persons
-        )
+    nonmated = ~mated
+    counts.sweep_nonmated_alerts += _alerts_by_threshold(
+        person[nonmated], score[nonmated], thresholds, persons
+    )
+    true = mated & correct
+    counts.sweep_true_alerts += _alerts_by_threshold(person[true], score[true], thresholds, persons)
     bins = np.clip(np.searchsorted(SCORE_EDGES, score, side="right"), 1, len(SCORE_EDGES) - 1)
     # A mated search counts as returned only at scores where its mate is rank 1.
     bins = np.where(mated & ~correct, _NEVER, bins)
     np.add.at(counts.histogram, (profile[person], mated.astype(np.intp), bins), 1)
+
+
+def _alerts_by_threshold(
+    person: npt.NDArray[np.int64],
+    score: npt.NDArray[np.float32],
+    thresholds: Sequence[float],
+    persons: int,
+) -> npt.NDArray[np.int64]:
+    """(thresholds, persons): how many of each person's scores reach each threshold.
+
+    One pass over the scores, not one per threshold: each score's level is how many
+    of the (sorted) thresholds it reaches; one 2-D ``bincount`` over (person, level)
+    and a cumulative sum from the top level down give, at level k, the scores
+    reaching the k-th lowest threshold.
+    """
+    # In float32, as the pipeline decided: a score equal to float32(threshold)
+    # alerts there, and must here too.
+    cut = np.asarray(thresholds, dtype=np.float32)
+    order = np.argsort(cut, kind="stable")
+    level = np.searchsorted(cut[order], score, side="right")
+    levels = len(cut) + 1
+    flat = np.bincount(person * levels + level, minlength=persons * levels)
+    by_level = flat.reshape(persons, levels).T
+    # Row k + 1 of the reversed cumulative sum: scores reaching sorted threshold k.
+    np.cumsum(by_level[::-1], axis=0, out=by_level[::-1])
+    reached = by_level[1:]
+    alerts = np.empty_like(reached)
+    alerts[order] = reached
+    return alerts
 
 
 def _count_hits(

@@ -100,3 +100,43 @@ def test_more_rows_than_declared_is_refused() -> None:
     decisions, hits = _tables(np.random.default_rng(1), 70, busy=0.5)
     with pytest.raises(ValueError, match="more than rows=139 rows"):
         _count(decisions, hits, decisions.num_rows + hits.num_rows - 1)
+
+
+def test_sweep_counts_equal_a_comparison_per_threshold() -> None:
+    """3,000 random decisions, thresholds unsorted and some scores exactly at a
+    threshold: each person's alerts at each threshold are the scores ``>=`` it."""
+    rng = np.random.default_rng(5)
+    thresholds = [0.6, 0.35, 0.75, 0.5]
+    decisions, _ = _tables(rng, 3000, busy=0.0)
+    score = decisions.column("score").to_numpy().copy()
+    at = rng.random(len(score)) < 0.2
+    score[at] = np.float32(rng.choice(thresholds, at.sum()))
+    detected = rng.random(len(score)) < 0.9
+    correct = rng.random(len(score)) < 0.8
+    candidate = decisions.column("candidate_id").to_numpy()
+    person = decisions.column("person_id").to_numpy()
+    decisions = (
+        decisions.set_column(5, "score", pa.array(score))
+        .set_column(2, "detected", pa.array(detected))
+        .set_column(4, "candidate_id", pa.array(np.where(correct, candidate, PERSONS - 1)))
+    )
+    found = count_run(
+        _pieces(decisions),
+        [],
+        specs=[DeploymentSpec("street", "watchlist_screening", 0.6, MEMBERS)],
+        profile=np.zeros(PERSONS, np.intp),
+        n_profiles=1,
+        thresholds=thresholds,
+        fractions=[],
+        rng=rng,
+        rows=decisions.num_rows,
+    )["street"]
+    mated = decisions.column("mated").to_numpy()
+    true = mated & (decisions.column("candidate_id").to_numpy() == person)
+    for i, threshold in enumerate(thresholds):
+        above = detected & (score >= np.float32(threshold))
+        nonmated = np.bincount(person[above & ~mated], minlength=PERSONS)
+        hits = np.bincount(person[above & true], minlength=PERSONS)
+        np.testing.assert_array_equal(found.sweep_nonmated_alerts[i], nonmated)
+        np.testing.assert_array_equal(found.sweep_true_alerts[i], hits)
+        assert nonmated.any() and hits.any()
