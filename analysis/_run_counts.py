@@ -116,6 +116,9 @@ def count_run(
         for name, rows_of in _by_deployment(table):
             if name in counts and by_name[name].info.sweeps_thresholds:
                 _count_decisions(rows_of, counts[name], profile, thresholds)
+    for found in counts.values():
+        _cumulate_levels(found.sweep_nonmated_alerts, thresholds)
+        _cumulate_levels(found.sweep_true_alerts, thresholds)
     rank = {}
     listed = {}
     for spec in specs:
@@ -169,46 +172,57 @@ def _count_decisions(
     mated = rows["mated"][detected].astype(bool)
     score = rows["score"][detected]
     correct = rows["candidate_id"][detected] == person
-    persons = len(profile)
-    nonmated = ~mated
-    counts.sweep_nonmated_alerts += _alerts_by_threshold(
-        person[nonmated], score[nonmated], thresholds, persons
-    )
-    true = mated & correct
-    counts.sweep_true_alerts += _alerts_by_threshold(person[true], score[true], thresholds, persons)
-    bins = np.clip(np.searchsorted(SCORE_EDGES, score, side="right"), 1, len(SCORE_EDGES) - 1)
-    # A mated search counts as returned only at scores where its mate is rank 1.
-    bins = np.where(mated & ~correct, _NEVER, bins)
-    np.add.at(counts.histogram, (profile[person], mated.astype(np.intp), bins), 1)
-
-
-def _alerts_by_threshold(
-    person: npt.NDArray[np.int64],
-    score: npt.NDArray[np.float32],
-    thresholds: Sequence[float],
-    persons: int,
-) -> npt.NDArray[np.int64]:
-    """(thresholds, persons): how many of each person's scores reach each threshold.
-
-    One pass over the scores, not one per threshold: each score's level is how many
-    of the (sorted) thresholds it reaches; one 2-D ``bincount`` over (person, level)
-    and a cumulative sum from the top level down give, at level k, the scores
-    reaching the k-th lowest threshold.
-    """
+    # Row k of the sweep counts holds, until `_cumulate_levels`, the scores whose
+    # highest threshold reached is the k-th lowest: one sparse addition per row,
+    # not a bincount over every person per threshold and row group.
     # In float32, as the pipeline decided: a score equal to float32(threshold)
     # alerts there, and must here too.
-    cut = np.asarray(thresholds, dtype=np.float32)
-    order = np.argsort(cut, kind="stable")
-    level = np.searchsorted(cut[order], score, side="right")
-    levels = len(cut) + 1
-    flat = np.bincount(person * levels + level, minlength=persons * levels)
-    by_level = flat.reshape(persons, levels).T
-    # Row k + 1 of the reversed cumulative sum: scores reaching sorted threshold k.
-    np.cumsum(by_level[::-1], axis=0, out=by_level[::-1])
-    reached = by_level[1:]
-    alerts = np.empty_like(reached)
-    alerts[order] = reached
-    return alerts
+    level = np.zeros(len(score), np.intp)
+    for threshold in thresholds:
+        level += score >= np.float32(threshold)
+    persons = len(profile)
+    cell = (level - 1) * persons + person
+    reached = level > 0
+    # copy=False: adding into a copy would lose the counts silently.
+    np.add.at(np.reshape(counts.sweep_nonmated_alerts, -1, copy=False), cell[reached & ~mated], 1)
+    np.add.at(
+        np.reshape(counts.sweep_true_alerts, -1, copy=False), cell[reached & mated & correct], 1
+    )
+    bins = _score_bins(score)
+    # A mated search counts as returned only at scores where its mate is rank 1.
+    bins = np.where(mated & ~correct, _NEVER, bins)
+    # The histogram is small (profiles x 2 x bins): a dense bincount of its flat
+    # cells is a fraction of `np.add.at` on three indices.
+    cell = np.ravel_multi_index(
+        (profile[person], mated.astype(np.intp), bins), counts.histogram.shape
+    )
+    counts.histogram += np.bincount(cell, minlength=counts.histogram.size).reshape(
+        counts.histogram.shape
+    )
+
+
+def _score_bins(score: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.intp]:
+    """Each score's histogram bin, as ``np.searchsorted(SCORE_EDGES, score, "right")``
+    clipped to the bins 1 to 800, in a tenth of its time: the edges are evenly spaced,
+    so arithmetic finds the bin to within one, and one comparison with the edge on
+    either side settles it."""
+    last = len(SCORE_EDGES) - 1
+    width = (SCORE_EDGES[-1] - SCORE_EDGES[0]) / last
+    guess = np.floor((score - SCORE_EDGES[0]) / width)
+    found = np.clip(guess, 0, last - 1).astype(np.intp) + 1
+    found += score >= SCORE_EDGES[found]
+    found -= score < SCORE_EDGES[found - 1]
+    return np.clip(found, 1, last)
+
+
+def _cumulate_levels(
+    levels: npt.NDArray[np.signedinteger[Any]], thresholds: Sequence[float]
+) -> None:
+    """Turn counts by highest sorted threshold reached into counts per threshold reached,
+    in the order of ``thresholds``: the k-th lowest is reached by every score whose
+    highest is it or above. In place, in the counts' own type (no sum exceeds ``rows``)."""
+    order = np.argsort(np.asarray(thresholds, np.float32), kind="stable")
+    levels[order] = np.cumsum(levels[::-1], axis=0, dtype=levels.dtype)[::-1]
 
 
 def _count_hits(

@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from riskclass.analysis import DeploymentSpec, count_run
+from riskclass.analysis import SCORE_EDGES, DeploymentSpec, count_run
 
 PERSONS = 50
 MEMBERS = np.arange(10, dtype=np.int64)  # persons 0 to 9 are on the list
@@ -102,15 +102,21 @@ def test_more_rows_than_declared_is_refused() -> None:
         _count(decisions, hits, decisions.num_rows + hits.num_rows - 1)
 
 
-def test_sweep_counts_equal_a_comparison_per_threshold() -> None:
+def test_sweep_and_histogram_counts_equal_plain_ones() -> None:
     """3,000 random decisions, thresholds unsorted and some scores exactly at a
-    threshold: each person's alerts at each threshold are the scores ``>=`` it."""
+    threshold or a histogram edge: each person's alerts at each threshold are the
+    scores ``>=`` it, and the histogram bins are `np.searchsorted`'s."""
     rng = np.random.default_rng(5)
     thresholds = [0.6, 0.35, 0.75, 0.5]
     decisions, _ = _tables(rng, 3000, busy=0.0)
     score = decisions.column("score").to_numpy().copy()
     at = rng.random(len(score)) < 0.2
     score[at] = np.float32(rng.choice(thresholds, at.sum()))
+    # Every edge, and the float32 just below each (as -1e-45 below 0, where a bin
+    # found by arithmetic alone is one too high).
+    edges = SCORE_EDGES.astype(np.float32)
+    special = np.r_[edges, np.nextafter(edges, np.float32(-2))]
+    score[-len(special) :] = special
     detected = rng.random(len(score)) < 0.9
     correct = rng.random(len(score)) < 0.8
     candidate = decisions.column("candidate_id").to_numpy()
@@ -140,3 +146,8 @@ def test_sweep_counts_equal_a_comparison_per_threshold() -> None:
         np.testing.assert_array_equal(found.sweep_nonmated_alerts[i], nonmated)
         np.testing.assert_array_equal(found.sweep_true_alerts[i], hits)
         assert nonmated.any() and hits.any()
+    bins = np.clip(np.searchsorted(SCORE_EDGES, score, side="right"), 1, len(SCORE_EDGES) - 1)
+    bins = np.where(mated & ~true, 0, bins)
+    histogram = np.zeros((1, 2, len(SCORE_EDGES)), np.int64)
+    np.add.at(histogram, (0, mated[detected].astype(np.intp), bins[detected]), 1)
+    np.testing.assert_array_equal(found.histogram, histogram)
