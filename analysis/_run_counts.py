@@ -132,7 +132,7 @@ def count_run(
     for table in map(within, hits):
         for name, rows_of in _by_deployment(table):
             spec = by_name[name]
-            _count_hits(rows_of, counts[name], spec, rank[name], listed[name], profile, fractions)
+            _count_hits(rows_of, counts[name], spec, rank[name], listed[name], fractions)
     return counts
 
 
@@ -231,15 +231,14 @@ def _count_hits(
     spec: DeploymentSpec,
     rank: npt.NDArray[np.int64],
     listed: npt.NDArray[np.bool_],
-    profile: npt.NDArray[np.intp],
     fractions: Sequence[float],
 ) -> None:
-    persons = len(profile)
     person, candidate = rows["person_id"], rows["candidate_id"]
     matched = rows["score"] >= np.float32(spec.threshold)
     impostor = matched & (candidate != person)
-    counts.impostor_hits += np.bincount(person[impostor], minlength=persons)
-    counts.mate_hits += np.bincount(person[matched & (candidate == person)], minlength=persons)
+    # Sparse additions: a row group holds far fewer hits than there are persons.
+    np.add.at(counts.impostor_hits, person[impostor], 1)
+    np.add.at(counts.mate_hits, person[matched & (candidate == person)], 1)
     counts.impostor_probe.append(person[impostor])
     counts.impostor_candidate.append(candidate[impostor])
     # Gallery-size sweep: a non-mated search (of someone not ``listed``, as mated
@@ -255,4 +254,4 @@ def _count_hits(
     searcher = person[nonmated][starts]
     for i, fraction in enumerate(fractions):
         kept = best_rank < fraction * len(spec.members)
-        counts.gallery_nonmated_alerts[i] += np.bincount(searcher[kept], minlength=persons)
+        np.add.at(counts.gallery_nonmated_alerts[i], searcher[kept], 1)

@@ -151,3 +151,17 @@ def test_sweep_and_histogram_counts_equal_plain_ones() -> None:
     histogram = np.zeros((1, 2, len(SCORE_EDGES)), np.int64)
     np.add.at(histogram, (0, mated[detected].astype(np.intp), bins[detected]), 1)
     np.testing.assert_array_equal(found.histogram, histogram)
+
+
+def test_hit_counts_equal_plain_bincounts() -> None:
+    """2,000 random searches: each person's impostor and mate hits at the threshold
+    are those a bincount over every hit finds."""
+    decisions, hits = _tables(np.random.default_rng(6), 2000, busy=0.1)
+    counts = _count(decisions, hits, 2**40)
+    person = hits.column("person_id").to_numpy()
+    candidate = hits.column("candidate_id").to_numpy()
+    matched = hits.column("score").to_numpy() >= np.float32(0.6)
+    for name, mine in (("impostor_hits", candidate != person), ("mate_hits", candidate == person)):
+        expected = np.bincount(person[matched & mine], minlength=PERSONS)
+        np.testing.assert_array_equal(counts[name], expected, err_msg=name)
+        assert expected.any(), name
