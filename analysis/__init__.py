@@ -78,6 +78,7 @@ if TYPE_CHECKING:
         per_group_table as per_group_table,
     )
     from ._run_counts import (
+        SCORE_EDGES as SCORE_EDGES,
         DeploymentCounts as DeploymentCounts,
         DeploymentSpec as DeploymentSpec,
         count_run as count_run,

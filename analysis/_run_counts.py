@@ -116,6 +116,9 @@ def count_run(
         for name, rows_of in _by_deployment(table):
             if name in counts and by_name[name].info.sweeps_thresholds:
                 _count_decisions(rows_of, counts[name], profile, thresholds)
+    for found in counts.values():
+        _cumulate_levels(found.sweep_nonmated_alerts, thresholds)
+        _cumulate_levels(found.sweep_true_alerts, thresholds)
     rank = {}
     listed = {}
     for spec in specs:
@@ -129,7 +132,7 @@ def count_run(
     for table in map(within, hits):
         for name, rows_of in _by_deployment(table):
             spec = by_name[name]
-            _count_hits(rows_of, counts[name], spec, rank[name], listed[name], profile, fractions)
+            _count_hits(rows_of, counts[name], spec, rank[name], listed[name], fractions)
     return counts
 
 
@@ -169,19 +172,57 @@ def _count_decisions(
     mated = rows["mated"][detected].astype(bool)
     score = rows["score"][detected]
     correct = rows["candidate_id"][detected] == person
+    # Row k of the sweep counts holds, until `_cumulate_levels`, the scores whose
+    # highest threshold reached is the k-th lowest: one sparse addition per row,
+    # not a bincount over every person per threshold and row group.
+    # In float32, as the pipeline decided: a score equal to float32(threshold)
+    # alerts there, and must here too.
+    level = np.zeros(len(score), np.intp)
+    for threshold in thresholds:
+        level += score >= np.float32(threshold)
     persons = len(profile)
-    for i, threshold in enumerate(thresholds):
-        # In float32, as the pipeline decided: a score equal to float32(threshold)
-        # alerts there, and must here too.
-        above = score >= np.float32(threshold)
-        counts.sweep_nonmated_alerts[i] += np.bincount(person[~mated & above], minlength=persons)
-        counts.sweep_true_alerts[i] += np.bincount(
-            person[mated & correct & above], minlength=persons
-        )
-    bins = np.clip(np.searchsorted(SCORE_EDGES, score, side="right"), 1, len(SCORE_EDGES) - 1)
+    cell = (level - 1) * persons + person
+    reached = level > 0
+    # copy=False: adding into a copy would lose the counts silently.
+    np.add.at(np.reshape(counts.sweep_nonmated_alerts, -1, copy=False), cell[reached & ~mated], 1)
+    np.add.at(
+        np.reshape(counts.sweep_true_alerts, -1, copy=False), cell[reached & mated & correct], 1
+    )
+    bins = _score_bins(score)
     # A mated search counts as returned only at scores where its mate is rank 1.
     bins = np.where(mated & ~correct, _NEVER, bins)
-    np.add.at(counts.histogram, (profile[person], mated.astype(np.intp), bins), 1)
+    # The histogram is small (profiles x 2 x bins): a dense bincount of its flat
+    # cells is a fraction of `np.add.at` on three indices.
+    cell = np.ravel_multi_index(
+        (profile[person], mated.astype(np.intp), bins), counts.histogram.shape
+    )
+    counts.histogram += np.bincount(cell, minlength=counts.histogram.size).reshape(
+        counts.histogram.shape
+    )
+
+
+def _score_bins(score: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.intp]:
+    """Each score's histogram bin, as ``np.searchsorted(SCORE_EDGES, score, "right")``
+    clipped to the bins 1 to 800, in a tenth of its time: the edges are evenly spaced,
+    so arithmetic finds the bin to within one, and one comparison with the edge on
+    either side settles it."""
+    last = len(SCORE_EDGES) - 1
+    width = (SCORE_EDGES[-1] - SCORE_EDGES[0]) / last
+    guess = np.floor((score - SCORE_EDGES[0]) / width)
+    found = np.clip(guess, 0, last - 1).astype(np.intp) + 1
+    found += score >= SCORE_EDGES[found]
+    found -= score < SCORE_EDGES[found - 1]
+    return np.clip(found, 1, last)
+
+
+def _cumulate_levels(
+    levels: npt.NDArray[np.signedinteger[Any]], thresholds: Sequence[float]
+) -> None:
+    """Turn counts by highest sorted threshold reached into counts per threshold reached,
+    in the order of ``thresholds``: the k-th lowest is reached by every score whose
+    highest is it or above. In place, in the counts' own type (no sum exceeds ``rows``)."""
+    order = np.argsort(np.asarray(thresholds, np.float32), kind="stable")
+    levels[order] = np.cumsum(levels[::-1], axis=0, dtype=levels.dtype)[::-1]
 
 
 def _count_hits(
@@ -190,15 +231,14 @@ def _count_hits(
     spec: DeploymentSpec,
     rank: npt.NDArray[np.int64],
     listed: npt.NDArray[np.bool_],
-    profile: npt.NDArray[np.intp],
     fractions: Sequence[float],
 ) -> None:
-    persons = len(profile)
     person, candidate = rows["person_id"], rows["candidate_id"]
     matched = rows["score"] >= np.float32(spec.threshold)
     impostor = matched & (candidate != person)
-    counts.impostor_hits += np.bincount(person[impostor], minlength=persons)
-    counts.mate_hits += np.bincount(person[matched & (candidate == person)], minlength=persons)
+    # Sparse additions: a row group holds far fewer hits than there are persons.
+    np.add.at(counts.impostor_hits, person[impostor], 1)
+    np.add.at(counts.mate_hits, person[matched & (candidate == person)], 1)
     counts.impostor_probe.append(person[impostor])
     counts.impostor_candidate.append(candidate[impostor])
     # Gallery-size sweep: a non-mated search (of someone not ``listed``, as mated
@@ -214,4 +254,4 @@ def _count_hits(
     searcher = person[nonmated][starts]
     for i, fraction in enumerate(fractions):
         kept = best_rank < fraction * len(spec.members)
-        counts.gallery_nonmated_alerts[i] += np.bincount(searcher[kept], minlength=persons)
+        np.add.at(counts.gallery_nonmated_alerts[i], searcher[kept], 1)

@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from riskclass.analysis import DeploymentSpec, count_run
+from riskclass.analysis import SCORE_EDGES, DeploymentSpec, count_run
 
 PERSONS = 50
 MEMBERS = np.arange(10, dtype=np.int64)  # persons 0 to 9 are on the list
@@ -100,3 +100,68 @@ def test_more_rows_than_declared_is_refused() -> None:
     decisions, hits = _tables(np.random.default_rng(1), 70, busy=0.5)
     with pytest.raises(ValueError, match="more than rows=139 rows"):
         _count(decisions, hits, decisions.num_rows + hits.num_rows - 1)
+
+
+def test_sweep_and_histogram_counts_equal_plain_ones() -> None:
+    """3,000 random decisions, thresholds unsorted and some scores exactly at a
+    threshold or a histogram edge: each person's alerts at each threshold are the
+    scores ``>=`` it, and the histogram bins are `np.searchsorted`'s."""
+    rng = np.random.default_rng(5)
+    thresholds = [0.6, 0.35, 0.75, 0.5]
+    decisions, _ = _tables(rng, 3000, busy=0.0)
+    score = decisions.column("score").to_numpy().copy()
+    at = rng.random(len(score)) < 0.2
+    score[at] = np.float32(rng.choice(thresholds, at.sum()))
+    # Every edge, and the float32 just below each (as -1e-45 below 0, where a bin
+    # found by arithmetic alone is one too high).
+    edges = SCORE_EDGES.astype(np.float32)
+    special = np.r_[edges, np.nextafter(edges, np.float32(-2))]
+    score[-len(special) :] = special
+    detected = rng.random(len(score)) < 0.9
+    correct = rng.random(len(score)) < 0.8
+    candidate = decisions.column("candidate_id").to_numpy()
+    person = decisions.column("person_id").to_numpy()
+    decisions = (
+        decisions.set_column(5, "score", pa.array(score))
+        .set_column(2, "detected", pa.array(detected))
+        .set_column(4, "candidate_id", pa.array(np.where(correct, candidate, PERSONS - 1)))
+    )
+    found = count_run(
+        _pieces(decisions),
+        [],
+        specs=[DeploymentSpec("street", "watchlist_screening", 0.6, MEMBERS)],
+        profile=np.zeros(PERSONS, np.intp),
+        n_profiles=1,
+        thresholds=thresholds,
+        fractions=[],
+        rng=rng,
+        rows=decisions.num_rows,
+    )["street"]
+    mated = decisions.column("mated").to_numpy()
+    true = mated & (decisions.column("candidate_id").to_numpy() == person)
+    for i, threshold in enumerate(thresholds):
+        above = detected & (score >= np.float32(threshold))
+        nonmated = np.bincount(person[above & ~mated], minlength=PERSONS)
+        hits = np.bincount(person[above & true], minlength=PERSONS)
+        np.testing.assert_array_equal(found.sweep_nonmated_alerts[i], nonmated)
+        np.testing.assert_array_equal(found.sweep_true_alerts[i], hits)
+        assert nonmated.any() and hits.any()
+    bins = np.clip(np.searchsorted(SCORE_EDGES, score, side="right"), 1, len(SCORE_EDGES) - 1)
+    bins = np.where(mated & ~true, 0, bins)
+    histogram = np.zeros((1, 2, len(SCORE_EDGES)), np.int64)
+    np.add.at(histogram, (0, mated[detected].astype(np.intp), bins[detected]), 1)
+    np.testing.assert_array_equal(found.histogram, histogram)
+
+
+def test_hit_counts_equal_plain_bincounts() -> None:
+    """2,000 random searches: each person's impostor and mate hits at the threshold
+    are those a bincount over every hit finds."""
+    decisions, hits = _tables(np.random.default_rng(6), 2000, busy=0.1)
+    counts = _count(decisions, hits, 2**40)
+    person = hits.column("person_id").to_numpy()
+    candidate = hits.column("candidate_id").to_numpy()
+    matched = hits.column("score").to_numpy() >= np.float32(0.6)
+    for name, mine in (("impostor_hits", candidate != person), ("mate_hits", candidate == person)):
+        expected = np.bincount(person[matched & mine], minlength=PERSONS)
+        np.testing.assert_array_equal(counts[name], expected, err_msg=name)
+        assert expected.any(), name
