@@ -170,8 +170,8 @@ def report_tables(
         thresholds=scenario.sweep,
         fractions=settings.gallery_fractions,
         rng=rng_for(scenario.seed, Stream.REPORT, 3),
-        rows=_parquet(run_dir / DECISIONS).metadata.num_rows
-        + _parquet(run_dir / HITS).metadata.num_rows,
+        # As checked against the files by `finished_run`.
+        rows=manifest["files"][DECISIONS]["rows"] + manifest["files"][HITS]["rows"],
     )
     done(det_points=det_points(counts, specs, cells))
     report_progress(progress, "report", 2, _STEPS)
@@ -408,15 +408,11 @@ def finished_run(
     return manifest, manifest_scenario(run_dir, manifest)
 
 
-def _parquet(path: Path) -> pq.ParquetFile:
+def _row_groups(path: Path, columns: list[str]) -> Iterator[pa.Table]:
     try:
-        return pq.ParquetFile(path)
+        file = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
         raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
-
-
-def _row_groups(path: Path, columns: list[str]) -> Iterator[pa.Table]:
-    file = _parquet(path)
     missing = set(columns) - set(file.schema_arrow.names)
     if missing:
         raise DataError(f"{path}: missing columns {sorted(missing)}")
