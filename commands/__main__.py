@@ -1,7 +1,5 @@
 """``python -m riskclass.commands``: the command line."""
 
-import sys
+from ._cli import program
 
-from ._cli import main
-
-sys.exit(main())
+program()
