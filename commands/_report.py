@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,27 +262,22 @@ def build_report(
             found.burden,
             alternatives=found.alternatives,
         )
-        out = _write_report(
-            run_dir,
-            tables,
-            lambda: report.render_report(
-                report.run_context(
-                    run_dir=run_dir.resolve().name,
-                    scenario=scenario,
-                    version=_version(manifest),
-                    specs=found.specs,
-                    tables=tables,
-                    burden=found.burden,
-                    summary=summary,
-                    persons=found.persons,
-                    cameras=pd.read_parquet(run_dir / CAMERAS),
-                    alternatives=found.alternatives,
-                    figures=found.figures,
-                )
-            ),
-            summary,
-            extra={"person_burden": found.burden},
+        html = report.render_report(
+            report.run_context(
+                run_dir=run_dir.resolve().name,
+                scenario=scenario,
+                version=_version(manifest),
+                specs=found.specs,
+                tables=tables,
+                burden=found.burden,
+                summary=summary,
+                persons=found.persons,
+                cameras=pd.read_parquet(run_dir / CAMERAS),
+                alternatives=found.alternatives,
+                figures=found.figures,
+            )
         )
+    out = _write_report(run_dir, tables, html, summary, extra={"person_burden": found.burden})
     report_progress(progress, "report", 5, _STEPS)
     return ReportSummary(out, summary, tables, time.perf_counter() - started)
 
@@ -321,23 +316,18 @@ def _build_video_report(run_dir: Path, manifest: dict[str, Any], started: float)
         "video_per_group": pd.read_csv(results / "video_per_group.csv"),
     }
     summary = report.video_summary(metrics, disparities, stratified)
-    out = _write_report(
-        run_dir,
-        tables,
-        lambda: report.render_report(
-            report.video_context(
-                run_dir=run_dir.resolve().name,
-                scenario=scenario,
-                version=_version(manifest),
-                tables=tables,
-                summary=summary,
-                faces=len(detections),
-                scenes=detections["video"].nunique(),
-            )
-        ),
-        summary,
-        extra={},
+    html = report.render_report(
+        report.video_context(
+            run_dir=run_dir.resolve().name,
+            scenario=scenario,
+            version=_version(manifest),
+            tables=tables,
+            summary=summary,
+            faces=len(detections),
+            scenes=detections["video"].nunique(),
+        )
     )
+    out = _write_report(run_dir, tables, html, summary, extra={})
     return ReportSummary(out, summary, tables, time.perf_counter() - started)
 
 
@@ -359,18 +349,12 @@ def _version(manifest: dict[str, Any]) -> str:
 def _write_report(
     run_dir: Path,
     tables: dict[str, pd.DataFrame],
-    page: Callable[[], str],
+    html: str,
     summary: list[str],
     *,
     extra: dict[str, pd.DataFrame],
 ) -> Path:
-    """Write the tables (CSV and Parquet), extra Parquet files and the HTML that
-    ``page`` makes, atomically.
-
-    The page is made after the tables are written: making it waits for the last
-    figures, so the tables are written while those are drawn rather than on one
-    core after them.
-    """
+    """Write the tables (CSV and Parquet), extra Parquet files and the HTML, atomically."""
     out = run_dir / REPORT_DIR
     with atomic_output_dir(out, force=True) as staging:
         for name, table in tables.items():
@@ -378,7 +362,7 @@ def _write_report(
             write_parquet(table, staging / f"{name}.parquet")
         for name, table in extra.items():
             write_parquet(table, staging / f"{name}.parquet")
-        (staging / HTML).write_text(page(), encoding="utf-8")
+        (staging / HTML).write_text(html, encoding="utf-8")
         write_manifest(
             {
                 "run": run_dir.resolve().name,
