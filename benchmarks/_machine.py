@@ -57,9 +57,8 @@ def interleaved(
     ``baseline`` checkout's (if given), so that both see the same machine load.
 
     The two go in turn first (this checkout first in even rounds, the baseline in
-    odd ones): whichever ran first in a pair took 3 to 5% longer here, for either
-    checkout, so a fixed order would favour the baseline by that much. Give an even
-    number of rounds for a fair comparison.
+    odd ones), so that whatever going first or second does (caches, the machine's
+    clock) falls on both alike. Give an even number of rounds.
     """
     pythons = [("this checkout", sys.executable)]
     if baseline:
